@@ -1,0 +1,5 @@
+"""`python -m scalecalc` runs the command line."""
+
+from scalecalc.cli import app
+
+app(prog_name="scalecalc")

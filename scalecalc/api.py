@@ -1,0 +1,47 @@
+"""The Python API: load, scale, build and count models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from scalecalc.config import ModelConfig, load as _load
+from scalecalc.counting import Costs, count_fvcore, count_meta
+from scalecalc.families._blocks import StagedNet
+from scalecalc.families._spec import BaseSpec
+from scalecalc.registry import get_family
+from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
+
+
+def load(source: str | Path) -> ModelConfig:
+    """A model from a YAML file or a preset name (e.g. "resnet50")."""
+    return _load(source)
+
+
+def build(spec: BaseSpec, device: str | torch.device = "cpu") -> StagedNet:
+    """The nn.Module for `spec`; on device "meta" no weight memory is allocated."""
+    with torch.device(device):
+        return get_family(spec.family).build(spec)
+
+
+def scale(spec: BaseSpec, strategy: Strategy | str, factor: float) -> BaseSpec:
+    """`spec` grown (or shrunk) by flops factor `factor` with `strategy` (e.g. "dWr")."""
+    if isinstance(strategy, str):
+        strategy = parse_strategy(strategy)
+    return scale_by(spec, scaling_factors(strategy, factor))
+
+
+def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
+    """`spec` with explicit per-dimension multipliers applied by its family's rules."""
+    return get_family(spec.family).scale(spec, factors)
+
+
+def count(spec: BaseSpec, convention: str = "paper", counter: str = "meta") -> Costs:
+    """Flops, params and acts of `spec`; counter "meta" allocates nothing, "fvcore" is the reference."""
+    if counter == "meta":
+        return count_meta(build(spec, "meta"), spec.resolution, convention)
+    if counter == "fvcore":
+        model = build(spec, "meta").to_empty(device="cpu")
+        return count_fvcore(model, spec.resolution, convention)
+    raise ValueError(f"counter must be meta or fvcore, got {counter!r}")

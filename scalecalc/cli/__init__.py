@@ -1,0 +1,8 @@
+"""The `scalecalc` command line: thin commands over the library, errors as exit codes."""
+
+from __future__ import annotations
+
+from scalecalc.cli import count  # noqa: F401  (registers commands)
+from scalecalc.cli._common import app
+
+__all__ = ["app"]

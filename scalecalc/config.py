@@ -1,0 +1,152 @@
+"""YAML configs and presets into validated specs; the only place YAML enters the tool."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scalecalc.errors import ConfigError, SpecError
+from scalecalc.families import Family
+from scalecalc.families._spec import BaseSpec
+from scalecalc.registry import get_family, preset_family
+
+MAX_FILE_BYTES = 1 << 20
+RESERVED_KEYS = ("family", "preset", "name")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A named, validated model spec: what `count`, `scale` and `compare` work on."""
+
+    name: str
+    spec: BaseSpec
+
+    @property
+    def family(self) -> str:
+        """The spec's family name."""
+        return self.spec.family
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file safely (no Python objects), with size and syntax errors as ConfigError."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: file is {size} bytes; the limit is {MAX_FILE_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: YAML error{where}: {error.problem or error}") from None
+    except (yaml.YAMLError, RecursionError) as error:
+        raise ConfigError(f"{path}: YAML error: {str(error).splitlines()[0]}") from None
+
+
+def load(source: str | Path) -> ModelConfig:
+    """Load a model from a YAML file path or a preset name."""
+    path = Path(source)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return from_mapping(read_yaml(path), path.stem, str(path))
+    family = preset_family(str(source))
+    return ModelConfig(str(source), spec_from_fields(family, family.presets[str(source)], str(source)))
+
+
+def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
+    """A model from a parsed YAML mapping (family or preset, optional name, spec fields)."""
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else f"a {type(data).__name__}"
+        raise ConfigError(f"{origin}: expected a mapping with 'family' or 'preset', got {kind}")
+    fields = {key: value for key, value in data.items() if key not in RESERVED_KEYS}
+    bad_key = next((key for key in data if not isinstance(key, str)), None)
+    if bad_key is not None:
+        raise ConfigError(f"{origin}: key {bad_key!r} is not a string")
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{origin}: name: must be a non-empty string, got {name!r}")
+    preset = data.get("preset")
+    if preset is not None:
+        if not isinstance(preset, str):
+            raise ConfigError(f"{origin}: preset: must be a string, got {preset!r}")
+        family = _family_of_preset(preset, origin)
+        if "family" in data and data["family"] != family.name:
+            raise ConfigError(
+                f"{origin}: family: preset {preset!r} is a {family.name}, not {data['family']!r}"
+            )
+        fields = _merge(family, dict(family.presets[preset]), fields, origin)
+    elif "family" in data:
+        family = _get_family(data["family"], origin)
+    else:
+        raise ConfigError(f"{origin}: needs a 'family' or a 'preset' key")
+    return ModelConfig(name, spec_from_fields(family, fields, origin))
+
+
+def _family_of_preset(preset: str, origin: str) -> Family:
+    try:
+        return preset_family(preset)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: preset: {error}") from None
+
+
+def _get_family(name: Any, origin: str) -> Family:
+    try:
+        return get_family(name)
+    except ConfigError as error:
+        raise ConfigError(f"{origin}: family: {error}") from None
+
+
+def _merge(family: Family, base: dict, overrides: dict, origin: str) -> dict:
+    """Preset fields with overrides; overriding a spec field drops the preset's aliases."""
+    if family.alias_keys & overrides.keys():
+        return {**base, **overrides}
+    try:
+        expanded = family.expand_aliases(base)
+    except SpecError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+    return {**expanded, **overrides}
+
+
+def spec_from_fields(family: Family, fields: dict[str, Any], origin: str) -> BaseSpec:
+    """Validate YAML-style fields (lists, ints for floats, aliases) into the family's spec."""
+    try:
+        fields = family.expand_aliases(fields)
+        allowed = {f.name for f in dataclasses.fields(family.spec_type)}
+        for key in fields:
+            if key not in allowed:
+                options = sorted(allowed | family.alias_keys | {"name", "preset"})
+                raise SpecError(
+                    str(key), f"unknown key for family {family.name}; allowed: {', '.join(options)}"
+                )
+        hints = typing.get_type_hints(family.spec_type)
+        return family.spec_type(**{k: _coerce(v, hints[k]) for k, v in fields.items()})
+    except SpecError as error:
+        raise ConfigError(f"{origin}: {error}") from None
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """YAML lists become tuples and integers become floats where the spec wants them."""
+    if typing.get_origin(hint) is tuple and isinstance(value, list):
+        item = typing.get_args(hint)[0]
+        return tuple(_coerce(v, item) for v in value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def dump(model: ModelConfig) -> str:
+    """YAML text for a model that `load` reads back to an equal spec."""
+    return yaml.safe_dump({"name": model.name, **model.spec.to_dict()}, sort_keys=False)

@@ -1,0 +1,97 @@
+"""The base of every family's spec: typed, frozen fields checked on construction."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from scalecalc.errors import SpecError
+
+# Upper bounds keep a typo (an extra zero or three) from describing a model that would take
+# minutes to build; counting itself never allocates, so these are generous.
+MAX_RESOLUTION = 8192
+MAX_WIDTH = 1 << 17
+MAX_DEPTH = 1000
+MAX_CLASSES = 1_000_000
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return "a list of " + {int: "integers", float: "numbers"}[item]
+    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[hint]
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    if typing.get_origin(hint) is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(_matches(v, item) for v in value)
+    if hint is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if hint is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, hint)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaseSpec:
+    """Fields every family has; subclasses add theirs and extend `validate`."""
+
+    family: ClassVar[str]
+    resolution: int = 224
+    num_classes: int = 1000
+
+    def __post_init__(self) -> None:
+        for name, hint in _field_types(type(self)).items():
+            if typing.get_origin(hint) is ClassVar:
+                continue
+            value = getattr(self, name)
+            if not _matches(value, hint):
+                shown = list(value) if isinstance(value, tuple) else value
+                raise SpecError(name, f"must be {_type_name(hint)}, got {shown!r}")
+        self.validate()
+
+    def validate(self) -> None:
+        """Check value ranges and consistency; raise SpecError naming the key."""
+        check_range("resolution", self.resolution, 1, MAX_RESOLUTION)
+        check_range("num_classes", self.num_classes, 1, MAX_CLASSES)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields (lists for tuples), with the family first; loads back to an equal spec."""
+        fields = {"family": self.family}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            fields[field.name] = list(value) if isinstance(value, tuple) else value
+        return fields
+
+    def replace(self, **changes: Any) -> "BaseSpec":
+        """A new, validated spec with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def check_range(key: str, value: float, low: float, high: float) -> None:
+    """Raise SpecError unless low <= value <= high."""
+    if not low <= value <= high:
+        raise SpecError(key, f"must be between {low} and {high}, got {value!r}")
+
+
+def check_each(key: str, values: tuple, low: float, high: float, length: int | None = None) -> None:
+    """Raise SpecError unless every value is in [low, high] (and there are `length` of them)."""
+    if not values:
+        raise SpecError(key, "must not be empty")
+    if length is not None and len(values) != length:
+        raise SpecError(key, f"must have {length} entries (one per stage), got {len(values)}")
+    for value in values:
+        if not low <= value <= high:
+            raise SpecError(key, f"entries must be between {low} and {high}, got {value!r}")

@@ -1,0 +1,108 @@
+"""ResNet and ResNeXt in torchvision's v1.5 layout (stride on the 3x3 convolution)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from torch import nn
+
+from scalecalc.errors import SpecError
+from scalecalc.families._blocks import BasicBlock, BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
+from scalecalc.families._cnn import StageSpec, scaled_stage_fields
+from scalecalc.families._spec import MAX_WIDTH, check_range
+from scalecalc.scaling import Factors, scale_width
+
+BLOCKS = ("bottleneck", "basic")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResNetSpec(StageSpec):
+    """ResNet/ResNeXt: stage depths, output widths, bottleneck ratio and group widths."""
+
+    family: ClassVar[str] = "resnet"
+    block: str = "bottleneck"
+    stem_width: int = 64
+    bottleneck_ratio: float = 0.25
+    # Empty means one group per convolution (plain ResNet): filled in on construction.
+    group_widths: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.group_widths == () and isinstance(self.widths, tuple):
+            ratio = self.bottleneck_ratio if self.block == "bottleneck" else 1
+            single = tuple(int(w * ratio) if isinstance(w, int) else w for w in self.widths)
+            object.__setattr__(self, "group_widths", single)
+        super().__post_init__()
+
+    def validate(self) -> None:
+        if self.block not in BLOCKS:
+            raise SpecError("block", f"must be one of {', '.join(BLOCKS)}, got {self.block!r}")
+        super().validate()
+        check_range("stem_width", self.stem_width, 1, MAX_WIDTH)
+        if self.block == "basic":
+            if self.bottleneck_ratio != 1:
+                raise SpecError("bottleneck_ratio", "must be 1 for basic blocks")
+            if self.group_widths != self.widths:
+                raise SpecError("group_widths", "basic blocks have no groups: omit group_widths")
+
+
+def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
+    """Accept torchvision's `groups` / `width_per_group`, and default basic blocks to ratio 1."""
+    fields = dict(fields)
+    if fields.get("block") == "basic":
+        fields.setdefault("bottleneck_ratio", 1.0)
+    if "groups" not in fields and "width_per_group" not in fields:
+        return fields
+    for key in ("bottleneck_ratio", "group_widths"):
+        if key in fields:
+            raise SpecError(key, "give either groups/width_per_group or bottleneck_ratio/group_widths")
+    groups = fields.pop("groups", 1)
+    width_per_group = fields.pop("width_per_group", 64)
+    for key, value in (("groups", groups), ("width_per_group", width_per_group)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SpecError(key, f"must be a positive integer, got {value!r}")
+    widths = fields.get("widths")
+    if not isinstance(widths, list) or not all(isinstance(w, int) for w in widths):
+        raise SpecError("widths", "must be a list of integers when groups are given")
+    # torchvision: bottleneck = (width / 4) * (width_per_group / 64) * groups
+    fields["bottleneck_ratio"] = groups * width_per_group / 256
+    fields["group_widths"] = [w * width_per_group // 256 for w in widths]
+    return fields
+
+
+def build(spec: ResNetSpec) -> StagedNet:
+    """The network for `spec`: 7x7 stem with max pool, residual stages, pooled linear head."""
+    stem = nn.Sequential(conv_bn(3, spec.stem_width, 7, 2), nn.MaxPool2d(3, 2, 1))
+    stages, c_in = [], spec.stem_width
+    for index, (depth, width, group_width) in enumerate(
+        zip(spec.depths, spec.widths, spec.group_widths)
+    ):
+        blocks = []
+        for block_index in range(depth):
+            stride = 2 if index > 0 and block_index == 0 else 1
+            if spec.block == "basic":
+                blocks.append(BasicBlock(c_in, width, stride))
+            else:
+                bottleneck = int(width * spec.bottleneck_ratio)
+                blocks.append(BottleneckBlock(c_in, width, stride, bottleneck, group_width))
+            c_in = width
+        stages.append(nn.Sequential(*blocks))
+    return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))
+
+
+def scale(spec: ResNetSpec, factors: Factors) -> ResNetSpec:
+    """Scale as the paper's reference scaler does (basic blocks keep one group per conv)."""
+    fields = scaled_stage_fields(spec, factors)
+    if spec.block == "basic":
+        widths = tuple(scale_width(w, factors.width) for w in spec.widths)
+        fields.update(widths=widths, group_widths=widths)
+    return spec.replace(**fields)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "resnet50": {"depths": [3, 4, 6, 3], "widths": [256, 512, 1024, 2048]},
+    "resnet101": {"depths": [3, 4, 23, 3], "widths": [256, 512, 1024, 2048]},
+    "resnext50_32x4d": {
+        "depths": [3, 4, 6, 3], "widths": [256, 512, 1024, 2048], "groups": 32, "width_per_group": 4,
+    },
+}

@@ -1,0 +1,118 @@
+"""Pure renderers of count results: markdown, JSON, CSV and rich tables. Units live only here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from scalecalc.config import ModelConfig
+from scalecalc.counting import Costs
+
+FORMATS = ("table", "md", "json", "csv")
+
+
+@dataclass(frozen=True)
+class CountRow:
+    """One counted model: its config, the convention used and the costs."""
+
+    model: ModelConfig
+    convention: str
+    costs: Costs
+
+
+def giga(value: int) -> str:
+    """Flops as billions with three decimals (4089184256 -> '4.089')."""
+    return f"{value / 1e9:.3f}"
+
+
+def mega(value: int) -> str:
+    """Params or acts as millions with three decimals (25557032 -> '25.557')."""
+    return f"{value / 1e6:.3f}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
+    """A GitHub markdown table; `align` has one letter per column, 'l' or 'r'."""
+    rules = [":---" if a == "l" else "---:" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rules) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _count_record(row: CountRow) -> dict[str, Any]:
+    costs = row.costs
+    return {
+        "name": row.model.name,
+        "family": row.model.family,
+        "resolution": row.model.spec.resolution,
+        "convention": row.convention,
+        "flops": costs.flops,
+        "params": costs.params,
+        "acts": costs.acts,
+        "stages": [
+            {"name": s.name, "flops": s.flops, "params": s.params, "acts": s.acts}
+            for s in costs.stages
+        ],
+        "unsupported_ops": dict(costs.unsupported),
+    }
+
+
+def counts_to_json(rows: Sequence[CountRow]) -> str:
+    """Raw integers, stable sorted keys, one object per model in input order."""
+    return json.dumps([_count_record(r) for r in rows], indent=2, sort_keys=True) + "\n"
+
+
+def counts_to_csv(rows: Sequence[CountRow]) -> str:
+    """One line per model part plus a `total` line per model, raw integers."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "family", "resolution", "convention", "part", "flops", "params", "acts"])
+    for row in rows:
+        head = [row.model.name, row.model.family, row.model.spec.resolution, row.convention]
+        for stage in row.costs.stages:
+            writer.writerow(head + [stage.name, stage.flops, stage.params, stage.acts])
+        writer.writerow(head + ["total", row.costs.flops, row.costs.params, row.costs.acts])
+    return out.getvalue()
+
+
+def _part_lines(row: CountRow) -> list[list[str]]:
+    lines = [[s.name, giga(s.flops), mega(s.params), mega(s.acts)] for s in row.costs.stages]
+    costs = row.costs
+    lines.append(["**total**", giga(costs.flops), mega(costs.params), mega(costs.acts)])
+    return lines
+
+
+COUNT_HEADERS = ("part", "flops (G)", "params (M)", "acts (M)")
+
+
+def counts_to_markdown(rows: Sequence[CountRow]) -> str:
+    """Per model: a heading and a table of stem, stages, head and total."""
+    sections = []
+    for row in rows:
+        title = (
+            f"### {row.model.name} ({row.model.family}, {row.model.spec.resolution}px, "
+            f"{row.convention} convention)\n\n"
+        )
+        sections.append(title + markdown_table(COUNT_HEADERS, _part_lines(row), "lrrr"))
+    return "\n".join(sections)
+
+
+def counts_to_rich(rows: Sequence[CountRow]) -> list[Any]:
+    """Rich tables for a terminal, one per model."""
+    from rich.table import Table
+
+    tables = []
+    for row in rows:
+        table = Table(
+            title=f"{row.model.name} ({row.model.family}, {row.model.spec.resolution}px, "
+            f"{row.convention})"
+        )
+        for header in COUNT_HEADERS:
+            table.add_column(header, justify="left" if header == "part" else "right")
+        for line in _part_lines(row):
+            table.add_row(*(cell.replace("**", "") for cell in line))
+        tables.append(table)
+    return tables
