@@ -5,6 +5,7 @@ from scalecalc.config import ModelConfig
 from scalecalc.counting import Costs, StageCosts
 from scalecalc.errors import ScalecalcError
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
+from scalecalc.solver import Solution, solve
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,7 @@ __all__ = [
     "Factors",
     "ModelConfig",
     "ScalecalcError",
+    "Solution",
     "StageCosts",
     "Strategy",
     "build",
@@ -22,4 +24,5 @@ __all__ = [
     "scale",
     "scale_by",
     "scaling_factors",
+    "solve",
 ]

@@ -149,4 +149,5 @@ def _coerce(value: Any, hint: Any) -> Any:
 
 def dump(model: ModelConfig) -> str:
     """YAML text for a model that `load` reads back to an equal spec."""
-    return yaml.safe_dump({"name": model.name, **model.spec.to_dict()}, sort_keys=False)
+    fields = {"name": model.name, **model.spec.to_dict()}
+    return yaml.safe_dump(fields, sort_keys=False, default_flow_style=None)

@@ -30,7 +30,7 @@ FREE_OPS = frozenset(
     empty empty_like zeros zeros_like ones full full_like fill zero new_empty new_zeros new_full
     view _unsafe_view reshape flatten t transpose permute expand expand_as squeeze unsqueeze
     select slice unbind split split_with_sizes chunk cat stack narrow contiguous clone copy
-    alias detach to _to_copy lift_fresh size Int ScalarImplicit dropout native_dropout
+    alias as_strided detach to _to_copy lift_fresh size Int ScalarImplicit dropout native_dropout
     add sub mul div neg abs exp log sqrt rsqrt pow
     relu gelu silu sigmoid hardswish hardsigmoid tanh _softmax softmax
     max_pool2d max_pool2d_with_indices

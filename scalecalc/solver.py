@@ -1,0 +1,108 @@
+"""Target-flops solver: the factor whose scaled model comes closest to a flops target."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scalecalc.errors import ScalecalcError, StrategyError
+from scalecalc.families._spec import BaseSpec
+from scalecalc.scaling import Strategy, parse_strategy, scaling_factors
+
+# Factors searched: far beyond any sensible model, short of sizes the specs refuse.
+MIN_FACTOR, MAX_FACTOR = 2.0**-12, 2.0**16
+GRID_POINTS = 48
+BISECTION_STEPS = 30
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The chosen factor, the spec it gives and that spec's flops."""
+
+    factor: float
+    spec: BaseSpec
+    flops: int
+    target_flops: int
+
+    @property
+    def relative_error(self) -> float:
+        """(realized - target) / target."""
+        return (self.flops - self.target_flops) / self.target_flops
+
+
+class _Evaluator:
+    """Scaled spec and flops for a factor, counting each distinct spec once."""
+
+    def __init__(self, spec: BaseSpec, strategy: Strategy, flops_of: Callable[[BaseSpec], int]):
+        from scalecalc.api import scale_by
+
+        self._scale = lambda s: scale_by(spec, scaling_factors(strategy, s))
+        self._flops_of = flops_of
+        self._flops: dict[BaseSpec, int] = {}
+        self.tried: list[tuple[float, BaseSpec, int]] = []
+
+    def __call__(self, s: float) -> int | None:
+        """Flops at factor s, or None where the scaled spec is invalid (too large)."""
+        try:
+            spec = self._scale(s)
+        except ScalecalcError:
+            return None
+        if spec not in self._flops:
+            self._flops[spec] = self._flops_of(spec)
+        self.tried.append((s, spec, self._flops[spec]))
+        return self._flops[spec]
+
+
+def solve(
+    spec: BaseSpec,
+    strategy: Strategy | str,
+    target_flops: int,
+    convention: str = "paper",
+    flops_of: Callable[[BaseSpec], int] | None = None,
+) -> Solution:
+    """The factor (and spec) of `strategy` whose realized flops are closest to `target_flops`."""
+    if isinstance(strategy, str):
+        strategy = parse_strategy(strategy)
+    if not isinstance(target_flops, int) or isinstance(target_flops, bool) or target_flops <= 0:
+        raise StrategyError(f"target flops must be a positive integer, got {target_flops!r}")
+    if flops_of is None:
+        from scalecalc.api import count
+
+        flops_of = lambda s: count(s, convention).flops  # noqa: E731
+    evaluate = _Evaluator(spec, strategy, flops_of)
+    estimate = target_flops / flops_of(spec)
+    low, high = _bracket(evaluate, target_flops, estimate)
+    grid = [low * (high / low) ** (i / (GRID_POINTS - 1)) for i in range(GRID_POINTS)]
+    values = [evaluate(s) for s in grid]
+    # Refine every step across the target: a breakpoint lies between each such pair.
+    for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
+        if f_a is not None and f_b is not None and f_a < target_flops <= f_b:
+            _bisect(evaluate, target_flops, s_a, s_b)
+    best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))
+    return Solution(factor=best[0], spec=best[1], flops=best[2], target_flops=target_flops)
+
+
+def _bracket(evaluate: _Evaluator, target: int, estimate: float) -> tuple[float, float]:
+    """Factors [low, high] around the estimate, widened until they straddle the target."""
+    clamp = lambda s: min(MAX_FACTOR, max(MIN_FACTOR, s))  # noqa: E731
+    low, high = clamp(estimate / 4), clamp(estimate * 4)
+    while low > MIN_FACTOR and (evaluate(low) or 0) > target:
+        low = clamp(low / 4)
+    while high < MAX_FACTOR:
+        flops = evaluate(high)
+        if flops is None or flops >= target:
+            break
+        high = clamp(high * 4)
+    return low, high
+
+
+def _bisect(evaluate: _Evaluator, target: int, low: float, high: float) -> None:
+    """Narrow [low, high] (flops below / at-or-above target) onto the step between them."""
+    for _ in range(BISECTION_STEPS):
+        middle = math.sqrt(low * high)
+        flops = evaluate(middle)
+        if flops is None or flops >= target:
+            high = middle
+        else:
+            low = middle
