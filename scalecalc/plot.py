@@ -1,0 +1,123 @@
+"""Log-log plots of a sweep: acts and params vs flops, a line per strategy, a panel per base."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from scalecalc.compare import CompareRow
+from scalecalc.errors import ConfigError, ScalecalcError
+
+PLOT_SUFFIXES = (".png", ".svg")
+PANEL_ROWS = (("acts", "activations (M)"), ("params", "parameters (M)"))
+
+
+class PlotUnavailableError(ScalecalcError):
+    """matplotlib is not installed."""
+
+
+def check_plot_path(path: Path) -> None:
+    """Raise ConfigError unless `path` ends in a suffix we can draw."""
+    if path.suffix.lower() not in PLOT_SUFFIXES:
+        raise ConfigError(f"--plot: {path} must end in {' or '.join(PLOT_SUFFIXES)}")
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    try:
+        import matplotlib
+    except ImportError:
+        raise PlotUnavailableError(
+            "--plot needs matplotlib; install the plot extra: pip install 'scalecalc[plot]'"
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def _lines(rows: Sequence[CompareRow]) -> dict[str, dict[str, list[CompareRow]]]:
+    """base -> strategy -> its rows with the base first, in order of flops."""
+    bases = {row.base: row for row in rows if row.strategy is None}
+    panels: dict[str, dict[str, list[CompareRow]]] = {}
+    for row in rows:
+        panel = panels.setdefault(row.base, {})
+        if row.strategy is not None:
+            start = [bases[row.base]] if row.base in bases else []
+            panel.setdefault(row.strategy, start).append(row)
+    for panel in panels.values():
+        for strategy, members in panel.items():
+            panel[strategy] = sorted(members, key=lambda r: r.costs.flops)
+    return panels
+
+
+def check_plot_available() -> None:
+    """Raise PlotUnavailableError (one line, exit 2) if matplotlib cannot be imported."""
+    _pyplot()
+
+
+def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
+    """The figure as a PNG or SVG file's bytes."""
+    pyplot = _pyplot()
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    panels = _lines(rows)
+    columns = max(1, len(panels))
+    figure, axes = pyplot.subplots(
+        len(PANEL_ROWS), columns, figsize=(4 * columns + 1.2, 7.4), squeeze=False
+    )
+    convention = rows[0].convention if rows else "paper"
+    plain = FuncFormatter(lambda value, _position: f"{value:g}")
+    for column, (base, lines) in enumerate(panels.items()):
+        for line_index, (measure, label) in enumerate(PANEL_ROWS):
+            ax = axes[line_index][column]
+            for strategy, members in lines.items():
+                ax.plot(
+                    [r.costs.flops / 1e9 for r in members],
+                    [r.measure(measure) / 1e6 for r in members],
+                    marker="o",
+                    markersize=3.5,
+                    linewidth=1.5,
+                    label=strategy,
+                )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            for axis in (ax.xaxis, ax.yaxis):
+                # Ticks at 1, 2, 5 × 10^k printed as plain numbers; no crowded minor labels.
+                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(plain)
+                axis.set_minor_formatter(NullFormatter())
+            ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
+            ax.set_xlabel(f"flops (G, {convention} convention)")
+            if column == 0:
+                ax.set_ylabel(label)
+            ax.set_title(f"{base}: {measure} vs flops", fontsize=10)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, title="strategy", loc="center right", frameon=False)
+    figure.suptitle("Cost of each scaling strategy, base and scaled models (log-log)")
+    figure.tight_layout(rect=(0, 0, 1 - 1.0 / (4 * columns + 1.2), 1))
+    buffer = io.BytesIO()
+    # No date in SVG metadata, so the same sweep draws the same file.
+    metadata = {"Date": None} if fmt == "svg" else {}
+    figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata)
+    pyplot.close(figure)
+    return buffer.getvalue()
+
+
+def write_plot(rows: Sequence[CompareRow], path: Path) -> None:
+    """Draw the sweep to `path` (PNG or SVG by suffix), atomically: a failure leaves no file."""
+    check_plot_path(path)
+    data = plot_bytes(rows, path.suffix.lower().lstrip("."))
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise ConfigError(f"--plot: {path}: directory {directory} does not exist")
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
