@@ -69,4 +69,12 @@ def test_list_and_show() -> None:
         "regnety_16gf", "regnet", "regnety_400mf", "regnet", "regnety_4gf", "regnet"
     ]
     result = runner.invoke(app, ["show", "regnetx_400mf"])
-    assert "widths:\n- 32\n- 64\n- 160\n- 384\n" in result.stdout
+    assert "widths: [32, 64, 160, 384]\n" in result.stdout
+
+
+def test_table_format_into_a_file_keeps_stdout_clean(tmp_path: Path) -> None:
+    out = tmp_path / "table.txt"
+    result = runner.invoke(app, ["count", "resnet50", "-f", "table", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "25.557" in out.read_text()  # params (M), as published: 25,557,032

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import tempfile
@@ -85,7 +86,7 @@ def emit(render: Callable[[], Any], fmt: str, output: Path | None) -> None:
     if fmt == "table":
         from rich.console import Console
 
-        console = Console(file=sys.stdout if output is None else None, record=output is not None)
+        console = Console(file=sys.stdout if output is None else io.StringIO(), record=True)
         for item in content if isinstance(content, list) else [content]:
             console.print(item)
         if output is None:
