@@ -1,7 +1,12 @@
-"""Time and peak memory of counting: the meta path vs fvcore on a conventionally built model.
+"""Time and peak memory of counting: analytic, meta and fvcore, per model and over a sweep.
 
-Each measurement runs in a fresh process so peak memory (ru_maxrss) belongs to that count alone.
-Run: python benchmarks/counting.py [--include GLOB] [--repeat N] [--skip-fvcore]
+Each measurement runs in a fresh process so peak memory (ru_maxrss) belongs to that count alone;
+times exclude imports. Per model: one count per process, median over --repeat processes
+(fvcore counts a conventionally built model: real weights, default initialisation). Sweep: the
+default sweep (4 bases x 6 strategies x 4 factors, plus the bases) counted in one process per
+counter; fvcore on every k-th model only, extrapolated to the whole sweep. The floor is the wall
+time and peak memory of `python -c "import torch"`.
+Run: python benchmarks/counting.py [--include GLOB] [--repeat N] [--skip-fvcore] [--skip-sweep]
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ GIANT_VIT = {
     "family": "vit", "patch_size": 14, "hidden_size": 1664, "num_layers": 48,
     "num_heads": 16, "mlp_size": 8192, "resolution": 224,
 }
+SWEEP_BASES = ("resnet50", "regnety_4gf", "vit_b16", "convnext_t")
+SWEEP_STRATEGIES = ("w", "d", "r", "dw", "dwr", "dWr")
+SWEEP_FACTORS = (2, 4, 8, 16)
 
 
 def _spec(name: str):  # noqa: ANN202
@@ -29,71 +37,169 @@ def _spec(name: str):  # noqa: ANN202
     return load(name).spec
 
 
-def worker(path: str, name: str) -> None:
-    """Count one model by one path and print seconds and peak RSS as JSON."""
-    import torch
+def sweep_specs() -> list:
+    """The default sweep: every base, then base x strategy x factor, via scalecalc.api.scale."""
+    from scalecalc.api import load, scale
 
+    bases = [load(name).spec for name in SWEEP_BASES]
+    scaled = [
+        scale(base, strategy, factor)
+        for base in bases
+        for strategy in SWEEP_STRATEGIES
+        for factor in SWEEP_FACTORS
+    ]
+    return bases + scaled
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _count_once(path: str, spec) -> tuple[float, int]:  # noqa: ANN001
     from scalecalc.api import build, count
     from scalecalc.counting import count_fvcore
 
     start = time.perf_counter()
-    if path == "meta":
-        costs = count(_spec(name))
-    elif path == "fvcore":
-        spec = _spec(name)
+    if path == "fvcore":
         model = build(spec, "cpu")  # conventional: real weights, default initialisation
-        costs = count_fvcore(model, spec.resolution)
-    else:  # "import": the floor, a bare `import torch`
-        costs = None
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "peak_mib": peak, "flops": costs and costs.flops}))
-    del torch
+        flops = count_fvcore(model, spec.resolution).flops
+        del model
+    elif path == "fvcore-sweep":  # scalecalc's fvcore path: meta build, then uninitialised memory
+        flops = count(spec, counter="fvcore").flops
+    else:
+        flops = count(spec, counter=path).flops
+    return time.perf_counter() - start, flops
+
+
+def worker(path: str, name: str, every: int) -> None:
+    """Count one model (or the sweep, for name "sweep") by one path; print JSON on stdout."""
+    import scalecalc.api  # noqa: F401  (imports torch; imports are not timed)
+
+    specs = sweep_specs()[::every] if name == "sweep" else [_spec(name)]
+    seconds, flops = [], []
+    for spec in specs:
+        elapsed, total = _count_once(path, spec)
+        seconds.append(elapsed)
+        flops.append(total)
+    print(json.dumps({"seconds": seconds, "flops": flops, "peak_mib": _peak_mib()}))
+
+
+def run_worker(path: str, name: str, every: int = 1) -> dict:
+    """One fresh worker process; adds its wall time."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", path, name, str(every)],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    result["wall"] = time.perf_counter() - start
+    return result
+
+
+def import_floor(repeat: int) -> dict:
+    """Median wall time and max peak MiB of `python -c "import torch"`."""
+    code = "import resource, torch; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    walls, peaks = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        command = [sys.executable, "-c", code]
+        out = subprocess.run(command, check=True, capture_output=True, text=True)
+        walls.append(time.perf_counter() - start)
+        peaks.append(int(out.stdout.split()[-1]) / 1024)
+    return {"wall": statistics.median(walls), "peak_mib": max(peaks)}
 
 
 def measure(path: str, name: str, repeat: int) -> dict:
-    """Median seconds and max peak MiB over `repeat` fresh processes."""
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run(
-            [sys.executable, __file__, "--worker", path, name],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        runs.append(json.loads(out.splitlines()[-1]))
+    """Median seconds and max peak MiB of one count over `repeat` fresh processes."""
+    runs = [run_worker(path, name) for _ in range(repeat)]
     return {
-        "seconds": statistics.median(r["seconds"] for r in runs),
+        "seconds": statistics.median(r["seconds"][0] for r in runs),
         "peak_mib": max(r["peak_mib"] for r in runs),
-        "flops": runs[0]["flops"],
+        "flops": runs[0]["flops"][0],
+        "wall": statistics.median(r["wall"] for r in runs),
     }
+
+
+def _time(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 0.1 else f"{seconds:.2f} s"
+
+
+def per_model_table(names: list[str], repeat: int, fvcore_repeat: int, skip_fvcore: bool) -> None:
+    """Print the per-model table: time and peak memory of each counter, speed-ups."""
+    print("| model | analytic | meta | fvcore | peak MiB analytic / meta / fvcore "
+          "| analytic vs meta | analytic vs fvcore |")
+    print("| :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name in names:
+        fast = measure("analytic", name, repeat)
+        meta = measure("meta", name, repeat)
+        assert fast["flops"] == meta["flops"], (name, fast["flops"], meta["flops"])
+        peaks = [f"{fast['peak_mib']:.0f}", f"{meta['peak_mib']:.0f}"]
+        cells = [name, _time(fast["seconds"]), _time(meta["seconds"])]
+        if skip_fvcore:
+            cells += ["-", " / ".join(peaks + ["-"])]
+            ratio = "-"
+        else:
+            ref = measure("fvcore", name, 1 if name == "vit_1.8b" else fvcore_repeat)
+            assert ref["flops"] == fast["flops"], (name, ref["flops"], fast["flops"])
+            cells += [_time(ref["seconds"]), " / ".join(peaks + [f"{ref['peak_mib']:.0f}"])]
+            ratio = f"{ref['seconds'] / fast['seconds']:,.0f}x"
+        cells += [f"{meta['seconds'] / fast['seconds']:,.0f}x", ratio]
+        print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def sweep_table(every: int, skip_fvcore: bool) -> None:
+    """Print the sweep table: each counter over the default sweep in one fresh process."""
+    results = {path: run_worker(path, "sweep") for path in ("analytic", "meta")}
+    assert results["analytic"]["flops"] == results["meta"]["flops"]
+    models = len(results["analytic"]["seconds"])
+    print(f"\nSweep: {models} models (bases {', '.join(SWEEP_BASES)} x strategies "
+          f"{', '.join(SWEEP_STRATEGIES)} x factors {', '.join(map(str, SWEEP_FACTORS))}, "
+          "plus the bases), one process per counter\n")
+    print("| counter | models counted | counting time, all models | median per model "
+          "| process wall (incl. imports) | peak MiB |")
+    print("| :--- | ---: | ---: | ---: | ---: | ---: |")
+    for path, result in results.items():
+        seconds = result["seconds"]
+        print(f"| {path} | {models} | {_time(sum(seconds))} | {_time(statistics.median(seconds))} "
+              f"| {result['wall']:.2f} s | {result['peak_mib']:.0f} |", flush=True)
+    if skip_fvcore:
+        return
+    ref = run_worker("fvcore-sweep", "sweep", every)
+    assert ref["flops"] == results["analytic"]["flops"][::every]
+    seconds, counted = ref["seconds"], len(ref["seconds"])
+    estimate = statistics.mean(seconds) * models
+    print(f"| fvcore, every {every}th model; total extrapolated to {models} | {counted} "
+          f"| ~{_time(estimate)} (extrapolated) | {_time(statistics.median(seconds))} "
+          f"| {ref['wall']:.2f} s ({counted} models) | {ref['peak_mib']:.0f} |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--include", default="*", help="glob over preset names")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement")
+    parser.add_argument("--fvcore-repeat", type=int, help="processes per fvcore measurement")
     parser.add_argument("--skip-fvcore", action="store_true")
-    parser.add_argument("--worker", nargs=2, metavar=("PATH", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--skip-models", action="store_true", help="only the sweep")
+    parser.add_argument("--skip-sweep", action="store_true", help="only the per-model table")
+    parser.add_argument("--sweep-fvcore-every", type=int, default=8, metavar="K",
+                        help="count every K-th sweep model with fvcore")
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(*args.worker)
+        path, name, every = args.worker
+        worker(path, name, int(every))
         return
     from scalecalc.registry import list_presets
 
-    floor = measure("import", "-", args.repeat)
-    print(f"bare `import torch`: peak {floor['peak_mib']:.0f} MiB\n")
-    print("| model | meta (s) | meta peak (MiB) | fvcore (s) | fvcore peak (MiB) | speed-up |")
-    print("| :--- | ---: | ---: | ---: | ---: | ---: |")
-    for name in list_presets(args.include) + ["vit_1.8b"]:
-        fast = measure("meta", name, args.repeat)
-        cells = [name, f"{fast['seconds']:.3f}", f"{fast['peak_mib']:.0f}"]
-        if args.skip_fvcore:
-            cells += ["-", "-", "-"]
-        else:
-            ref = measure("fvcore", name, 1 if name == "vit_1.8b" else args.repeat)
-            assert ref["flops"] == fast["flops"], (name, ref["flops"], fast["flops"])
-            speedup = ref["seconds"] / fast["seconds"]
-            cells += [f"{ref['seconds']:.2f}", f"{ref['peak_mib']:.0f}", f"{speedup:.0f}x"]
-        print("| " + " | ".join(cells) + " |", flush=True)
+    floor = import_floor(args.repeat)
+    print(f'floor, `python -c "import torch"`: {floor["wall"]:.2f} s wall, '
+          f'peak {floor["peak_mib"]:.0f} MiB\n')
+    if not args.skip_models:
+        fvcore_repeat = args.fvcore_repeat or args.repeat
+        names = list_presets(args.include) + ["vit_1.8b"]
+        per_model_table(names, args.repeat, fvcore_repeat, args.skip_fvcore)
+    if not args.skip_sweep:
+        sweep_table(args.sweep_fvcore_every, args.skip_fvcore)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from scalecalc.config import ModelConfig, load as _load
-from scalecalc.counting import Costs, count_fvcore, count_meta
+from scalecalc.counting import COUNTERS, Costs, count_fvcore, count_meta
 from scalecalc.families._blocks import StagedNet
 from scalecalc.families._spec import BaseSpec
 from scalecalc.registry import get_family
@@ -37,11 +37,14 @@ def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
     return get_family(spec.family).scale(spec, factors)
 
 
-def count(spec: BaseSpec, convention: str = "paper", counter: str = "meta") -> Costs:
-    """Flops, params and acts of `spec`; counter "meta" allocates nothing, "fvcore" is the reference."""
+def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") -> Costs:
+    """Flops, params and acts of `spec`: "analytic" (closed form), "meta" (traced), "fvcore"."""
+    if counter == "analytic":
+        return get_family(spec.family).complexity(spec, convention)
     if counter == "meta":
         return count_meta(build(spec, "meta"), spec.resolution, convention)
     if counter == "fvcore":
         model = build(spec, "meta").to_empty(device="cpu")
         return count_fvcore(model, spec.resolution, convention)
-    raise ValueError(f"counter must be meta or fvcore, got {counter!r}")
+    raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
+

@@ -21,7 +21,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from scalecalc.families._blocks import StagedNet
 
 CONVENTIONS = ("paper", "fvcore")
-COUNTERS = ("meta", "fvcore")
+# analytic: closed form from the spec (default); meta: traced on the meta device; fvcore: reference.
+COUNTERS = ("analytic", "meta", "fvcore")
 
 # Ops that cost nothing under both conventions: allocation, views, copies, elementwise math,
 # activations, max pooling. Names are aten names without the in-place suffix `_`.
@@ -45,6 +46,17 @@ NORM_AND_POOL_OPS = frozenset(
     _adaptive_avg_pool2d upsample_nearest2d upsample_bilinear2d grid_sampler
     """.split()
 )
+
+
+# Flops per input element that the `fvcore` convention adds for an eval batch norm with affine,
+# an affine layer/group norm and a global average pool (`mean`). The meta op table below and the
+# analytic counter (families/_cost.py) both charge through `convention_flops`.
+FVCORE_FLOPS_PER_ELEMENT = {"batch_norm": 2, "norm": 5, "mean": 1}
+
+
+def convention_flops(op: str, elements: int, convention: str) -> int:
+    """Flops `convention` charges for op "batch_norm", "norm" or "mean" over `elements` inputs."""
+    return elements * FVCORE_FLOPS_PER_ELEMENT[op] if convention == "fvcore" else 0
 
 
 @dataclass(frozen=True)
@@ -104,13 +116,15 @@ def _batch_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:
     training = len(args) > 5 and args[5] is True
     if training:
         return x.numel() * (5 if weight is not None else 4), 0
-    return x.numel() * (2 if weight is not None else 1), 0
+    if weight is not None:
+        return convention_flops("batch_norm", x.numel(), convention), 0
+    return x.numel(), 0
 
 
 def _norm_flops(x: torch.Tensor, weight: Any, convention: str) -> tuple[int, int]:
-    if convention != "fvcore":
-        return 0, 0
-    return x.numel() * (5 if weight is not None else 4), 0
+    if weight is not None:
+        return convention_flops("norm", x.numel(), convention), 0
+    return (x.numel() * 4 if convention == "fvcore" else 0), 0
 
 
 def _layer_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:
@@ -124,7 +138,7 @@ def _group_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:
 def _pool_mean(args: tuple, out: Any, convention: str) -> tuple[int, int]:
     # fvcore counts adaptive average pooling as one flop per input element; eager PyTorch
     # lowers a global adaptive pool to `mean`, so the meta counter sees `mean` instead.
-    return (args[0].numel() if convention == "fvcore" else 0), 0
+    return convention_flops("mean", args[0].numel(), convention), 0
 
 
 def _upsample(factor: int) -> Callable[[tuple, Any, str], tuple[int, int]]:
@@ -212,7 +226,12 @@ def _count_parts(parts: list[tuple[str, nn.Module]], x: torch.Tensor, convention
     return _total(stages, unsupported)
 
 
-def _total(stages: list[StageCosts], unsupported: Counter[str]) -> Costs:
+def costs_from_stages(stages: Sequence[StageCosts]) -> Costs:
+    """Costs whose totals are the sums over `stages` (no unsupported ops)."""
+    return _total(stages, Counter())
+
+
+def _total(stages: Sequence[StageCosts], unsupported: Counter[str]) -> Costs:
     return Costs(
         flops=sum(s.flops for s in stages),
         params=sum(s.params for s in stages),

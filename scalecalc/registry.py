@@ -27,14 +27,17 @@ FAMILIES: dict[str, Family] = _register(
     [
         Family(
             "resnet", resnet.ResNetSpec, resnet.PRESETS, resnet.build, resnet.scale,
-            resnet.expand_aliases, frozenset({"groups", "width_per_group"}),
+            resnet.complexity, resnet.expand_aliases, frozenset({"groups", "width_per_group"}),
         ),
         Family(
             "regnet", regnet.RegNetSpec, regnet.PRESETS, regnet.build, regnet.scale,
-            regnet.expand_aliases, frozenset(regnet.PAPER_KEYS),
+            regnet.complexity, regnet.expand_aliases, frozenset(regnet.PAPER_KEYS),
         ),
-        Family("vit", vit.ViTSpec, vit.PRESETS, vit.build, vit.scale),
-        Family("convnext", convnext.ConvNeXtSpec, convnext.PRESETS, convnext.build, convnext.scale),
+        Family("vit", vit.ViTSpec, vit.PRESETS, vit.build, vit.scale, vit.complexity),
+        Family(
+            "convnext", convnext.ConvNeXtSpec, convnext.PRESETS, convnext.build, convnext.scale,
+            convnext.complexity,
+        ),
     ]
 )
 

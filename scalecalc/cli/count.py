@@ -26,8 +26,12 @@ def count_command(
     output: OutputOption = None,
     convention: ConventionOption = "paper",
     counter: Annotated[
-        str, typer.Option(help="meta (fast, allocates nothing) or fvcore (reference, slow).")
-    ] = "meta",
+        str,
+        typer.Option(
+            help="analytic (closed form, default), meta (traced on the meta device) "
+            "or fvcore (reference, slow); all three give identical counts."
+        ),
+    ] = "analytic",
 ) -> None:
     """Flops, params and acts of each model, in total and per stage."""
     from scalecalc import report

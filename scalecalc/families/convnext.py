@@ -8,8 +8,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from scalecalc.counting import Costs
 from scalecalc.errors import SpecError
 from scalecalc.families._blocks import StagedNet
+from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import Factors, scale_depth, scale_resolution, scale_width
 
@@ -94,6 +96,35 @@ def build(spec: ConvNeXtSpec) -> StagedNet:
         stages.append(nn.Sequential(*layers))
         c_in = width
     return StagedNet(stem, stages, ConvNeXtHead(c_in, spec.num_classes))
+
+
+def complexity(spec: ConvNeXtSpec, convention: str = "paper") -> Costs:
+    """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
+    stem = Tally("stem", convention)
+    c_in = spec.widths[0]
+    size = stem.conv(3, c_in, spec.resolution, 4, 4, bias=True)
+    stem.layer_norm(c_in, c_in * size * size)
+    parts = [stem]
+    for index, (depth, width) in enumerate(zip(spec.depths, spec.widths)):
+        stage, block = Tally(f"stage{index + 1}", convention), Tally("block", convention)
+        if index > 0:  # the downsampling layer opens stages 2-4
+            stage.layer_norm(c_in, c_in * size * size)
+            size = stage.conv(c_in, width, size, 2, 2, bias=True)
+        hidden, pixels = spec.mlp_ratio * width, size * size
+        block.conv(width, width, size, 7, 1, 3, groups=width, bias=True)
+        block.layer_norm(width, width * pixels)
+        block.linear(pixels, width, hidden)
+        block.linear(pixels, hidden, width)
+        if spec.layer_scale > 0:
+            block.parameter(width)
+        stage.add(block, depth)
+        parts.append(stage)
+        c_in = width
+    head = Tally("head", convention)
+    head.mean(c_in * size * size)
+    head.layer_norm(c_in, c_in)
+    head.linear(1, c_in, spec.num_classes)
+    return total([*parts, head])
 
 
 def scale(spec: ConvNeXtSpec, factors: Factors) -> ConvNeXtSpec:

@@ -8,9 +8,11 @@ from typing import Any, ClassVar
 import numpy as np
 from torch import nn
 
+from scalecalc.counting import Costs
 from scalecalc.errors import SpecError
 from scalecalc.families._blocks import BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields
+from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, check_range
 from scalecalc.scaling import Factors, adjust_compatibility
 
@@ -105,6 +107,26 @@ def build(spec: RegNetSpec) -> StagedNet:
             c_in = width
         stages.append(nn.Sequential(*blocks))
     return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))
+
+
+def complexity(spec: RegNetSpec, convention: str = "paper") -> Costs:
+    """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
+    stem = Tally("stem", convention)
+    size = stem.conv_bn(3, spec.stem_width, spec.resolution, 3, 2)
+    parts, c_in = [stem], spec.stem_width
+    for index, (depth, width, bottleneck, group_width) in enumerate(
+        zip(spec.depths, spec.widths, spec.bottleneck_widths(), spec.group_widths)
+    ):
+        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
+        se_first, se_rest = round(c_in * spec.se_ratio), round(width * spec.se_ratio)
+        size = stage.bottleneck_block(c_in, width, size, 2, bottleneck, group_width, se_first)
+        rest.bottleneck_block(width, width, size, 1, bottleneck, group_width, se_rest)
+        stage.add(rest, depth - 1)  # blocks after the first are identical
+        parts.append(stage)
+        c_in = width
+    head = Tally("head", convention)
+    head.pool_linear_head(c_in, size, spec.num_classes)
+    return total([*parts, head])
 
 
 def scale(spec: RegNetSpec, factors: Factors) -> RegNetSpec:

@@ -7,9 +7,11 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from scalecalc.counting import Costs
 from scalecalc.errors import SpecError
 from scalecalc.families._blocks import BasicBlock, BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields
+from scalecalc.families._cost import Tally, out_size, total
 from scalecalc.families._spec import MAX_WIDTH, check_range
 from scalecalc.scaling import Factors, scale_width
 
@@ -88,6 +90,31 @@ def build(spec: ResNetSpec) -> StagedNet:
             c_in = width
         stages.append(nn.Sequential(*blocks))
     return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))
+
+
+def complexity(spec: ResNetSpec, convention: str = "paper") -> Costs:
+    """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
+    stem = Tally("stem", convention)
+    size = stem.conv_bn(3, spec.stem_width, spec.resolution, 7, 2)
+    size = out_size(size, 3, 2, 1)  # max pool
+    parts, c_in = [stem], spec.stem_width
+    for index, (depth, width, bottleneck, group_width) in enumerate(
+        zip(spec.depths, spec.widths, spec.bottleneck_widths(), spec.group_widths)
+    ):
+        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
+        stride = 2 if index > 0 else 1
+        if spec.block == "basic":
+            size = stage.basic_block(c_in, width, size, stride)
+            rest.basic_block(width, width, size, 1)
+        else:
+            size = stage.bottleneck_block(c_in, width, size, stride, bottleneck, group_width)
+            rest.bottleneck_block(width, width, size, 1, bottleneck, group_width)
+        stage.add(rest, depth - 1)  # blocks after the first are identical
+        parts.append(stage)
+        c_in = width
+    head = Tally("head", convention)
+    head.pool_linear_head(c_in, size, spec.num_classes)
+    return total([*parts, head])
 
 
 def scale(spec: ResNetSpec, factors: Factors) -> ResNetSpec:

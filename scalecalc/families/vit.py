@@ -8,8 +8,10 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from scalecalc.counting import Costs
 from scalecalc.errors import SpecError
 from scalecalc.families._blocks import StagedNet
+from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_range
 from scalecalc.scaling import Factors, scale_depth, scale_resolution
 
@@ -120,6 +122,31 @@ def build(spec: ViTSpec) -> StagedNet:
     """The network for `spec`: patch embedding, one stage of encoder blocks, token head."""
     blocks = nn.Sequential(*(EncoderBlock(spec) for _ in range(spec.num_layers)))
     return StagedNet(PatchEmbedding(spec), [blocks], TokenHead(spec))
+
+
+def complexity(spec: ViTSpec, convention: str = "paper") -> Costs:
+    """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
+    size, tokens, heads = spec.hidden_size, spec.num_tokens, spec.num_heads
+    stem = Tally("stem", convention)
+    stem.conv(3, size, spec.resolution, spec.patch_size, spec.patch_size, bias=True)
+    stem.parameter(size * int(spec.class_token) + tokens * size)  # class token, positions
+    block = Tally("block", convention)
+    block.layer_norm(size, tokens * size)
+    block.linear(tokens, size, 3 * size)
+    block.matmul(heads, tokens, size // heads, tokens)  # q·kᵀ
+    block.matmul(heads, tokens, tokens, size // heads)  # attn·v
+    block.linear(tokens, size, size)
+    block.layer_norm(size, tokens * size)
+    block.linear(tokens, size, spec.mlp_size)
+    block.linear(tokens, spec.mlp_size, size)
+    stage = Tally("stage1", convention)
+    stage.add(block, spec.num_layers)
+    head = Tally("head", convention)
+    head.layer_norm(size, tokens * size)  # over every token, before the class token is taken
+    if not spec.class_token:
+        head.mean(tokens * size)
+    head.linear(1, size, spec.num_classes)
+    return total([stem, stage, head])
 
 
 def scale(spec: ViTSpec, factors: Factors) -> ViTSpec:

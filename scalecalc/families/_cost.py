@@ -1,0 +1,151 @@
+"""Closed-form costs of the layers in `_blocks.py` and the families, from shapes alone.
+
+Each method charges exactly what the meta counter (scalecalc.counting) charges for the ATen ops
+that the corresponding layer dispatches: convolutions and matrix products cost multiply-adds and
+output elements; norms and global means cost flops only in the `fvcore` convention, through
+`counting.convention_flops`; parameters are weights plus biases. Sizes are square feature maps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scalecalc.counting import (
+    Costs,
+    StageCosts,
+    check_convention,
+    convention_flops,
+    costs_from_stages,
+)
+
+
+def out_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Output side of a convolution or pooling window (floor mode), as PyTorch computes it."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+class Tally:
+    """Running flops, params and acts of one part of a network (stem, stageN or head)."""
+
+    __slots__ = ("name", "convention", "flops", "params", "acts")
+
+    def __init__(self, name: str, convention: str) -> None:
+        check_convention(convention)
+        self.name = name
+        self.convention = convention
+        self.flops = 0
+        self.params = 0
+        self.acts = 0
+
+    def conv(
+        self,
+        c_in: int,
+        c_out: int,
+        size: int,
+        kernel: int,
+        stride: int = 1,
+        padding: int = 0,
+        groups: int = 1,
+        bias: bool = False,
+    ) -> int:
+        """A square convolution on a size x size input; returns the output side."""
+        side = out_size(size, kernel, stride, padding)
+        outputs = c_out * side * side
+        fan_in = c_in // groups * kernel * kernel
+        self.flops += outputs * fan_in
+        self.acts += outputs
+        self.params += c_out * fan_in + (c_out if bias else 0)
+        return side
+
+    def linear(self, rows: int, c_in: int, c_out: int) -> None:
+        """A linear layer with bias applied to `rows` vectors."""
+        self.flops += rows * c_in * c_out
+        self.acts += rows * c_out
+        self.params += c_in * c_out + c_out
+
+    def matmul(self, batch: int, rows: int, inner: int, cols: int) -> None:
+        """A batched product (batch, rows, inner) @ (batch, inner, cols) without parameters."""
+        self.flops += batch * rows * inner * cols
+        self.acts += batch * rows * cols
+
+    def batch_norm(self, channels: int, elements: int) -> None:
+        """An eval-mode affine batch norm over `elements` inputs."""
+        self.flops += convention_flops("batch_norm", elements, self.convention)
+        self.params += 2 * channels
+
+    def layer_norm(self, channels: int, elements: int) -> None:
+        """An affine layer norm over the last `channels` of `elements` inputs."""
+        self.flops += convention_flops("norm", elements, self.convention)
+        self.params += 2 * channels
+
+    def mean(self, elements: int) -> None:
+        """A global average over `elements` inputs (adaptive pooling to 1, or a mean)."""
+        self.flops += convention_flops("mean", elements, self.convention)
+
+    def parameter(self, elements: int) -> None:
+        """A free-standing parameter tensor (class token, position embedding, layer scale)."""
+        self.params += elements
+
+    def add(self, other: Tally, times: int = 1) -> None:
+        """Add `times` copies of another tally (identical blocks are costed once)."""
+        self.flops += other.flops * times
+        self.params += other.params * times
+        self.acts += other.acts * times
+
+    def stage(self) -> StageCosts:
+        """The tally as a StageCosts record."""
+        return StageCosts(self.name, self.flops, self.params, self.acts)
+
+    # --- the composite layers of _blocks.py ---
+
+    def conv_bn(
+        self, c_in: int, c_out: int, size: int, kernel: int, stride: int = 1, groups: int = 1
+    ) -> int:
+        """`_blocks.conv_bn`: bias-free convolution with padding kernel // 2, then batch norm."""
+        side = self.conv(c_in, c_out, size, kernel, stride, kernel // 2, groups)
+        self.batch_norm(c_out, c_out * side * side)
+        return side
+
+    def squeeze_excite(self, channels: int, se_channels: int, size: int) -> None:
+        """`_blocks.SqueezeExcite`: global mean, then 1x1 convolutions (with bias) down and up."""
+        self.mean(channels * size * size)
+        self.conv(channels, se_channels, 1, 1, bias=True)
+        self.conv(se_channels, channels, 1, 1, bias=True)
+
+    def bottleneck_block(
+        self,
+        c_in: int,
+        c_out: int,
+        size: int,
+        stride: int,
+        bottleneck: int,
+        group_width: int,
+        se_channels: int = 0,
+    ) -> int:
+        """`_blocks.BottleneckBlock`; returns the output side."""
+        self.conv_bn(c_in, bottleneck, size, 1)
+        side = self.conv_bn(bottleneck, bottleneck, size, 3, stride, bottleneck // group_width)
+        if se_channels:
+            self.squeeze_excite(bottleneck, se_channels, side)
+        self.conv_bn(bottleneck, c_out, side, 1)
+        if stride != 1 or c_in != c_out:
+            self.conv_bn(c_in, c_out, size, 1, stride)
+        return side
+
+    def basic_block(self, c_in: int, c_out: int, size: int, stride: int) -> int:
+        """`_blocks.BasicBlock`; returns the output side."""
+        side = self.conv_bn(c_in, c_out, size, 3, stride)
+        self.conv_bn(c_out, c_out, side, 3)
+        if stride != 1 or c_in != c_out:
+            self.conv_bn(c_in, c_out, size, 1, stride)
+        return side
+
+    def pool_linear_head(self, channels: int, size: int, num_classes: int) -> None:
+        """`_blocks.PoolLinearHead`: global average pool, then the classifier."""
+        self.mean(channels * size * size)
+        self.linear(1, channels, num_classes)
+
+
+def total(parts: Sequence[Tally]) -> Costs:
+    """Costs of a network from the tallies of its parts, in forward order."""
+    return costs_from_stages([part.stage() for part in parts])

@@ -1,0 +1,197 @@
+"""The analytic counter equals the traced meta counter: totals and every stage, both conventions."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PRESETS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from typer.testing import CliRunner
+
+from scalecalc.api import build, count, load, scale
+from scalecalc.cli import app
+from scalecalc.counting import CONVENTIONS, COUNTERS, Costs, count_meta
+from scalecalc.families._spec import BaseSpec
+from scalecalc.families.convnext import ConvNeXtSpec
+from scalecalc.families.regnet import RegNetSpec
+from scalecalc.families.resnet import ResNetSpec
+from scalecalc.families.vit import ViTSpec
+from scalecalc.registry import get_family
+
+BASES = ["resnet50", "resnext50_32x4d", "regnetx_400mf", "regnety_4gf", "vit_b16", "convnext_t"]
+STRATEGIES = ["w", "d", "r", "dw", "dwr", "dWr"]
+FACTORS = [0.5, 2, 4, 8, 16]
+
+
+def meta_costs(spec: BaseSpec, conventions: tuple[str, ...] = CONVENTIONS) -> dict[str, Costs]:
+    """The independent value: the traced meta counter, one meta build for all conventions."""
+    model = build(spec, "meta")
+    return {c: count_meta(model, spec.resolution, c) for c in conventions}
+
+
+def assert_analytic_equals_meta(spec: BaseSpec, conventions: tuple[str, ...] = CONVENTIONS) -> None:
+    """Whole Costs equal (totals, each StageCosts, no unsupported ops) in every convention."""
+    for convention, traced in meta_costs(spec, conventions).items():
+        assert traced.unsupported == ()
+        analytic = count(spec, convention, "analytic")
+        assert analytic.stages == traced.stages, (convention, spec)
+        assert analytic == traced, (convention, spec)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets(name: str) -> None:
+    assert_analytic_equals_meta(load(name).spec)
+
+
+# Meta tracing costs ~0.1-0.3 ms per dispatched op whatever the resolution, so the grid's time
+# is its total depth; each scaled model is traced in one convention (alternating over the grid)
+# to stay within budget. Presets and the property tests below cover both on every model.
+GRID = [
+    (base, strategy, factor, CONVENTIONS[(i + j) % 2])
+    for i, base in enumerate(BASES)
+    for j, (strategy, factor) in enumerate((s, f) for s in STRATEGIES for f in FACTORS)
+]
+
+
+@pytest.mark.parametrize(("base", "strategy", "factor", "convention"), GRID)
+def test_scaled_models(base: str, strategy: str, factor: float, convention: str) -> None:
+    spec = scale(load(base).spec, strategy, factor)
+    assert_analytic_equals_meta(spec, (convention,))
+
+
+def test_grid_covers_every_base_strategy_and_convention() -> None:
+    for base in BASES:
+        for strategy in STRATEGIES:
+            cells = [(f, c) for b, s, f, c in GRID if (b, s) == (base, strategy)]
+            assert sorted(f for f, _ in cells) == sorted(FACTORS)
+            assert {c for _, c in cells} == set(CONVENTIONS)
+
+
+# --- property tests over random valid specs of every family ---
+
+CLASSES = st.integers(1, 1000)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@st.composite
+def stage_fields(draw: st.DrawFn, ratios: list[float]) -> dict:
+    """Depths, widths, group widths and bottleneck ratio that pass StageSpec validation."""
+    stages = draw(st.integers(1, 4))
+    ratio = draw(st.sampled_from(ratios))
+    depths, widths, group_widths = [], [], []
+    for _ in range(stages):
+        # A multiple of 4 keeps width * ratio whole for ratios down to 0.25.
+        width = 4 * draw(st.integers(1, 12)) if ratio < 1 else draw(st.integers(1, 48))
+        bottleneck = int(width * ratio)
+        depths.append(draw(st.integers(1, 3)))
+        widths.append(width)
+        group_widths.append(draw(st.sampled_from(_divisors(bottleneck))))
+    return {
+        "depths": tuple(depths), "widths": tuple(widths), "group_widths": tuple(group_widths),
+        "bottleneck_ratio": ratio, "resolution": draw(st.integers(1, 72)),
+        "num_classes": draw(CLASSES), "stem_width": draw(st.integers(1, 40)),
+    }
+
+
+@st.composite
+def resnet_specs(draw: st.DrawFn) -> ResNetSpec:
+    """Bottleneck and basic-block ResNets/ResNeXts."""
+    if draw(st.booleans()):
+        fields = draw(stage_fields([1.0]))
+        return ResNetSpec(**fields | {"block": "basic", "group_widths": fields["widths"]})
+    return ResNetSpec(**draw(stage_fields([0.25, 0.5, 1.0, 2.0, 4.0])))
+
+
+@st.composite
+def regnet_specs(draw: st.DrawFn) -> RegNetSpec:
+    """RegNetX (no SE) and RegNetY (SE, including ratios that round to zero channels)."""
+    se_ratio = draw(st.sampled_from([0.0, 0.25]) | st.floats(0.01, 1.0))
+    return RegNetSpec(**draw(stage_fields([0.25, 0.5, 1.0, 2.0, 4.0])), se_ratio=se_ratio)
+
+
+@st.composite
+def vit_specs(draw: st.DrawFn) -> ViTSpec:
+    """ViTs with a class token or mean pooling, any patch and grid."""
+    heads, patch = draw(st.integers(1, 4)), draw(st.integers(1, 8))
+    return ViTSpec(
+        patch_size=patch, resolution=patch * draw(st.integers(1, 6)),
+        hidden_size=heads * draw(st.integers(1, 8)), num_heads=heads,
+        num_layers=draw(st.integers(1, 3)), mlp_size=draw(st.integers(1, 40)),
+        class_token=draw(st.booleans()), num_classes=draw(CLASSES),
+    )
+
+
+@st.composite
+def convnext_specs(draw: st.DrawFn) -> ConvNeXtSpec:
+    """ConvNeXts with and without layer scale."""
+    return ConvNeXtSpec(
+        depths=tuple(draw(st.lists(st.integers(1, 2), min_size=4, max_size=4))),
+        widths=tuple(draw(st.lists(st.integers(1, 40), min_size=4, max_size=4))),
+        mlp_ratio=draw(st.integers(1, 4)), layer_scale=draw(st.sampled_from([0.0, 1e-6, 0.5])),
+        resolution=32 * draw(st.integers(1, 3)), num_classes=draw(CLASSES),
+    )
+
+
+@settings(max_examples=25)
+@given(resnet_specs())
+def test_random_resnets(spec: ResNetSpec) -> None:
+    assert_analytic_equals_meta(spec)
+
+
+@settings(max_examples=25)
+@given(regnet_specs())
+def test_random_regnets(spec: RegNetSpec) -> None:
+    assert_analytic_equals_meta(spec)
+
+
+@settings(max_examples=25)
+@given(vit_specs())
+def test_random_vits(spec: ViTSpec) -> None:
+    assert_analytic_equals_meta(spec)
+
+
+@settings(max_examples=25)
+@given(convnext_specs())
+def test_random_convnexts(spec: ConvNeXtSpec) -> None:
+    assert_analytic_equals_meta(spec)
+
+
+# --- the analytic counter is the default and builds nothing ---
+
+
+def test_analytic_builds_no_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the analytic counter built a torch module")
+
+    spec = load("regnety_4gf").spec
+    expected = meta_costs(spec, ("paper",))["paper"]
+    monkeypatch.setattr(nn.Module, "__init__", refuse)
+    assert get_family("regnet").complexity(spec, "paper") == expected
+    assert count(spec) == expected  # the default counter is the analytic one
+
+
+def test_unknown_counter_and_convention_are_errors() -> None:
+    spec = load("vit_s16").spec
+    with pytest.raises(ValueError, match="analytic, meta, fvcore"):
+        count(spec, counter="trace")
+    with pytest.raises(ValueError, match="convention"):
+        count(spec, "timm", "analytic")
+
+
+def test_cli_counter_option() -> None:
+    assert COUNTERS == ("analytic", "meta", "fvcore")
+    runner = CliRunner()
+    outputs = {}
+    for counter in (None, "analytic", "meta"):  # fvcore == meta is proven in test_presets
+        args = ["count", "resnet50", "-f", "json"] + (["--counter", counter] if counter else [])
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        outputs[counter] = result.stdout
+    assert outputs[None] == outputs["analytic"] == outputs["meta"]
+    assert '"params": 25557032' in outputs[None]
+    result = runner.invoke(app, ["count", "resnet50", "--counter", "trace"])
+    assert result.exit_code != 0 and "analytic" in result.output
