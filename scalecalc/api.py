@@ -8,8 +8,10 @@ import torch
 
 from scalecalc.config import ModelConfig, load as _load
 from scalecalc.counting import COUNTERS, Costs, count_fvcore, count_meta
+from scalecalc.errors import ModelTooLargeError
 from scalecalc.families._blocks import StagedNet
 from scalecalc.families._spec import BaseSpec
+from scalecalc.memory import available_bytes, gib
 from scalecalc.registry import get_family
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
 
@@ -37,10 +39,16 @@ def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
     return get_family(spec.family).scale(spec, factors)
 
 
+# Building a module per block costs time: past this many blocks only the analytic counter runs.
+MAX_TRACED_BLOCKS = 1000
+
+
 def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") -> Costs:
     """Flops, params and acts of `spec`: "analytic" (closed form), "meta" (traced), "fvcore"."""
     if counter == "analytic":
         return get_family(spec.family).complexity(spec, convention)
+    if counter in ("meta", "fvcore"):
+        _check_traceable(spec, counter)
     if counter == "meta":
         return count_meta(build(spec, "meta"), spec.resolution, convention)
     if counter == "fvcore":
@@ -48,3 +56,21 @@ def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") 
         return count_fvcore(model, spec.resolution, convention)
     raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
 
+
+def _check_traceable(spec: BaseSpec, counter: str) -> None:
+    """Refuse models the traced counters could not build in reasonable time and memory."""
+    if spec.num_blocks > MAX_TRACED_BLOCKS:
+        raise ModelTooLargeError(
+            f"{spec.num_blocks} blocks is more than the {counter} counter builds "
+            f"(limit {MAX_TRACED_BLOCKS}); the analytic counter (the default) counts it exactly"
+        )
+    if counter == "fvcore":
+        costs = get_family(spec.family).complexity(spec, "paper")
+        # float32 weights plus, with room to spare, the outputs of one forward pass
+        needed = 4 * (costs.params + 4 * costs.acts)
+        available = available_bytes()
+        if available is not None and needed > available:
+            raise ModelTooLargeError(
+                f"the fvcore counter needs about {gib(needed)} for this model, "
+                f"{gib(available)} is available; the analytic or meta counter needs none"
+            )

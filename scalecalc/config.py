@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from scalecalc.errors import ConfigError, SpecError
+from scalecalc.errors import ConfigError, SpecError, shown
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
 from scalecalc.registry import get_family, preset_family
@@ -77,11 +77,11 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
         raise ConfigError(f"{origin}: key {bad_key!r} is not a string")
     name = data.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{origin}: name: must be a non-empty string, got {name!r}")
+        raise ConfigError(f"{origin}: name: must be a non-empty string, got {shown(name)}")
     preset = data.get("preset")
     if preset is not None:
         if not isinstance(preset, str):
-            raise ConfigError(f"{origin}: preset: must be a string, got {preset!r}")
+            raise ConfigError(f"{origin}: preset: must be a string, got {shown(preset)}")
         family = _family_of_preset(preset, origin)
         if "family" in data and data["family"] != family.name:
             raise ConfigError(
@@ -131,6 +131,10 @@ def spec_from_fields(family: Family, fields: dict[str, Any], origin: str) -> Bas
                 raise SpecError(
                     str(key), f"unknown key for family {family.name}; allowed: {', '.join(options)}"
                 )
+        for field in dataclasses.fields(family.spec_type):
+            required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            if required and field.name not in fields:
+                raise SpecError(field.name, f"is required for family {family.name}")
         hints = typing.get_type_hints(family.spec_type)
         return family.spec_type(**{k: _coerce(v, hints[k]) for k, v in fields.items()})
     except SpecError as error:

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
+MAX_MESSAGE = 600
+
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 8
+_REPR.maxstring = _REPR.maxother = 60
+_REPR.maxlevel = 2
+
+
+def shown(value: Any) -> str:
+    """A short repr of a user's value for a message, however large or nested the value is."""
+    return _REPR.repr(list(value) if isinstance(value, tuple) else value)
+
 
 class ScalecalcError(Exception):
-    """A problem with the user's input; its message is the whole report."""
+    """A problem with the user's input; its message is the whole report, on one line."""
 
     exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        message = " ".join(str(message).split())
+        if len(message) > MAX_MESSAGE:
+            message = message[: MAX_MESSAGE - 3] + "..."
+        super().__init__(message)
 
 
 class ConfigError(ScalecalcError):

@@ -28,11 +28,11 @@ class StageSpec(BaseSpec):
 
     def validate(self) -> None:
         super().validate()
+        ratio = self.bottleneck_ratio
+        check_range("bottleneck_ratio", ratio, 1 / 64, 64)
         check_each("depths", self.depths, 1, MAX_DEPTH)
         check_each("widths", self.widths, 1, MAX_WIDTH, len(self.depths))
         check_each("group_widths", self.group_widths, 1, MAX_WIDTH, len(self.depths))
-        ratio = self.bottleneck_ratio
-        check_range("bottleneck_ratio", ratio, 1 / 64, 64)
         if ratio > 1 and ratio != int(ratio):
             raise SpecError("bottleneck_ratio", f"above 1 it must be a whole number, got {ratio}")
         for width, group_width in zip(self.widths, self.group_widths):
@@ -47,6 +47,11 @@ class StageSpec(BaseSpec):
                     f"group width {group_width} must divide the bottleneck width "
                     f"{int(bottleneck)} (width {width} x bottleneck_ratio {ratio})",
                 )
+
+    @property
+    def num_blocks(self) -> int:
+        """Residual blocks over all stages."""
+        return sum(self.depths)
 
     def bottleneck_widths(self) -> tuple[int, ...]:
         """Channels inside each stage's bottleneck (width x bottleneck_ratio)."""

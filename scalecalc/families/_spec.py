@@ -9,7 +9,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from scalecalc.errors import SpecError
+from scalecalc.errors import SpecError, shown
 
 # Upper bounds keep a typo (an extra zero or three) from describing a model that would take
 # minutes to build; counting itself never allocates, so these are generous.
@@ -17,6 +17,7 @@ MAX_RESOLUTION = 8192
 MAX_WIDTH = 1 << 17
 MAX_DEPTH = 1000
 MAX_CLASSES = 1_000_000
+MAX_STAGES = 16
 
 
 @functools.cache
@@ -58,14 +59,18 @@ class BaseSpec:
                 continue
             value = getattr(self, name)
             if not _matches(value, hint):
-                shown = list(value) if isinstance(value, tuple) else value
-                raise SpecError(name, f"must be {_type_name(hint)}, got {shown!r}")
+                raise SpecError(name, f"must be {_type_name(hint)}, got {shown(value)}")
         self.validate()
 
     def validate(self) -> None:
         """Check value ranges and consistency; raise SpecError naming the key."""
         check_range("resolution", self.resolution, 1, MAX_RESOLUTION)
         check_range("num_classes", self.num_classes, 1, MAX_CLASSES)
+
+    @property
+    def num_blocks(self) -> int:
+        """Residual or transformer blocks in the network (what building time grows with)."""
+        raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
         """Plain fields (lists for tuples), with the family first; loads back to an equal spec."""
@@ -83,15 +88,17 @@ class BaseSpec:
 def check_range(key: str, value: float, low: float, high: float) -> None:
     """Raise SpecError unless low <= value <= high."""
     if not low <= value <= high:
-        raise SpecError(key, f"must be between {low} and {high}, got {value!r}")
+        raise SpecError(key, f"must be between {low} and {high}, got {shown(value)}")
 
 
 def check_each(key: str, values: tuple, low: float, high: float, length: int | None = None) -> None:
     """Raise SpecError unless every value is in [low, high] (and there are `length` of them)."""
     if not values:
         raise SpecError(key, "must not be empty")
+    if len(values) > MAX_STAGES:
+        raise SpecError(key, f"must have at most {MAX_STAGES} stages, got {len(values)}")
     if length is not None and len(values) != length:
         raise SpecError(key, f"must have {length} entries (one per stage), got {len(values)}")
     for value in values:
         if not low <= value <= high:
-            raise SpecError(key, f"entries must be between {low} and {high}, got {value!r}")
+            raise SpecError(key, f"entries must be between {low} and {high}, got {shown(value)}")

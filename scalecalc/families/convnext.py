@@ -41,6 +41,12 @@ class ConvNeXtSpec(BaseSpec):
             )
 
 
+    @property
+    def num_blocks(self) -> int:
+        """ConvNeXt blocks over all stages."""
+        return sum(self.depths)
+
+
 class ChannelsLastNorm(nn.Module):
     """LayerNorm over channels of an N, C, H, W tensor."""
 

@@ -9,7 +9,7 @@ import numpy as np
 from torch import nn
 
 from scalecalc.counting import Costs
-from scalecalc.errors import SpecError
+from scalecalc.errors import SpecError, shown
 from scalecalc.families._blocks import BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields
 from scalecalc.families._cost import Tally, total
@@ -66,7 +66,7 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     _check_paper(depth, w0, wa, wm, group_width)
     ratio = fields.get("bottleneck_ratio", 1.0)
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 64:
-        raise SpecError("bottleneck_ratio", f"must be a number in (0, 64], got {ratio!r}")
+        raise SpecError("bottleneck_ratio", f"must be a number in (0, 64], got {shown(ratio)}")
     stages = stages_from_paper(depth, w0, wa, wm, group_width, ratio)
     fields.update({key: list(value) for key, value in stages.items()})
     return fields
@@ -80,15 +80,15 @@ def _check_paper(depth: Any, w0: Any, wa: Any, wm: Any, group_width: Any) -> Non
         return is_int(value) or (isinstance(value, float) and np.isfinite(value))
 
     if not is_int(depth) or not 1 <= depth <= MAX_DEPTH:
-        raise SpecError("depth", f"must be an integer between 1 and {MAX_DEPTH}, got {depth!r}")
+        raise SpecError("depth", f"must be an integer between 1 and {MAX_DEPTH}, got {shown(depth)}")
     if not is_int(w0) or not 8 <= w0 <= MAX_WIDTH or w0 % 8:
-        raise SpecError("w0", f"must be a positive multiple of 8 up to {MAX_WIDTH}, got {w0!r}")
+        raise SpecError("w0", f"must be a positive multiple of 8 up to {MAX_WIDTH}, got {shown(w0)}")
     if not is_number(wa) or not 0 <= wa <= MAX_WIDTH:
-        raise SpecError("wa", f"must be a number between 0 and {MAX_WIDTH}, got {wa!r}")
+        raise SpecError("wa", f"must be a number between 0 and {MAX_WIDTH}, got {shown(wa)}")
     if not is_number(wm) or not 1 < wm <= 64:
-        raise SpecError("wm", f"must be a number above 1 and at most 64, got {wm!r}")
+        raise SpecError("wm", f"must be a number above 1 and at most 64, got {shown(wm)}")
     if not is_int(group_width) or not 1 <= group_width <= MAX_WIDTH:
-        raise SpecError("group_width", f"must be a positive integer, got {group_width!r}")
+        raise SpecError("group_width", f"must be a positive integer, got {shown(group_width)}")
 
 
 def build(spec: RegNetSpec) -> StagedNet:

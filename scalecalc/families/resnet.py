@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from torch import nn
 
 from scalecalc.counting import Costs
-from scalecalc.errors import SpecError
+from scalecalc.errors import SpecError, shown
 from scalecalc.families._blocks import BasicBlock, BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields
 from scalecalc.families._cost import Tally, out_size, total
@@ -30,10 +31,12 @@ class ResNetSpec(StageSpec):
     group_widths: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.group_widths == () and isinstance(self.widths, tuple):
-            ratio = self.bottleneck_ratio if self.block == "bottleneck" else 1
-            single = tuple(int(w * ratio) if isinstance(w, int) else w for w in self.widths)
-            object.__setattr__(self, "group_widths", single)
+        ratio = self.bottleneck_ratio if self.block == "bottleneck" else 1
+        ratio_ok = isinstance(ratio, (int, float)) and not isinstance(ratio, bool)
+        if self.group_widths == () and isinstance(self.widths, tuple) and ratio_ok:
+            if math.isfinite(ratio):  # type errors are reported by the base class
+                single = tuple(int(w * ratio) if isinstance(w, int) else w for w in self.widths)
+                object.__setattr__(self, "group_widths", single)
         super().__post_init__()
 
     def validate(self) -> None:
@@ -62,7 +65,7 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     width_per_group = fields.pop("width_per_group", 64)
     for key, value in (("groups", groups), ("width_per_group", width_per_group)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError(key, f"must be a positive integer, got {value!r}")
+            raise SpecError(key, f"must be a positive integer, got {shown(value)}")
     widths = fields.get("widths")
     if not isinstance(widths, list) or not all(isinstance(w, int) for w in widths):
         raise SpecError("widths", "must be a list of integers when groups are given")

@@ -47,6 +47,11 @@ class ViTSpec(BaseSpec):
             )
 
     @property
+    def num_blocks(self) -> int:
+        """Encoder blocks."""
+        return self.num_layers
+
+    @property
     def num_tokens(self) -> int:
         """Sequence length: one token per patch, plus the class token."""
         return (self.resolution // self.patch_size) ** 2 + int(self.class_token)

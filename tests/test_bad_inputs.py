@@ -1,0 +1,125 @@
+"""The corpus of bad inputs: each gives exit 2, one `error:` line, empty stdout, no file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scalecalc.cli import app
+
+CORPUS = Path(__file__).parent / "corpus"
+CONFIG_CASES = sorted((CORPUS / "configs").glob("*.yaml"))
+runner = CliRunner()
+
+
+def expected_error(path: Path) -> str:
+    """The `# error: ...` header line of a corpus file."""
+    header = path.read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("# error: "), path
+    return header[len("# error: "):]
+
+
+def assert_clean_failure(args: list[str], expected: str, out: Path, code: int = 2) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, (args, result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert not out.exists()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CONFIG_CASES) >= 40
+
+
+@pytest.mark.parametrize("path", CONFIG_CASES, ids=lambda p: p.stem)
+def test_bad_config(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    args = ["count", str(path), "--format", "json", "--output", str(out)]
+    assert_clean_failure(args, f"error: {path}: {expected_error(path)}", out)
+
+
+@pytest.mark.parametrize("path", CONFIG_CASES[:8], ids=lambda p: p.stem)
+def test_bad_config_through_scale(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.yaml"
+    args = ["scale", str(path), "-s", "dWr", "--factor", "2", "--output", str(out)]
+    assert_clean_failure(args, f"error: {path}: {expected_error(path)}", out)
+
+
+def test_file_over_the_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    path.write_text("family: resnet\n" + "# padding\n" * 200_000)
+    out = tmp_path / "out.json"
+    assert_clean_failure(["count", str(path), "-o", str(out)], "the limit is 1048576", out)
+
+
+def test_binary_file(tmp_path: Path) -> None:
+    path = tmp_path / "binary.yaml"
+    path.write_bytes(b"\xff\xfe\x00family: resnet\x00\x81")
+    out = tmp_path / "out.json"
+    assert_clean_failure(["count", str(path), "-o", str(out)], "not UTF-8 text", out)
+
+
+def test_directory_and_missing_file(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    assert_clean_failure(["count", str(tmp_path), "-o", str(out)], "is a directory", out)
+    assert_clean_failure(["count", "missing.yaml", "-o", str(out)], "missing.yaml: no such file", out)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["-s", "dwx", "--factor", "2"], "strategy 'dwx' is not understood; a strategy is"),
+        (["-s", "d0_w0_r0", "--factor", "2"], "has all-zero d, w, r weights"),
+        (["-s", "fast:2", "--factor", "2"], "ALPHA must be a number in [0, 1]"),
+        (["-s", "w", "--factor", "0"], "factor 0.0 must be a finite number > 0"),
+        (["-s", "w", "--factor", "-3"], "factor -3.0 must be a finite number > 0"),
+        (["-s", "w", "--factor", "nan"], "factor nan must be a finite number > 0"),
+        (["-s", "w", "--factor", "inf"], "factor inf must be a finite number > 0"),
+        (["-s", "w", "--target-flops", "-4G"], "--target-flops: expected a count"),
+        (["-s", "w", "--target-flops", "0"], "--target-flops: must be between 1 and 1e18"),
+        (["-s", "w", "--target-factor", "nan"], "factor nan must be a finite number > 0"),
+        (["-s", "dwr", "--factor", "1e12"], "must be between"),
+        (["-s", "w", "--factor", "2", "--convention", "timm"], "--convention"),
+    ],
+)
+def test_bad_strategy_or_factor(args: list[str], expected: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.yaml"
+    assert_clean_failure(["scale", "resnet50", *args, "-o", str(out)], expected, out)
+
+
+def test_output_into_missing_directory(tmp_path: Path) -> None:
+    out = tmp_path / "no" / "such" / "dir.json"
+    assert_clean_failure(["count", "resnet50", "-o", str(out)], "does not exist", out)
+
+
+def test_absurd_models_are_counted_at_once_or_refused(tmp_path: Path) -> None:
+    path = tmp_path / "absurd.yaml"
+    path.write_text(
+        "family: resnet\ndepths: [1000, 1000, 1000, 1000]\nwidths: [131072, 131072, 131072, 131072]\n"
+        "resolution: 8192\n"
+    )
+    result = runner.invoke(app, ["count", str(path), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    w, v = 131072, 32768  # stage width and bottleneck width (one group)
+    block = w * v + 9 * v * v + v * w + 2 * (v + v + w)  # three convs and their batch norms
+    stem, head = 3 * 64 * 49 + 2 * 64, w * 1000 + 1000
+    first_of_stage1 = block - w * v + 64 * v + 64 * w + 2 * w  # narrower input, projection
+    first_of_later = block + w * w + 2 * w  # projection shortcut
+    params = stem + 4000 * block + (first_of_stage1 - block) + 3 * (first_of_later - block) + head
+    assert f'"params": {params}' in result.stdout  # 7.3e13 parameters, nothing allocated
+    out = tmp_path / "out.json"
+    for counter in ("meta", "fvcore"):
+        args = ["count", str(path), "--counter", counter, "-o", str(out)]
+        assert_clean_failure(args, "4000 blocks is more than the", out)
+
+
+def test_fvcore_counter_refuses_models_larger_than_memory(tmp_path: Path) -> None:
+    path = tmp_path / "wide.yaml"
+    path.write_text("preset: vit_b16\nhidden_size: 65536\nnum_heads: 64\nmlp_size: 262144\n")
+    out = tmp_path / "out.json"
+    args = ["count", str(path), "--counter", "fvcore", "-o", str(out)]
+    assert_clean_failure(args, "the fvcore counter needs about", out)
