@@ -1,0 +1,407 @@
+"""Model costs as a regression test: the baseline file, drift between it and a run, exit codes.
+
+A baseline is one JSON document (keys sorted, indent 2, trailing newline):
+
+    {"format": "scalecalc-baseline", "version": 1, "convention": "paper", "tool_version": "0.1.0",
+     "entries": {"resnet50/base": {"acts": 11114984, "flops": 4089184256,
+                                   "params": 25557032, "unsupported_ops": {}}, ...}}
+
+Counts are raw integers; `unsupported_ops` maps an op the counter did not know to its calls.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from scalecalc.counting import CONVENTIONS, Costs
+from scalecalc.errors import BaselineError, ConfigError, shown
+from scalecalc.report import markdown_table
+
+FORMAT = "scalecalc-baseline"
+VERSION = 1
+TOP_KEYS = ("convention", "entries", "format", "tool_version", "version")
+MEASURES = ("flops", "params", "acts")
+ENTRY_KEYS = (*MEASURES, "unsupported_ops")
+KINDS = ("changed", "missing", "new", "unsupported")
+# Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
+MAX_BASELINE_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class Record:
+    """The costs of one entry as a baseline keeps them: raw counts and unsupported op calls."""
+
+    flops: int
+    params: int
+    acts: int
+    unsupported_ops: tuple[tuple[str, int], ...] = ()
+
+    def measure(self, name: str) -> int:
+        """One of flops, params, acts."""
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A validated baseline file: the convention it was counted with and a record per key."""
+
+    path: str
+    convention: str
+    tool_version: str
+    entries: dict[str, Record]
+
+
+class Counted(Protocol):
+    """Anything with a stable key and costs, such as compare.CompareRow."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def costs(self) -> Costs: ...
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between baseline and run; measure is flops, params, acts, an op or 'entry'."""
+
+    key: str
+    measure: str
+    kind: str
+    baseline: int | None = None
+    current: int | None = None
+
+    def __post_init__(self) -> None:
+        assert self.kind in KINDS, self.kind
+
+    @property
+    def change_percent(self) -> float | None:
+        """100·(current − baseline)/baseline; None when either is absent or the baseline is 0."""
+        if self.baseline is None or self.current is None or self.baseline == 0:
+            return None
+        return 100 * (self.current - self.baseline) / self.baseline
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check found, for the renderers: drifts and the context to explain them."""
+
+    drifts: tuple[Drift, ...]
+    entries: int
+    convention: str
+    rtol: float
+    baseline: str
+    updated: bool = False
+    baseline_tool_version: str | None = None
+    tool_version: str | None = None
+
+
+def record_of(costs: Costs) -> Record:
+    """The baseline record of a model's costs."""
+    ops = tuple(sorted(dict(costs.unsupported).items()))
+    return Record(costs.flops, costs.params, costs.acts, ops)
+
+
+def records(rows: Sequence[Counted]) -> dict[str, Record]:
+    """Records by key, in row order; a key twice is a bug of the caller."""
+    result = {row.key: record_of(row.costs) for row in rows}
+    assert len(result) == len(rows), "rows with duplicate keys"
+    return result
+
+
+def check_rtol(rtol: float) -> float:
+    """`rtol` if it is a finite number >= 0, else a ConfigError naming the option."""
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not math.isfinite(rtol):
+        raise ConfigError(f"--rtol: must be a finite number >= 0, got {shown(rtol)}")
+    if rtol < 0:
+        raise ConfigError(f"--rtol: must be a finite number >= 0, got {rtol!r}")
+    return float(rtol)
+
+
+def within(baseline: int, current: int, rtol: float) -> bool:
+    """Whether `current` is within relative tolerance `rtol` of `baseline` (exact when 0)."""
+    return abs(current - baseline) <= rtol * abs(baseline)
+
+
+def diff(baseline: Baseline, rows: Sequence[Counted], rtol: float = 0.0) -> list[Drift]:
+    """Every drift beyond tolerance (params always exact), sorted by key then measure."""
+    check_rtol(rtol)
+    current = records(rows)
+    drifts = []
+    for key in baseline.entries.keys() - current.keys():
+        drifts.append(Drift(key, "entry", "missing"))
+    for key, now in current.items():
+        before = baseline.entries.get(key)
+        if before is None:
+            drifts.append(Drift(key, "entry", "new"))
+            continue
+        for measure in MEASURES:
+            old, new = before.measure(measure), now.measure(measure)
+            tolerance = 0.0 if measure == "params" else rtol
+            if not within(old, new, tolerance):
+                drifts.append(Drift(key, measure, "changed", old, new))
+        old_ops, new_ops = dict(before.unsupported_ops), dict(now.unsupported_ops)
+        for op in sorted(old_ops.keys() | new_ops.keys()):
+            if old_ops.get(op, 0) != new_ops.get(op, 0):
+                drifts.append(Drift(key, op, "unsupported", old_ops.get(op, 0), new_ops.get(op, 0)))
+    order = {name: index for index, name in enumerate(("entry", *MEASURES))}
+    return sorted(drifts, key=lambda d: (d.key, order.get(d.measure, len(order)), d.measure))
+
+
+def exit_code(drifts: Sequence[Drift], update: bool = False) -> int:
+    """0 when nothing drifted or the baseline was just rewritten; 1 on any drift."""
+    return 0 if update or not drifts else 1
+
+
+def require_convention(baseline: Baseline, convention: str) -> None:
+    """A BaselineError unless the run counts with the baseline's convention."""
+    if baseline.convention != convention:
+        raise BaselineError(
+            f"{baseline.path}: convention: the baseline was counted with the "
+            f"{baseline.convention!r} convention, this run uses {convention!r}; pass "
+            f"--convention {baseline.convention} (or rewrite the baseline with --update)"
+        )
+
+
+# --- the file ---
+
+
+def format_baseline(entries: Mapping[str, Record], convention: str, tool_version: str) -> str:
+    """The baseline document: sorted keys, indent 2, a trailing newline."""
+    assert convention in CONVENTIONS, convention
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "convention": convention,
+        "tool_version": tool_version,
+        "entries": {
+            key: {
+                "flops": record.flops,
+                "params": record.params,
+                "acts": record.acts,
+                "unsupported_ops": dict(record.unsupported_ops),
+            }
+            for key, record in entries.items()
+        },
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def read_baseline(path: str | Path) -> Baseline:
+    """A validated baseline; any problem is a one-line BaselineError naming the file and key."""
+    path = Path(path)
+    data = _parse(path, _read_text(path))
+
+    def bad(message: str) -> BaselineError:
+        return BaselineError(f"{path}: {message}")
+
+    if not isinstance(data, dict):
+        raise bad(f"expected a JSON object with keys {', '.join(TOP_KEYS)}, got {_kind(data)}")
+    if data.get("format") != FORMAT:
+        got = f"format {shown(data['format'])}" if "format" in data else "no 'format' key"
+        raise bad(f"format: not a scalecalc baseline ({got}, expected {FORMAT!r})")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise bad(f"version: must be the integer {VERSION}, got {shown(version)}")
+    if version != VERSION:
+        newer = "; it was written by a newer scalecalc" if version > VERSION else ""
+        raise bad(f"version: {version} is not supported, this scalecalc reads {VERSION}{newer}")
+    _check_keys(data, TOP_KEYS, str(path))
+    convention, tool_version, entries = data["convention"], data["tool_version"], data["entries"]
+    if convention not in CONVENTIONS:
+        raise bad(f"convention: {shown(convention)} is not one of {', '.join(CONVENTIONS)}")
+    if not isinstance(tool_version, str):
+        raise bad(f"tool_version: must be a string, got {shown(tool_version)}")
+    if not isinstance(entries, dict):
+        raise bad(f"entries: must be an object, got {_kind(entries)}")
+    blank = next((key for key in entries if not key.strip()), None)
+    if blank is not None:
+        raise bad(f"entries: {shown(blank)} is not a valid entry key")
+    parsed = {key: _record(value, f"{path}: entry {shown(key)}") for key, value in entries.items()}
+    return Baseline(str(path), convention, tool_version, parsed)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BASELINE_BYTES:
+            raise BaselineError(f"{path}: file is {size} bytes; the limit is {MAX_BASELINE_BYTES}")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BaselineError(f"{path}: no such file; create it with --update") from None
+    except IsADirectoryError:
+        raise BaselineError(f"{path}: is a directory, expected a baseline JSON file") from None
+    except UnicodeDecodeError:
+        raise BaselineError(f"{path}: not UTF-8 text; expected a baseline JSON file") from None
+    except OSError as error:
+        raise BaselineError(f"{path}: cannot read ({error.strerror})") from None
+    if not text.strip():
+        raise BaselineError(f"{path}: file is empty; expected a baseline JSON file")
+    return text
+
+
+class _Refused(ValueError):
+    """A JSON document that parses but that no baseline writer produces."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(f"duplicate key {shown(key)} in a JSON object")
+        result[key] = value
+    return result
+
+
+def _constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a valid count")
+
+
+def _parse(path: Path, text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+    except json.JSONDecodeError as error:
+        raise BaselineError(
+            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            " (truncated or hand-edited?)"
+        ) from None
+    except _Refused as error:
+        raise BaselineError(f"{path}: {error} (hand-edited?)") from None
+    except (ValueError, RecursionError) as error:
+        # Integers longer than Python's digit limit, or nesting deeper than its stack.
+        raise BaselineError(f"{path}: not a usable JSON document ({str(error)[:80]})") from None
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), f"a number ({shown(value)})")
+
+
+def _check_keys(data: dict, allowed: tuple[str, ...], origin: str) -> None:
+    for key in allowed:
+        if key not in data:
+            raise BaselineError(f"{origin}: {key}: missing; required: {', '.join(allowed)}")
+    for key in data:
+        if key not in allowed:
+            raise BaselineError(f"{origin}: {key}: unknown key; allowed: {', '.join(allowed)}")
+
+
+def _count(value: Any, label: str, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise BaselineError(f"{label}: must be an integer >= {minimum}, got {shown(value)}")
+    return value
+
+
+def _record(value: Any, origin: str) -> Record:
+    if not isinstance(value, dict):
+        keys = ", ".join(ENTRY_KEYS)
+        raise BaselineError(f"{origin}: must be an object with {keys}, got {_kind(value)}")
+    _check_keys(value, ENTRY_KEYS, origin)
+    counts = {m: _count(value[m], f"{origin}: {m}") for m in MEASURES}
+    ops = value["unsupported_ops"]
+    if not isinstance(ops, dict):
+        raise BaselineError(f"{origin}: unsupported_ops: must be an object, got {_kind(ops)}")
+    calls = tuple(
+        (op, _count(calls, f"{origin}: unsupported_ops: {shown(op)}", minimum=1))
+        for op, calls in sorted(ops.items())
+    )
+    return Record(counts["flops"], counts["params"], counts["acts"], calls)
+
+
+# --- renderers (pure) ---
+
+
+def format_change(percent: float | None) -> str:
+    """A change in percent with its sign: +0.52%, -12.3%, +250%; '—' when undefined."""
+    if percent is None:
+        return "—"
+    if abs(percent) >= 100:
+        return f"{percent:+.0f}%"
+    return f"{percent:+.3g}%"
+
+
+def _cells(drift: Drift) -> list[str]:
+    def number(value: int | None) -> str:
+        return "—" if value is None else f"{value:,}"
+
+    if drift.kind in ("missing", "new"):
+        status = "missing from this run" if drift.kind == "missing" else "not in the baseline"
+        return [drift.key, "entry", "—", "—", status]
+    measure = drift.measure if drift.kind == "changed" else f"unsupported op {drift.measure}"
+    return [drift.key, measure, number(drift.baseline), number(drift.current),
+            format_change(drift.change_percent)]
+
+
+REPORT_HEADERS = ("entry", "measure", "baseline", "current", "change")
+
+
+def report_rows(outcome: Outcome) -> list[list[str]]:
+    """The report's table cells, one row per drift."""
+    return [_cells(drift) for drift in outcome.drifts]
+
+
+def summary(outcome: Outcome) -> str:
+    """One line: 'check: 3 drifts in 96 entries' (or what --update wrote)."""
+    count = len(outcome.drifts)
+    noun = "change" if outcome.updated else "drift"
+    found = f"{count} {noun}{'s' if count != 1 else ''}" if count else f"no {noun}"
+    line = f"check: {found} in {outcome.entries} {'entry' if outcome.entries == 1 else 'entries'}"
+    return f"{line}; wrote {outcome.baseline}" if outcome.updated else line
+
+
+def tolerance_text(rtol: float) -> str:
+    """How counts are compared, in words."""
+    if rtol == 0:
+        return "all counts exact"
+    return f"params exact, flops and acts within ±{rtol * 100:g}%"
+
+
+def to_markdown(outcome: Outcome) -> str:
+    """A drift report for a pull-request comment: a heading, the context and a table."""
+    lines = [f"### scalecalc {summary(outcome)}", ""]
+    context = f"Baseline `{outcome.baseline}`, {outcome.convention} convention"
+    if not outcome.updated:
+        context += f", {tolerance_text(outcome.rtol)}"
+    lines.append(context + ".")
+    if outcome.baseline_tool_version and outcome.baseline_tool_version != outcome.tool_version:
+        lines.append(
+            f"The baseline was written by scalecalc {outcome.baseline_tool_version}; "
+            f"this is {outcome.tool_version}."
+        )
+    text = "\n".join(lines) + "\n"
+    if outcome.drifts:
+        text += "\n" + markdown_table(REPORT_HEADERS, report_rows(outcome), "llrrr")
+    return text
+
+
+def to_json(outcome: Outcome) -> str:
+    """The drift report as one JSON document with raw integers and sorted keys."""
+    document = {
+        "baseline": outcome.baseline,
+        "baseline_tool_version": outcome.baseline_tool_version,
+        "convention": outcome.convention,
+        "drifts": [
+            {
+                "key": d.key,
+                "measure": d.measure,
+                "kind": d.kind,
+                "baseline": d.baseline,
+                "current": d.current,
+                "change_percent": None if d.change_percent is None else round(d.change_percent, 6),
+            }
+            for d in outcome.drifts
+        ],
+        "entries": outcome.entries,
+        "passed": exit_code(outcome.drifts, outcome.updated) == 0,
+        "rtol": outcome.rtol,
+        "tool_version": outcome.tool_version,
+        "updated": outcome.updated,
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,53 @@
+"""The project's own cost regression test: configs/baselines/costs.json against a fresh count.
+
+After an intended change to a preset, the default sweep or the counting, rewrite the baseline with
+`scalecalc check --presets --baseline configs/baselines/costs.json --update` and commit the diff.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reference import PUBLISHED, as_printed
+from typer.testing import CliRunner
+
+from scalecalc.cli import app
+from scalecalc.registry import list_presets
+from scalecalc.sweep import DEFAULT_SWEEP, expand
+
+BASELINE = Path(__file__).resolve().parent.parent / "configs" / "baselines" / "costs.json"
+runner = CliRunner()
+
+
+def test_committed_baseline_holds() -> None:
+    result = runner.invoke(app, ["check", "--presets", "--baseline", str(BASELINE), "-f", "md"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stderr.endswith(" entries\n") and "check: no drift in" in result.stderr
+
+
+def test_baseline_covers_every_preset_and_the_default_sweep() -> None:
+    keys = set(json.loads(BASELINE.read_text(encoding="utf-8"))["entries"])
+    presets = {f"{name}/base" for name in list_presets()}
+    assert len(presets) == 14
+    sweep = {entry.key for entry in expand(DEFAULT_SWEEP)}
+    assert len(sweep) == 100
+    assert keys == presets | sweep
+
+
+def test_baseline_presets_match_published_counts() -> None:
+    # An independent oracle: a baseline rewritten with wrong counts would still fail here.
+    entries = json.loads(BASELINE.read_text(encoding="utf-8"))["entries"]
+    for name, (params, flops, _fvcore_flops, acts) in PUBLISHED.items():
+        entry = entries[f"{name}/base"]
+        assert entry["params"] == params, name
+        assert as_printed(entry["flops"] / 1e9, flops) == flops, name
+        assert as_printed(entry["acts"] / 1e6, acts) == acts, name
+
+
+def test_baseline_file_is_canonical() -> None:
+    text = BASELINE.read_text(encoding="utf-8")
+    data = json.loads(text)
+    assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert (data["format"], data["version"]) == ("scalecalc-baseline", 1)
+    assert data["convention"] == "paper"
