@@ -48,14 +48,17 @@ NORM_AND_POOL_OPS = frozenset(
 )
 
 
-# Flops per input element that the `fvcore` convention adds for an eval batch norm with affine,
-# an affine layer/group norm and a global average pool (`mean`). The meta op table below and the
-# analytic counter (families/_cost.py) both charge through `convention_flops`.
-FVCORE_FLOPS_PER_ELEMENT = {"batch_norm": 2, "norm": 5, "mean": 1}
+# Flops per input element that the `fvcore` convention adds: eval batch norm, layer or group
+# norm (and training batch norm), each with an affine transform or without ("_plain"), and a
+# global average pool (`mean`). The meta op table below and the analytic counter
+# (families/_cost.py) both charge through `convention_flops`.
+FVCORE_FLOPS_PER_ELEMENT = {
+    "batch_norm": 2, "batch_norm_plain": 1, "norm": 5, "norm_plain": 4, "mean": 1,
+}
 
 
 def convention_flops(op: str, elements: int, convention: str) -> int:
-    """Flops `convention` charges for op "batch_norm", "norm" or "mean" over `elements` inputs."""
+    """Flops `convention` charges for `op` (a key of FVCORE_FLOPS_PER_ELEMENT) over `elements`."""
     return elements * FVCORE_FLOPS_PER_ELEMENT[op] if convention == "fvcore" else 0
 
 
@@ -110,21 +113,15 @@ def _bmm(args: tuple, out: torch.Tensor, _: str) -> tuple[int, int]:
 
 
 def _batch_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:
-    if convention != "fvcore":
-        return 0, 0
     x, weight = args[0], args[1]
-    training = len(args) > 5 and args[5] is True
-    if training:
-        return x.numel() * (5 if weight is not None else 4), 0
-    if weight is not None:
-        return convention_flops("batch_norm", x.numel(), convention), 0
-    return x.numel(), 0
+    training = len(args) > 5 and args[5] is True  # fvcore charges a training batch norm as a norm
+    kind = "norm" if training else "batch_norm"
+    return convention_flops(kind if weight is not None else f"{kind}_plain", x.numel(), convention), 0
 
 
 def _norm_flops(x: torch.Tensor, weight: Any, convention: str) -> tuple[int, int]:
-    if weight is not None:
-        return convention_flops("norm", x.numel(), convention), 0
-    return (x.numel() * 4 if convention == "fvcore" else 0), 0
+    kind = "norm" if weight is not None else "norm_plain"
+    return convention_flops(kind, x.numel(), convention), 0
 
 
 def _layer_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:

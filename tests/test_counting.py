@@ -85,3 +85,27 @@ def test_op_base_name() -> None:
         "_native_batch_norm_legit_no_training"
     )
     assert op_base_name("aten::__and__") == "__and__"
+
+
+@pytest.mark.parametrize(
+    ("make", "shape", "fvcore_flops"),
+    [
+        (lambda: nn.BatchNorm2d(8, affine=False), (1, 8, 4, 4), 128),  # eval, plain: 1 per element
+        (lambda: nn.LayerNorm(64, elementwise_affine=False), (1, 10, 64), 4 * 640),
+    ],
+)
+def test_norms_without_affine(make, shape, fvcore_flops) -> None:  # noqa: ANN001
+    module = meta(make)
+    assert count_module(module, shape, "paper").flops == 0
+    assert count_module(module, shape, "fvcore").flops == fvcore_flops
+
+
+def test_training_batch_norm_counts_as_a_norm_in_fvcore_convention() -> None:
+    module = meta(lambda: nn.BatchNorm2d(8)).train()
+    x = torch.empty(2, 8, 4, 4, device="meta")  # batch 2: training mode needs more than one value
+    from scalecalc.counting import _DispatchCounter
+
+    counter = _DispatchCounter("fvcore")
+    with torch.no_grad(), counter:
+        module(x)
+    assert counter.flops == 5 * 256  # affine: 5 per element, as fvcore's norm handle
