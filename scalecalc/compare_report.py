@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from scalecalc.compare import MEASURES, CompareRow, Exponent
@@ -31,13 +32,25 @@ CSV_COLUMNS = (
     "key", "base", "family", "strategy", "factor", "target_flops", "resolution", "depths",
     "widths", "flops", "params", "acts", "flops_ratio", "params_ratio", "acts_ratio",
 )
+RUNTIME_HEADERS = ("median (ms)", "images/s")
+RUNTIME_CSV_COLUMNS = ("median_s", "throughput")
+
+
+@dataclass(frozen=True)
+class Runtimes:
+    """Runtime measured by `scalecalc bench`, by row key: (median seconds per iteration,
+    images per second); `setup` says how it was measured."""
+
+    setup: str
+    by_key: Mapping[str, tuple[float, float]]
 
 
 def _dashed(values: Sequence[int]) -> str:
     return "-".join(str(v) for v in values)
 
 
-def _scaling_label(row: CompareRow) -> str:
+def scaling_label(row: CompareRow) -> str:
+    """How a row was scaled: "base", the strategy, or the strategy and its flops target."""
     if row.strategy is None:
         return "base"
     if row.target_flops is not None:
@@ -47,7 +60,7 @@ def _scaling_label(row: CompareRow) -> str:
 
 def _row_cells(row: CompareRow) -> list[str]:
     return [
-        _scaling_label(row),
+        scaling_label(row),
         f"{row.factor:.3g}",
         str(row.spec.resolution),
         _dashed(row.depths),
@@ -59,6 +72,26 @@ def _row_cells(row: CompareRow) -> list[str]:
         mega(row.costs.acts),
         f"{row.ratio('acts'):.2f}",
     ]
+
+
+def _headers(runtimes: Runtimes | None) -> tuple[tuple[str, ...], str]:
+    """Row headers and alignment, with the runtime columns when there are runtimes."""
+    if runtimes is None:
+        return ROW_HEADERS, ROW_ALIGN
+    return ROW_HEADERS + RUNTIME_HEADERS, ROW_ALIGN + "rr"
+
+
+def _cells(row: CompareRow, runtimes: Runtimes | None) -> list[str]:
+    if runtimes is None:
+        return _row_cells(row)
+    measured = runtimes.by_key.get(row.key)
+    if measured is None:
+        return _row_cells(row) + ["n/a", "n/a"]
+    return _row_cells(row) + [f"{measured[0] * 1e3:.1f}", f"{measured[1]:.1f}"]
+
+
+def _runtime_note(runtimes: Runtimes) -> str:
+    return f"Runtime measured by `scalecalc bench`: {runtimes.setup}.\n"
 
 
 def _exponent(value: float | None) -> str:
@@ -77,14 +110,16 @@ def _exponent_cells(fit: Exponent) -> list[str]:
     ]
 
 
-def _by_base(rows: Sequence[CompareRow]) -> dict[str, list[CompareRow]]:
+def by_base(rows: Sequence[CompareRow]) -> dict[str, list[CompareRow]]:
+    """Rows grouped by base model, in first-seen order."""
     groups: dict[str, list[CompareRow]] = {}
     for row in rows:
         groups.setdefault(row.base, []).append(row)
     return groups
 
 
-def _title(base_rows: Sequence[CompareRow]) -> str:
+def base_title(base_rows: Sequence[CompareRow]) -> str:
+    """The heading of one base's table: name, family, convention and base costs."""
     first = base_rows[0]
     costs = first.base_costs
     return (
@@ -93,13 +128,19 @@ def _title(base_rows: Sequence[CompareRow]) -> str:
     )
 
 
-def to_markdown(rows: Sequence[CompareRow], fits: Sequence[Exponent]) -> str:
-    """Per base a heading and a table of its models; then the fitted exponents."""
+def to_markdown(
+    rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
+) -> str:
+    """Per base a heading and a table of its models (with runtime columns when given); then the
+    fitted exponents."""
+    headers, align = _headers(runtimes)
     sections = [
-        f"### {_title(group)}\n\n"
-        + markdown_table(ROW_HEADERS, [_row_cells(r) for r in group], ROW_ALIGN)
-        for group in _by_base(rows).values()
+        f"### {base_title(group)}\n\n"
+        + markdown_table(headers, [_cells(r, runtimes) for r in group], align)
+        for group in by_base(rows).values()
     ]
+    if runtimes is not None:
+        sections.append(_runtime_note(runtimes))
     if fits:
         sections.append(
             "### Fitted exponents: measure ∝ flops^k\n\n"
@@ -111,7 +152,8 @@ def to_markdown(rows: Sequence[CompareRow], fits: Sequence[Exponent]) -> str:
     return "\n".join(sections)
 
 
-def _row_record(row: CompareRow) -> dict[str, Any]:
+def row_record(row: CompareRow) -> dict[str, Any]:
+    """A row as a JSON-ready dict of raw integers and ratios."""
     return {
         "key": row.key,
         "base": row.base,
@@ -147,43 +189,64 @@ def _exponent_record(fit: Exponent) -> dict[str, Any]:
     }
 
 
-def to_json(rows: Sequence[CompareRow], fits: Sequence[Exponent], convention: str) -> str:
-    """Rows (raw integers, in sweep order) and exponents under their own key; keys sorted."""
-    document = {
+def _with_runtime(record: dict[str, Any], runtimes: Runtimes | None) -> dict[str, Any]:
+    if runtimes is None:
+        return record
+    measured = runtimes.by_key.get(record["key"])
+    runtime = None if measured is None else {"median_s": measured[0], "throughput": measured[1]}
+    return {**record, "runtime": runtime}
+
+
+def to_json(
+    rows: Sequence[CompareRow],
+    fits: Sequence[Exponent],
+    convention: str,
+    runtimes: Runtimes | None = None,
+) -> str:
+    """Rows (raw integers, in sweep order) and exponents under their own key; keys sorted.
+    With runtimes, each row has `runtime` (null where not measured) and `runtime_setup`."""
+    document: dict[str, Any] = {
         "convention": convention,
-        "rows": [_row_record(r) for r in rows],
+        "rows": [_with_runtime(row_record(r), runtimes) for r in rows],
         "exponents": [_exponent_record(f) for f in fits],
     }
+    if runtimes is not None:
+        document["runtime_setup"] = runtimes.setup
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def to_csv(rows: Sequence[CompareRow]) -> str:
-    """One line per model, raw integers; ratios as full-precision floats."""
+def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
+    """One line per model, raw integers; ratios as full-precision floats; with runtimes, also
+    median seconds and images per second (empty where not measured)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (() if runtimes is None else RUNTIME_CSV_COLUMNS))
     for row in rows:
-        writer.writerow(
-            [
-                row.key, row.base, row.family, row.strategy or "", row.factor,
-                "" if row.target_flops is None else row.target_flops, row.spec.resolution,
-                _dashed(row.depths), _dashed(row.widths),
-                row.costs.flops, row.costs.params, row.costs.acts,
-                row.ratio("flops"), row.ratio("params"), row.ratio("acts"),
-            ]
-        )
+        line = [
+            row.key, row.base, row.family, row.strategy or "", row.factor,
+            "" if row.target_flops is None else row.target_flops, row.spec.resolution,
+            _dashed(row.depths), _dashed(row.widths),
+            row.costs.flops, row.costs.params, row.costs.acts,
+            row.ratio("flops"), row.ratio("params"), row.ratio("acts"),
+        ]
+        if runtimes is not None:
+            line += list(runtimes.by_key.get(row.key, ("", "")))
+        writer.writerow(line)
     return out.getvalue()
 
 
-def _rich_header(header: str) -> str:
+def rich_header(header: str) -> str:
     """Narrow headers for a terminal: units on a second line, ratio columns as a bare ×."""
     if header.endswith(" ×"):
         return "×"
     return header.replace(" (", "\n(").replace(", ", ",\n")
 
 
-def to_rich(rows: Sequence[CompareRow], fits: Sequence[Exponent]) -> list[Any]:
-    """Rich tables for a terminal: one per base, then the exponents."""
+def to_rich(
+    rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
+) -> list[Any]:
+    """Rich tables for a terminal: one per base (with runtime columns when given), then the
+    exponents."""
     from rich import box
     from rich.table import Table
 
@@ -195,7 +258,7 @@ def to_rich(rows: Sequence[CompareRow], fits: Sequence[Exponent]) -> list[Any]:
         for header, side, fold in zip(headers, align, folds):
             # Numbers never wrap; on a narrow terminal the stage lists fold instead.
             result.add_column(
-                _rich_header(header),
+                rich_header(header),
                 justify="left" if side == "l" else "right",
                 no_wrap=not fold,
                 overflow="fold" if fold else "ellipsis",
@@ -207,9 +270,12 @@ def to_rich(rows: Sequence[CompareRow], fits: Sequence[Exponent]) -> list[Any]:
         return result
 
     tables: list[Any] = []
-    for group in _by_base(rows).values():
-        lines = [_row_cells(r) for r in group]
-        tables += [table(_title(group), ROW_HEADERS, ROW_ALIGN, lines), ""]
+    headers, align = _headers(runtimes)
+    for group in by_base(rows).values():
+        lines = [_cells(r, runtimes) for r in group]
+        tables += [table(base_title(group), headers, align, lines), ""]
+    if runtimes is not None:
+        tables.append(_runtime_note(runtimes))
     if fits:
         lines = [_exponent_cells(f) for f in fits]
         tables.append(

@@ -101,6 +101,13 @@ def compare_command(
         Path | None,
         typer.Option("--plot", metavar="FILE", help="Also plot acts, params vs flops: .png, .svg"),
     ] = None,
+    bench_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--bench", metavar="FILE",
+            help="Add runtime columns from `scalecalc bench --format json` output, by row key.",
+        ),
+    ] = None,
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents."""
     from scalecalc import compare, compare_report
@@ -116,6 +123,11 @@ def compare_command(
         # Fail before the sweep runs, not after (write_atomic would check too, but late).
         if output is not None and not output.absolute().parent.is_dir():
             raise ConfigError(f"{output}: directory {output.parent} does not exist")
+        measured = None
+        if bench_file is not None:
+            from scalecalc.bench_report import join_runtimes, read_runtimes
+
+            measured = read_runtimes(bench_file)
         start = DEFAULT_SWEEP if sweep_file is None else read_sweep(sweep_file)
         given = factors is not None or target_flops is not None
         sweep = make_sweep(
@@ -130,11 +142,24 @@ def compare_command(
             rows = compare.run(entries, sweep.convention, on_entry=advance)
         _warn_unsupported(rows)
         fits = compare.exponents(rows)
+        runtimes = None
+        if measured is not None:
+            runtimes, missing, different = join_runtimes(rows, *measured)
+            if missing:
+                warn(
+                    f"{bench_file} has no runtime for {len(missing)} of {len(rows)} models "
+                    f"(e.g. {missing[0]})"
+                )
+            if different:
+                warn(
+                    f"{bench_file} measured other models for {len(different)} of {len(rows)} "
+                    f"keys (e.g. {different[0]}: other sizes or resolution); runtime left out"
+                )
         renderers = {
-            "json": lambda: compare_report.to_json(rows, fits, sweep.convention),
-            "csv": lambda: compare_report.to_csv(rows),
-            "md": lambda: compare_report.to_markdown(rows, fits),
-            "table": lambda: compare_report.to_rich(rows, fits),
+            "json": lambda: compare_report.to_json(rows, fits, sweep.convention, runtimes),
+            "csv": lambda: compare_report.to_csv(rows, runtimes),
+            "md": lambda: compare_report.to_markdown(rows, fits, runtimes),
+            "table": lambda: compare_report.to_rich(rows, fits, runtimes),
         }
         if plot is not None:
             from scalecalc.plot import write_plot

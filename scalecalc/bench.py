@@ -1,0 +1,399 @@
+"""Measure real runtime of built models: the timing harness, memory estimate and device helpers."""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import re
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from scalecalc.errors import ConfigError, ModelTooLargeError
+from scalecalc.memory import available_bytes, gib
+
+if TYPE_CHECKING:
+    from scalecalc.compare import CompareRow
+    from scalecalc.families._spec import BaseSpec
+
+DEVICES = ("cpu", "cuda", "mps")
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# The estimate (see estimate_memory) is multiplied by this margin for allocator rounding and
+# caching, then OVERHEAD is added for what does not scale with the model: kernel workspaces
+# (oneDNN, cuDNN) and the runtime's buffers (measured: 50-100 MiB of peak RSS on a CPU).
+SAFETY = 1.25
+OVERHEAD = 128 * 2**20
+# Training keeps weights and their gradients; autograd saves 2.2-2.6 tensors per counted
+# activation (measured on RegNetY, ResNet-50, ViT-S, ConvNeXt-T) and backward holds gradients
+# of about one more alongside them.
+TRAIN_WEIGHT_COPIES = 2
+TRAIN_ACTS_COPIES = 4
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How to run each model: device, dtype, batch size, inference or training step, and
+    iterations: `warmup` untimed and `iters` timed per model, the sweep run `rounds` times."""
+
+    device: str
+    dtype: str = "float32"
+    batch_size: int = 8
+    train: bool = False
+    warmup: int = 2
+    iters: int = 5
+    rounds: int = 1
+
+    @property
+    def mode(self) -> str:
+        """'train' (forward + backward) or 'inference'."""
+        return "train" if self.train else "inference"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Timed iterations of one model (seconds each), its peak and estimated memory (bytes)."""
+
+    times: tuple[float, ...]
+    batch_size: int
+    peak_memory: int | None
+    estimate: int
+
+    @property
+    def median(self) -> float:
+        """Median seconds per iteration."""
+        return statistics.median(self.times)
+
+    @property
+    def throughput(self) -> float:
+        """Images per second at the median time."""
+        return self.batch_size / self.median
+
+    @property
+    def spread(self) -> float:
+        """(slowest − fastest) / median: how noisy the timed iterations were."""
+        return (max(self.times) - min(self.times)) / self.median
+
+    def merged(self, other: Measurement) -> Measurement:
+        """Both measurements' iterations, the larger peak and estimate."""
+        peaks = [p for p in (self.peak_memory, other.peak_memory) if p is not None]
+        return Measurement(
+            self.times + other.times,
+            self.batch_size,
+            max(peaks) if peaks else None,
+            max(self.estimate, other.estimate),
+        )
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """A counted model of the sweep and its measurement."""
+
+    row: CompareRow
+    measurement: Measurement
+
+
+def _no_sync() -> None:
+    return None
+
+
+def time_model(
+    step: Callable[[], object],
+    warmup: int,
+    iters: int,
+    clock: Callable[[], float] = time.perf_counter,
+    synchronize: Callable[[], None] = _no_sync,
+) -> list[float]:
+    """Run `step` `warmup` times untimed, then `iters` times timed; seconds per timed run.
+
+    `synchronize` runs before every clock read, so that on an asynchronous device (CUDA, MPS)
+    the time covers the kernels `step` queued, not only their launch."""
+    if warmup < 0 or iters < 1:
+        raise ValueError(f"need warmup >= 0 and iters >= 1, got {warmup} and {iters}")
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(iters):
+        synchronize()
+        start = clock()
+        step()
+        synchronize()
+        times.append(clock() - start)
+    return times
+
+
+def best_device() -> str:
+    """cuda if available, else mps if available, else cpu."""
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_device(name: str | None) -> str:
+    """The device to run on: `name` checked and available, or the best one when None."""
+    if name is None:
+        return best_device()
+    if name not in DEVICES:
+        raise ConfigError(f"--device: {name!r} is not one of {', '.join(DEVICES)}")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device cuda: CUDA is not available to torch {torch.__version__}")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device mps: MPS is not available to torch {torch.__version__}")
+    return name
+
+
+def synchronizer(device: str) -> Callable[[], None]:
+    """A function that waits for all queued work on `device` (a no-op on CPU)."""
+    if device == "cuda":
+        return torch.cuda.synchronize
+    if device == "mps":
+        return torch.mps.synchronize
+    return _no_sync
+
+
+def describe_device(device: str) -> str:
+    """The device in words, for the report's setup line."""
+    if device == "cuda":
+        return f"cuda ({torch.cuda.get_device_name()})"
+    if device == "mps":
+        return "mps (Apple GPU)"
+    name = "unknown CPU"
+    try:
+        found = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        name = found.group(1).strip() if found else name
+    except OSError:
+        pass
+    return f"cpu ({name}, {torch.get_num_threads()} threads)"
+
+
+def available_memory(device: str) -> int | None:
+    """Bytes free on `device` now: CUDA free memory, MemAvailable on CPU; None if unknown."""
+    if device == "cuda":
+        return torch.cuda.mem_get_info()[0]
+    if device == "mps":
+        if not hasattr(torch.mps, "recommended_max_memory"):  # torch < 2.5
+            return None
+        return torch.mps.recommended_max_memory() - torch.mps.driver_allocated_memory()
+    return available_bytes()
+
+
+def weight_bytes(model: nn.Module) -> int:
+    """Bytes of all parameters and buffers, each at its own element size."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def estimate_memory(
+    weights: int, acts: int, input_elements: int, batch_size: int, dtype_bytes: int, train: bool
+) -> int:
+    """Bytes a run should need: weights (×2 training: gradients) plus batch × (input + acts)
+    elements (×4 training: saved tensors and gradients), all × SAFETY, plus OVERHEAD."""
+    activations = batch_size * (input_elements + acts) * dtype_bytes
+    if train:
+        needed = TRAIN_WEIGHT_COPIES * weights + TRAIN_ACTS_COPIES * activations
+    else:
+        needed = weights + activations
+    return int(needed * SAFETY) + OVERHEAD
+
+
+def estimate_row(row: CompareRow, settings: BenchSettings) -> int:
+    """The memory estimate of one counted model, from its meta-built weights and its acts."""
+    from scalecalc.api import build
+
+    model = build(row.spec, "meta").to(DTYPES[settings.dtype])
+    resolution = row.spec.resolution
+    return estimate_memory(
+        weight_bytes(model),
+        row.costs.acts,
+        3 * resolution * resolution,
+        settings.batch_size,
+        DTYPES[settings.dtype].itemsize,
+        settings.train,
+    )
+
+
+def check_fits(
+    rows: Sequence[CompareRow], settings: BenchSettings, available: int | None, skip: bool
+) -> tuple[list[CompareRow], list[tuple[CompareRow, int]]]:
+    """(rows that fit, skipped (row, estimate)); without `skip`, the first misfit is an error."""
+    fitting, skipped = [], []
+    for row in rows:
+        estimate = estimate_row(row, settings)
+        if available is None or estimate <= available:
+            fitting.append(row)
+        elif skip:
+            skipped.append((row, estimate))
+        else:
+            raise ModelTooLargeError(
+                f"{row.key}: needs about {gib(estimate)} on {settings.device} (estimate) but "
+                f"{gib(available)} is available; lower --batch-size or pass --skip-oversize"
+            )
+    return fitting, skipped
+
+
+def check_dtype(device: str, dtype: str, train: bool) -> None:
+    """ConfigError unless a small conv net runs in `dtype` on `device` (and trains, if asked)."""
+    probe = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GELU(), nn.Flatten(), nn.LayerNorm(16),
+        nn.Linear(16, 2),
+    ).to(device=device, dtype=DTYPES[dtype])
+    inputs = torch.ones(2, 3, 4, 4, device=device, dtype=DTYPES[dtype])
+    try:
+        if train:
+            probe(inputs).float().sum().backward()
+        else:
+            with torch.inference_mode():
+                probe(inputs)
+    except (RuntimeError, NotImplementedError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(f"--dtype {dtype}: not supported on {device} here ({first})") from None
+
+
+def _libc_trim() -> None:
+    # Hand freed heap back to the OS, so the next model's peak RSS starts from a clean baseline.
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim(0)
+    except (OSError, AttributeError, TypeError):
+        pass
+
+
+def release(device: str) -> None:
+    """Free what the last model left: Python garbage, cached device memory, returned heap."""
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.synchronize()
+        torch.mps.empty_cache()
+    else:
+        _libc_trim()
+
+
+def _status_bytes(field: str) -> int | None:
+    try:
+        found = re.search(rf"^{field}:\s+(\d+)\s*kB", Path("/proc/self/status").read_text(), re.M)
+    except OSError:
+        return None
+    return int(found.group(1)) * 1024 if found else None
+
+
+class PeakMemory:
+    """Peak memory added between start() and peak(): CUDA allocator peak, or peak RSS on Linux."""
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.baseline: int | None = None
+
+    def start(self) -> None:
+        """Remember the current use and reset the peak."""
+        if self.device == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            self.baseline = torch.cuda.memory_allocated()
+        elif self.device == "cpu":
+            try:
+                # "5" resets the process's peak RSS (VmHWM) to its current RSS (Linux >= 4.0).
+                Path("/proc/self/clear_refs").write_text("5")
+            except OSError:
+                return
+            self.baseline = _status_bytes("VmRSS")
+
+    def peak(self) -> int | None:
+        """Bytes above the baseline at the peak; None where the device cannot tell."""
+        if self.baseline is None:
+            return None
+        if self.device == "cuda":
+            return torch.cuda.max_memory_allocated() - self.baseline
+        high = _status_bytes("VmHWM")
+        return None if high is None else max(0, high - self.baseline)
+
+
+def make_step(model: nn.Module, inputs: torch.Tensor, train: bool) -> Callable[[], None]:
+    """One iteration: inference (eval mode, inference_mode) or forward + backward of the sum."""
+    if train:
+        model.train()
+
+        def train_step() -> None:
+            model.zero_grad(set_to_none=True)
+            model(inputs).float().sum().backward()
+
+        return train_step
+    model.eval()
+
+    def inference_step() -> None:
+        with torch.inference_mode():
+            model(inputs)
+
+    return inference_step
+
+
+def measure(spec: BaseSpec, settings: BenchSettings, estimate: int = 0) -> Measurement:
+    """Build `spec` with real weights on the device, time it, free it (also on Ctrl-C)."""
+    from scalecalc.api import build
+
+    device, dtype = settings.device, DTYPES[settings.dtype]
+    memory = PeakMemory(device)
+    memory.start()
+    model: nn.Module | None = None
+    inputs: torch.Tensor | None = None
+    step: Callable[[], None] | None = None
+    # cuDNN autotuning, as in the paper's code (pycls); the warm-up iterations absorb the tuning.
+    autotune = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = device == "cuda" or autotune
+    try:
+        model = build(spec, device).to(dtype)
+        size = (settings.batch_size, 3, spec.resolution, spec.resolution)
+        inputs = torch.randn(size, device=device, dtype=dtype)
+        step = make_step(model, inputs, settings.train)
+        times = time_model(step, settings.warmup, settings.iters, synchronize=synchronizer(device))
+        return Measurement(tuple(times), settings.batch_size, memory.peak(), estimate)
+    finally:
+        # The step closure holds the model too; all three must go before memory is released.
+        del model, inputs, step
+        torch.backends.cudnn.benchmark = autotune
+        release(device)
+
+
+def run(
+    rows: Sequence[CompareRow],
+    settings: BenchSettings,
+    on_start: Callable[[int, CompareRow], None] | None = None,
+    measure_spec: Callable[[BaseSpec, BenchSettings, int], Measurement] = measure,
+) -> list[BenchRow]:
+    """Measure every row, `settings.rounds` times through the list; a repeated spec runs once
+    per round. `on_start` gets the number of measurements started before this one."""
+    first: dict[BaseSpec, CompareRow] = {}
+    for row in rows:
+        first.setdefault(row.spec, row)
+    distinct = list(first.values())
+    done: dict[BaseSpec, Measurement] = {}
+    release(settings.device)  # each measurement releases after itself; this clears the way
+    for round_index in range(settings.rounds):
+        for index, row in enumerate(distinct):
+            if on_start is not None:
+                on_start(round_index * len(distinct) + index, row)
+            estimate = estimate_row(row, settings)
+            try:
+                measured = measure_spec(row.spec, settings, estimate)
+            except torch.cuda.OutOfMemoryError:
+                raise ModelTooLargeError(
+                    f"{row.key}: ran out of memory on {settings.device} despite an estimate "
+                    f"of {gib(estimate)}; lower --batch-size"
+                ) from None
+            earlier = done.get(row.spec)
+            done[row.spec] = measured if earlier is None else earlier.merged(measured)
+    return [BenchRow(row, done[row.spec]) for row in rows]
+
+
+def measurements(rows: Sequence[CompareRow], rounds: int = 1) -> int:
+    """How many measurements `run` makes: distinct specs × rounds."""
+    return len({row.spec for row in rows}) * rounds

@@ -1,0 +1,327 @@
+"""Correlations of measured runtime with the counts, and pure renderers of a benchmark."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scalecalc.bench import BenchRow
+from scalecalc.compare import CompareRow
+from scalecalc.compare_report import (
+    Runtimes, base_title, by_base, rich_header, row_record, scaling_label,
+)
+from scalecalc.compare_report import to_csv as compare_csv
+from scalecalc.correlation import Correlation, correlate
+from scalecalc.errors import ConfigError
+from scalecalc.report import giga, markdown_table, mega
+
+MEASURES = ("flops", "params", "acts")
+ROW_HEADERS = (
+    "scaling", "s", "res", "flops (G)", "params (M)", "acts (M)",
+    "median (ms)", "time (× base)", "spread", "images/s", "peak mem (MiB)",
+)
+ROW_ALIGN = "lrrrrrrrrrr"
+CORRELATION_HEADERS = ("models", "measure", "Pearson (log)", "Spearman", "n")
+CORRELATION_ALIGN = "llrrr"
+CORRELATION_NOTE = (
+    "Correlation of the median time per iteration with each measure over distinct models: "
+    "Pearson's r of the logarithms (1 = runtime is a power of the measure) and Spearman's ρ "
+    "(1 = ordering by the measure orders by runtime). The paper expects acts to predict "
+    "runtime best on memory-bound GPUs; compute-bound CPUs often follow flops. "
+    "*time (× base)* is the median over the base's; *spread* is (slowest − fastest) / median."
+)
+CSV_EXTRA = (
+    "median_s", "throughput", "peak_memory_bytes", "estimate_bytes",
+    "batch_size", "dtype", "mode", "device",
+)
+
+
+def correlations(rows: Sequence[BenchRow]) -> list[Correlation]:
+    """Per base (in order), then over all models when there are several bases."""
+    groups: dict[str, list[BenchRow]] = {}
+    for bench_row in rows:
+        groups.setdefault(bench_row.row.base, []).append(bench_row)
+    if len(groups) > 1:
+        groups["all"] = list(rows)
+    result = []
+    for name, members in groups.items():
+        # A spec that appears twice (ResNet-50 `w` ×2 is ResNet-50) is one model, not two points.
+        distinct = list({m.row.spec: m for m in members}.values())
+        measures = {m: [float(b.row.measure(m)) for b in distinct] for m in MEASURES}
+        result += correlate(name, measures, [b.measurement.median for b in distinct])
+    return result
+
+
+def _coefficient(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _correlation_cells(entry: Correlation) -> list[str]:
+    return [
+        entry.group, entry.measure, _coefficient(entry.pearson_log),
+        _coefficient(entry.spearman), str(entry.points),
+    ]
+
+
+def _base_median(group: Sequence[BenchRow]) -> float | None:
+    return next((b.measurement.median for b in group if b.row.strategy is None), None)
+
+
+def _row_cells(bench_row: BenchRow, base_median: float | None) -> list[str]:
+    row, timing = bench_row.row, bench_row.measurement
+    peak = "n/a" if timing.peak_memory is None else f"{timing.peak_memory / 2**20:,.0f}"
+    ratio = "n/a" if base_median is None else f"{timing.median / base_median:.2f}"
+    return [
+        scaling_label(row), f"{row.factor:.3g}", str(row.spec.resolution),
+        giga(row.costs.flops), mega(row.costs.params), mega(row.costs.acts),
+        f"{timing.median * 1e3:.1f}", ratio, f"{timing.spread:.0%}",
+        f"{timing.throughput:.1f}", peak,
+    ]
+
+
+def setup_line(setup: Mapping[str, Any]) -> str:
+    """The setup in one sentence: device, torch, mode, batch, dtype, iterations."""
+    rounds = setup.get("rounds", 1)
+    per_model = f"{setup['warmup']} warm-up + {setup['iters']} timed iterations"
+    return (
+        f"{setup['device']}, torch {setup['torch']}; {setup['mode']}, batch {setup['batch_size']}, "
+        f"{setup['dtype']}; {per_model}" + (f" in each of {rounds} rounds" if rounds > 1 else "")
+        + ", median"
+    )
+
+
+def _groups(rows: Sequence[BenchRow]) -> list[list[BenchRow]]:
+    lookup: dict[str, list[BenchRow]] = {base: [] for base in by_base([b.row for b in rows])}
+    for bench_row in rows:
+        lookup[bench_row.row.base].append(bench_row)
+    return list(lookup.values())
+
+
+def to_markdown(
+    rows: Sequence[BenchRow], fits: Sequence[Correlation], setup: Mapping[str, Any]
+) -> str:
+    """The setup, per base a table of models and runtimes, then the correlation table."""
+    sections = [f"### Benchmark setup\n\n{setup_line(setup)}\n"]
+    for group in _groups(rows):
+        lines = [_row_cells(b, _base_median(group)) for b in group]
+        sections.append(
+            f"### {base_title([b.row for b in group])}\n\n"
+            + markdown_table(ROW_HEADERS, lines, ROW_ALIGN)
+        )
+    table = markdown_table(
+        CORRELATION_HEADERS, [_correlation_cells(c) for c in fits], CORRELATION_ALIGN
+    )
+    sections.append(
+        f"### Correlation of runtime with flops, params and acts\n\n{table}\n{CORRELATION_NOTE}\n"
+    )
+    return "\n".join(sections)
+
+
+def _runtime_record(bench_row: BenchRow) -> dict[str, Any]:
+    timing = bench_row.measurement
+    return {
+        "median_s": timing.median,
+        "times_s": list(timing.times),
+        "throughput": timing.throughput,
+        "batch_size": timing.batch_size,
+        "peak_memory_bytes": timing.peak_memory,
+        "estimate_bytes": timing.estimate,
+    }
+
+
+def _correlation_record(entry: Correlation) -> dict[str, Any]:
+    return {
+        "group": entry.group,
+        "measure": entry.measure,
+        "pearson_log": entry.pearson_log,
+        "spearman": entry.spearman,
+        "points": entry.points,
+    }
+
+
+def to_json(
+    rows: Sequence[BenchRow],
+    fits: Sequence[Correlation],
+    setup: Mapping[str, Any],
+    skipped: Sequence[tuple[str, int]] = (),
+) -> str:
+    """Setup, rows (compare's record plus `runtime`), correlations, skipped models; sorted keys."""
+    document = {
+        "setup": dict(setup),
+        "rows": [{**row_record(b.row), "runtime": _runtime_record(b)} for b in rows],
+        "correlations": [_correlation_record(c) for c in fits],
+        "skipped": [{"key": key, "estimate_bytes": estimate} for key, estimate in skipped],
+    }
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def to_csv(rows: Sequence[BenchRow], setup: Mapping[str, Any]) -> str:
+    """compare's CSV columns plus runtime and setup columns, one line per model."""
+    counted = list(csv.reader(io.StringIO(compare_csv([b.row for b in rows]))))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*counted[0], *CSV_EXTRA])
+    for cells, bench_row in zip(counted[1:], rows):
+        timing = bench_row.measurement
+        writer.writerow([
+            *cells, timing.median, timing.throughput,
+            "" if timing.peak_memory is None else timing.peak_memory, timing.estimate,
+            timing.batch_size, setup["dtype"], setup["mode"], setup["device_kind"],
+        ])
+    return out.getvalue()
+
+
+def to_rich(
+    rows: Sequence[BenchRow], fits: Sequence[Correlation], setup: Mapping[str, Any]
+) -> list[Any]:
+    """Rich tables for a terminal: one per base, then the correlations; the setup as caption."""
+    from rich import box
+    from rich.table import Table
+
+    def table(title: str, headers: Sequence[str], align: str, lines: list[list[str]]) -> Table:
+        result = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        for header, side in zip(headers, align):
+            result.add_column(
+                rich_header(header), justify="left" if side == "l" else "right", no_wrap=True
+            )
+        for line in lines:
+            result.add_row(*line)
+        return result
+
+    tables: list[Any] = [setup_line(setup)]
+    for group in _groups(rows):
+        lines = [_row_cells(b, _base_median(group)) for b in group]
+        tables.append(table(base_title([b.row for b in group]), ROW_HEADERS, ROW_ALIGN, lines))
+    lines = [_correlation_cells(c) for c in fits]
+    tables.append(
+        table(
+            "Correlation of runtime with each measure", CORRELATION_HEADERS, CORRELATION_ALIGN,
+            lines,
+        )
+    )
+    return tables
+
+
+def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
+    """(base, strategy) -> the base's row then the strategy's rows, in order of flops."""
+    bases = {b.row.base: b for b in rows if b.row.strategy is None}
+    series: dict[tuple[str, str], list[BenchRow]] = {}
+    for bench_row in rows:
+        if bench_row.row.strategy is None:
+            series.setdefault((bench_row.row.base, "base"), [bench_row])
+            continue
+        start = [bases[bench_row.row.base]] if bench_row.row.base in bases else []
+        series.setdefault((bench_row.row.base, bench_row.row.strategy), start).append(bench_row)
+    return {k: sorted(v, key=lambda b: b.row.costs.flops) for k, v in series.items()}
+
+
+def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str = "png") -> bytes:
+    """Runtime against flops, params and acts (log-log): a colour per strategy, each line
+    joining a base to its scaled models; a marker shape per base."""
+    from scalecalc.plot import _pyplot
+
+    pyplot = _pyplot()
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    groups = list(dict.fromkeys(c.group for c in fits))
+    summary = "all" if "all" in groups else (groups[0] if groups else "")
+    overall = {c.measure: c for c in fits if c.group == summary}
+    series = _series(rows)
+    strategies = list(dict.fromkeys(strategy for _, strategy in series))
+    colours = {s: "black" if s == "base" else f"C{i}" for i, s in enumerate(strategies)}
+    bases = list(dict.fromkeys(base for base, _ in series))
+    markers = {base: "osD^vP*Xph"[i % 10] for i, base in enumerate(bases)}
+    plain = FuncFormatter(lambda value, _position: f"{value:g}")
+    figure, axes = pyplot.subplots(1, len(MEASURES), figsize=(13, 4.4), squeeze=False)
+    for ax, measure in zip(axes[0], MEASURES):
+        unit = 1e9 if measure == "flops" else 1e6
+        for (base, strategy), members in series.items():
+            ax.plot(
+                [b.row.measure(measure) / unit for b in members],
+                [b.measurement.median * 1e3 for b in members],
+                color=colours[strategy], marker=markers[base], markersize=5, linewidth=1.2,
+                zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):
+            # Ticks at 1, 2, 5 × 10^k printed as plain numbers; no crowded minor labels.
+            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
+        ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
+        ax.set_xlabel(f"{measure} ({'G' if measure == 'flops' else 'M'})")
+        fit = overall.get(measure)
+        if fit is not None:
+            ax.set_title(
+                f"{summary}: r(log) = {_coefficient(fit.pearson_log)}, "
+                f"ρ = {_coefficient(fit.spearman)}",
+                fontsize=10,
+            )
+    axes[0][0].set_ylabel("median time per iteration (ms)")
+    handles = [Line2D([], [], color=colours[s], linewidth=2, label=s) for s in strategies]
+    if len(bases) > 1:
+        handles += [
+            Line2D([], [], color="0.4", marker=markers[b], linestyle="none", label=b) for b in bases
+        ]
+    figure.legend(handles=handles, loc="center right", frameon=False)
+    figure.suptitle("Measured runtime against each cost measure (log-log)")
+    figure.tight_layout(rect=(0, 0, 0.86, 1))
+    buffer = io.BytesIO()
+    # No date in SVG metadata, so the same data draws the same file.
+    figure.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else {})
+    pyplot.close(figure)
+    return buffer.getvalue()
+
+
+# What must agree between a bench file's row and a compare row for the runtime to be joined.
+SAME_MODEL = ("resolution", "depths", "widths", "params", "acts")
+
+
+def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
+    """The setup line and the rows by key of a `scalecalc bench --format json` file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"--bench: {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise ConfigError(f"--bench: {path}: not a JSON file ({error})") from None
+    try:
+        setup = setup_line(document["setup"])
+        rows = {row["key"]: row for row in document["rows"]}
+        for row in rows.values():
+            float(row["runtime"]["median_s"]), float(row["runtime"]["throughput"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(
+            f"--bench: {path}: not the JSON output of `scalecalc bench --format json`"
+        ) from None
+    return setup, rows
+
+
+def join_runtimes(
+    rows: Sequence[CompareRow], setup: str, records: Mapping[str, Mapping[str, Any]]
+) -> tuple[Runtimes, list[str], list[str]]:
+    """Runtimes for the rows whose key the bench file has, for the same model; also the keys
+    it lacks and the keys where it measured a different model (other sizes or resolution)."""
+    joined: dict[str, tuple[float, float]] = {}
+    missing, different = [], []
+    for row in rows:
+        record = records.get(row.key)
+        if record is None:
+            missing.append(row.key)
+        elif any(record.get(field) != value for field, value in _model_fields(row).items()):
+            different.append(row.key)
+        else:
+            runtime = record["runtime"]
+            joined[row.key] = (float(runtime["median_s"]), float(runtime["throughput"]))
+    return Runtimes(setup, joined), missing, different
+
+
+def _model_fields(row: CompareRow) -> dict[str, Any]:
+    record = row_record(row)
+    return {field: record[field] for field in SAME_MODEL}
