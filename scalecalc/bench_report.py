@@ -222,11 +222,10 @@ def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
 def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str = "png") -> bytes:
     """Runtime against flops, params and acts (log-log): a colour per strategy, each line
     joining a base to its scaled models; a marker shape per base."""
-    from scalecalc.plot import _pyplot
+    from scalecalc.plot import log_log_axes, pyplot_module
 
-    pyplot = _pyplot()
+    pyplot = pyplot_module()
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     groups = list(dict.fromkeys(c.group for c in fits))
     summary = "all" if "all" in groups else (groups[0] if groups else "")
@@ -236,7 +235,6 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
     colours = {s: "black" if s == "base" else f"C{i}" for i, s in enumerate(strategies)}
     bases = list(dict.fromkeys(base for base, _ in series))
     markers = {base: "osD^vP*Xph"[i % 10] for i, base in enumerate(bases)}
-    plain = FuncFormatter(lambda value, _position: f"{value:g}")
     figure, axes = pyplot.subplots(1, len(MEASURES), figsize=(13, 4.4), squeeze=False)
     for ax, measure in zip(axes[0], MEASURES):
         unit = 1e9 if measure == "flops" else 1e6
@@ -247,14 +245,7 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
                 color=colours[strategy], marker=markers[base], markersize=5, linewidth=1.2,
                 zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
             )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        for axis in (ax.xaxis, ax.yaxis):
-            # Ticks at 1, 2, 5 × 10^k printed as plain numbers; no crowded minor labels.
-            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(plain)
-            axis.set_minor_formatter(NullFormatter())
-        ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
+        log_log_axes(ax)
         ax.set_xlabel(f"{measure} ({'G' if measure == 'flops' else 'M'})")
         fit = overall.get(measure)
         if fit is not None:

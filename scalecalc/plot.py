@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from scalecalc.atomic import write_atomic
 from scalecalc.compare import CompareRow
 from scalecalc.errors import ConfigError, ScalecalcError
 
@@ -25,7 +24,21 @@ def check_plot_path(path: Path) -> None:
         raise ConfigError(f"--plot: {path} must end in {' or '.join(PLOT_SUFFIXES)}")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def log_log_axes(ax) -> None:  # type: ignore[no-untyped-def]  # noqa: ANN001
+    """Log scales with ticks at 1, 2, 5 x 10^k printed as plain numbers, and a light grid."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:g}"))
+        axis.set_minor_formatter(NullFormatter())  # no crowded minor labels
+    ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
+
+
+def pyplot_module():  # type: ignore[no-untyped-def]
+    """matplotlib.pyplot on the file-only Agg backend, or a one-line error naming the extra."""
     try:
         import matplotlib
     except ImportError:
@@ -55,21 +68,18 @@ def _lines(rows: Sequence[CompareRow]) -> dict[str, dict[str, list[CompareRow]]]
 
 def check_plot_available() -> None:
     """Raise PlotUnavailableError (one line, exit 2) if matplotlib cannot be imported."""
-    _pyplot()
+    pyplot_module()
 
 
 def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
     """The figure as a PNG or SVG file's bytes."""
-    pyplot = _pyplot()
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
+    pyplot = pyplot_module()
     panels = _lines(rows)
     columns = max(1, len(panels))
     figure, axes = pyplot.subplots(
         len(PANEL_ROWS), columns, figsize=(4 * columns + 1.2, 7.4), squeeze=False
     )
     convention = rows[0].convention if rows else "paper"
-    plain = FuncFormatter(lambda value, _position: f"{value:g}")
     for column, (base, lines) in enumerate(panels.items()):
         for line_index, (measure, label) in enumerate(PANEL_ROWS):
             ax = axes[line_index][column]
@@ -82,14 +92,7 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
                     linewidth=1.5,
                     label=strategy,
                 )
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            for axis in (ax.xaxis, ax.yaxis):
-                # Ticks at 1, 2, 5 × 10^k printed as plain numbers; no crowded minor labels.
-                axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-                axis.set_major_formatter(plain)
-                axis.set_minor_formatter(NullFormatter())
-            ax.grid(True, which="major", linewidth=0.4, alpha=0.6)
+            log_log_axes(ax)
             ax.set_xlabel(f"flops (G, {convention} convention)")
             if column == 0:
                 ax.set_ylabel(label)
@@ -110,14 +113,6 @@ def write_plot(rows: Sequence[CompareRow], path: Path) -> None:
     """Draw the sweep to `path` (PNG or SVG by suffix), atomically: a failure leaves no file."""
     check_plot_path(path)
     data = plot_bytes(rows, path.suffix.lower().lstrip("."))
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ConfigError(f"--plot: {path}: directory {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if not (path.parent if str(path.parent) else Path(".")).is_dir():
+        raise ConfigError(f"--plot: {path}: directory {path.parent} does not exist")
+    write_atomic(path, data)

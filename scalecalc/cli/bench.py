@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +20,9 @@ from scalecalc.cli._common import (
     output_format,
     user_errors,
     warn,
+    write_atomic,
 )
-from scalecalc.cli.compare import _number, _split
+from scalecalc.cli.compare import sweep_from_options
 from scalecalc.errors import ConfigError
 from scalecalc.memory import gib
 from scalecalc.sweep import Sweep
@@ -81,18 +80,6 @@ def _setup(settings: BenchSettings, convention: str) -> dict[str, Any]:
         "rounds": settings.rounds,
         "convention": convention,
     }
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` beside `path` and rename it into place: a failed run leaves no file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @app.command("bench")
@@ -174,7 +161,6 @@ def bench_command(
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts."""
     from scalecalc import bench, bench_report, compare
-    from scalecalc.sweep import expand, make_sweep, read_sweep
 
     with user_errors():
         fmt = output_format(fmt, FORMATS, output)
@@ -192,16 +178,9 @@ def bench_command(
             bench.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
         )
         bench.check_dtype(settings.device, dtype, train)
-        start = BENCH_SWEEP if sweep_file is None else read_sweep(sweep_file)
-        given = factors is not None or target_flops is not None
-        sweep = make_sweep(
-            bases=configs or start.bases,
-            strategies=_split(strategies) or start.strategies,
-            factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
-            target_flops=(_split(target_flops) or []) if given else start.target_flops,
-            convention=start.convention if convention is None else convention,
+        sweep, entries = sweep_from_options(
+            BENCH_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
         )
-        entries = expand(sweep, None if sweep_file is None or configs else str(sweep_file))
         counted = compare.run(entries, sweep.convention)
         available = bench.available_memory(settings.device) if memory_check else None
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
@@ -225,5 +204,5 @@ def bench_command(
         }
         if plot is not None:
             data = bench_report.plot_bytes(results, fits, plot.suffix.lower().lstrip("."))
-            _write_bytes(plot, data)
+            write_atomic(plot, data)
         emit(renderers[fmt], fmt, output)

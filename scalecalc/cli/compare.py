@@ -20,6 +20,7 @@ from scalecalc.cli._common import (
     warn,
 )
 from scalecalc.errors import ConfigError
+from scalecalc.sweep import Entry, Sweep, expand, make_sweep, read_sweep
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -40,6 +41,28 @@ def _number(text: str) -> float | str:
         return float(text)
     except ValueError:
         return text
+
+
+def sweep_from_options(
+    default: Sweep,
+    sweep_file: Path | None,
+    configs: list[str] | None,
+    strategies: list[str] | None,
+    factors: list[str] | None,
+    target_flops: list[str] | None,
+    convention: str | None,
+) -> tuple[Sweep, list[Entry]]:
+    """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
+    start = default if sweep_file is None else read_sweep(sweep_file)
+    given = factors is not None or target_flops is not None  # either replaces both
+    sweep = make_sweep(
+        bases=configs or start.bases,
+        strategies=_split(strategies) or start.strategies,
+        factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
+        target_flops=(_split(target_flops) or []) if given else start.target_flops,
+        convention=start.convention if convention is None else convention,
+    )
+    return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))
 
 
 @contextmanager
@@ -111,7 +134,7 @@ def compare_command(
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents."""
     from scalecalc import compare, compare_report
-    from scalecalc.sweep import DEFAULT_SWEEP, expand, make_sweep, read_sweep
+    from scalecalc.sweep import DEFAULT_SWEEP
 
     with user_errors():
         fmt = output_format(fmt, FORMATS, output)
@@ -128,16 +151,9 @@ def compare_command(
             from scalecalc.bench_report import join_runtimes, read_runtimes
 
             measured = read_runtimes(bench_file)
-        start = DEFAULT_SWEEP if sweep_file is None else read_sweep(sweep_file)
-        given = factors is not None or target_flops is not None
-        sweep = make_sweep(
-            bases=configs or start.bases,
-            strategies=_split(strategies) or start.strategies,
-            factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
-            target_flops=(_split(target_flops) or []) if given else start.target_flops,
-            convention=start.convention if convention is None else convention,
+        sweep, entries = sweep_from_options(
+            DEFAULT_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
         )
-        entries = expand(sweep, None if sweep_file is None or configs else str(sweep_file))
         with _progress(len(entries)) as advance:
             rows = compare.run(entries, sweep.convention, on_entry=advance)
         _warn_unsupported(rows)
