@@ -123,3 +123,19 @@ def test_fvcore_counter_refuses_models_larger_than_memory(tmp_path: Path) -> Non
     out = tmp_path / "out.json"
     args = ["count", str(path), "--counter", "fvcore", "-o", str(out)]
     assert_clean_failure(args, "the fvcore counter needs about", out)
+
+
+SWEEP_CASES = sorted((CORPUS / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SWEEP_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("command", ["compare", "check"])
+def test_bad_sweep(path: Path, command: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.md"
+    baseline = tmp_path / "costs.json"
+    if command == "compare":
+        args = ["compare", "--sweep", str(path), "--output", str(out)]
+    else:
+        args = ["check", str(path), "--baseline", str(baseline), "--update", "--report", str(out)]
+    assert_clean_failure(args, expected_error(path), out)
+    assert not baseline.exists()
