@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from scalecalc.cli import check, compare, count, scale  # noqa: F401  (registers commands)
-from scalecalc.cli import bench  # noqa: F401  (registers commands)
+# Importing a command module registers its commands; `--help` lists them in this order.
+from scalecalc.cli import count, scale, compare, check, bench  # noqa: F401, I001
 from scalecalc.cli._common import app
 
 __all__ = ["app"]
