@@ -21,8 +21,13 @@ import time
 
 # A ViT-G/14-sized model (Zhai et al., 2022): about 1.8 B parameters.
 GIANT_VIT = {
-    "family": "vit", "patch_size": 14, "hidden_size": 1664, "num_layers": 48,
-    "num_heads": 16, "mlp_size": 8192, "resolution": 224,
+    "family": "vit",
+    "patch_size": 14,
+    "hidden_size": 1664,
+    "num_layers": 48,
+    "num_heads": 16,
+    "mlp_size": 8192,
+    "resolution": 224,
 }
 SWEEP_BASES = ("resnet50", "regnety_4gf", "vit_b16", "convnext_t")
 SWEEP_STRATEGIES = ("w", "d", "r", "dw", "dwr", "dWr")
@@ -89,7 +94,9 @@ def run_worker(path: str, name: str, every: int = 1) -> dict:
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--worker", path, name, str(every)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     result = json.loads(out.splitlines()[-1])
     result["wall"] = time.perf_counter() - start
@@ -126,8 +133,10 @@ def _time(seconds: float) -> str:
 
 def per_model_table(names: list[str], repeat: int, fvcore_repeat: int, skip_fvcore: bool) -> None:
     """Print the per-model table: time and peak memory of each counter, speed-ups."""
-    print("| model | analytic | meta | fvcore | peak MiB analytic / meta / fvcore "
-          "| analytic vs meta | analytic vs fvcore |")
+    print(
+        "| model | analytic | meta | fvcore | peak MiB analytic / meta / fvcore "
+        "| analytic vs meta | analytic vs fvcore |"
+    )
     print("| :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in names:
         fast = measure("analytic", name, repeat)
@@ -152,25 +161,34 @@ def sweep_table(every: int, skip_fvcore: bool) -> None:
     results = {path: run_worker(path, "sweep") for path in ("analytic", "meta")}
     assert results["analytic"]["flops"] == results["meta"]["flops"]
     models = len(results["analytic"]["seconds"])
-    print(f"\nSweep: {models} models (bases {', '.join(SWEEP_BASES)} x strategies "
-          f"{', '.join(SWEEP_STRATEGIES)} x factors {', '.join(map(str, SWEEP_FACTORS))}, "
-          "plus the bases), one process per counter\n")
-    print("| counter | models counted | counting time, all models | median per model "
-          "| process wall (incl. imports) | peak MiB |")
+    print(
+        f"\nSweep: {models} models (bases {', '.join(SWEEP_BASES)} x strategies "
+        f"{', '.join(SWEEP_STRATEGIES)} x factors {', '.join(map(str, SWEEP_FACTORS))}, "
+        "plus the bases), one process per counter\n"
+    )
+    print(
+        "| counter | models counted | counting time, all models | median per model "
+        "| process wall (incl. imports) | peak MiB |"
+    )
     print("| :--- | ---: | ---: | ---: | ---: | ---: |")
     for path, result in results.items():
         seconds = result["seconds"]
-        print(f"| {path} | {models} | {_time(sum(seconds))} | {_time(statistics.median(seconds))} "
-              f"| {result['wall']:.2f} s | {result['peak_mib']:.0f} |", flush=True)
+        print(
+            f"| {path} | {models} | {_time(sum(seconds))} | {_time(statistics.median(seconds))} "
+            f"| {result['wall']:.2f} s | {result['peak_mib']:.0f} |",
+            flush=True,
+        )
     if skip_fvcore:
         return
     ref = run_worker("fvcore-sweep", "sweep", every)
     assert ref["flops"] == results["analytic"]["flops"][::every]
     seconds, counted = ref["seconds"], len(ref["seconds"])
     estimate = statistics.mean(seconds) * models
-    print(f"| fvcore, every {every}th model; total extrapolated to {models} | {counted} "
-          f"| ~{_time(estimate)} (extrapolated) | {_time(statistics.median(seconds))} "
-          f"| {ref['wall']:.2f} s ({counted} models) | {ref['peak_mib']:.0f} |")
+    print(
+        f"| fvcore, every {every}th model; total extrapolated to {models} | {counted} "
+        f"| ~{_time(estimate)} (extrapolated) | {_time(statistics.median(seconds))} "
+        f"| {ref['wall']:.2f} s ({counted} models) | {ref['peak_mib']:.0f} |"
+    )
 
 
 def main() -> None:
@@ -181,8 +199,13 @@ def main() -> None:
     parser.add_argument("--skip-fvcore", action="store_true")
     parser.add_argument("--skip-models", action="store_true", help="only the sweep")
     parser.add_argument("--skip-sweep", action="store_true", help="only the per-model table")
-    parser.add_argument("--sweep-fvcore-every", type=int, default=8, metavar="K",
-                        help="count every K-th sweep model with fvcore")
+    parser.add_argument(
+        "--sweep-fvcore-every",
+        type=int,
+        default=8,
+        metavar="K",
+        help="count every K-th sweep model with fvcore",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -192,8 +215,10 @@ def main() -> None:
     from scalecalc.registry import list_presets
 
     floor = import_floor(args.repeat)
-    print(f'floor, `python -c "import torch"`: {floor["wall"]:.2f} s wall, '
-          f'peak {floor["peak_mib"]:.0f} MiB\n')
+    print(
+        f'floor, `python -c "import torch"`: {floor["wall"]:.2f} s wall, '
+        f"peak {floor['peak_mib']:.0f} MiB\n"
+    )
     if not args.skip_models:
         fvcore_repeat = args.fvcore_repeat or args.repeat
         names = list_presets(args.include) + ["vit_1.8b"]

@@ -243,7 +243,11 @@ def check_fits(
 def check_dtype(device: str, dtype: str, train: bool) -> None:
     """ConfigError unless a small conv net runs in `dtype` on `device` (and trains, if asked)."""
     probe = nn.Sequential(
-        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.GELU(), nn.Flatten(), nn.LayerNorm(16),
+        nn.Conv2d(3, 4, 3),
+        nn.BatchNorm2d(4),
+        nn.GELU(),
+        nn.Flatten(),
+        nn.LayerNorm(16),
         nn.Linear(16, 2),
     ).to(device=device, dtype=DTYPES[dtype])
     inputs = torch.ones(2, 3, 4, 4, device=device, dtype=DTYPES[dtype])

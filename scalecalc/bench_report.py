@@ -12,7 +12,12 @@ from typing import Any
 from scalecalc.bench import BenchRow
 from scalecalc.compare import CompareRow
 from scalecalc.compare_report import (
-    Runtimes, base_title, by_base, rich_header, row_record, scaling_label,
+    Runtimes,
+    base_title,
+    by_base,
+    rich_header,
+    row_record,
+    scaling_label,
 )
 from scalecalc.compare_report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
@@ -21,8 +26,17 @@ from scalecalc.report import giga, markdown_table, mega
 
 MEASURES = ("flops", "params", "acts")
 ROW_HEADERS = (
-    "scaling", "s", "res", "flops (G)", "params (M)", "acts (M)",
-    "median (ms)", "time (× base)", "spread", "images/s", "peak mem (MiB)",
+    "scaling",
+    "s",
+    "res",
+    "flops (G)",
+    "params (M)",
+    "acts (M)",
+    "median (ms)",
+    "time (× base)",
+    "spread",
+    "images/s",
+    "peak mem (MiB)",
 )
 ROW_ALIGN = "lrrrrrrrrrr"
 CORRELATION_HEADERS = ("models", "measure", "Pearson (log)", "Spearman", "n")
@@ -35,8 +49,14 @@ CORRELATION_NOTE = (
     "*time (× base)* is the median over the base's; *spread* is (slowest − fastest) / median."
 )
 CSV_EXTRA = (
-    "median_s", "throughput", "peak_memory_bytes", "estimate_bytes",
-    "batch_size", "dtype", "mode", "device",
+    "median_s",
+    "throughput",
+    "peak_memory_bytes",
+    "estimate_bytes",
+    "batch_size",
+    "dtype",
+    "mode",
+    "device",
 )
 
 
@@ -62,8 +82,11 @@ def _coefficient(value: float | None) -> str:
 
 def _correlation_cells(entry: Correlation) -> list[str]:
     return [
-        entry.group, entry.measure, _coefficient(entry.pearson_log),
-        _coefficient(entry.spearman), str(entry.points),
+        entry.group,
+        entry.measure,
+        _coefficient(entry.pearson_log),
+        _coefficient(entry.spearman),
+        str(entry.points),
     ]
 
 
@@ -76,10 +99,17 @@ def _row_cells(bench_row: BenchRow, base_median: float | None) -> list[str]:
     peak = "n/a" if timing.peak_memory is None else f"{timing.peak_memory / 2**20:,.0f}"
     ratio = "n/a" if base_median is None else f"{timing.median / base_median:.2f}"
     return [
-        scaling_label(row), f"{row.factor:.3g}", str(row.spec.resolution),
-        giga(row.costs.flops), mega(row.costs.params), mega(row.costs.acts),
-        f"{timing.median * 1e3:.1f}", ratio, f"{timing.spread:.0%}",
-        f"{timing.throughput:.1f}", peak,
+        scaling_label(row),
+        f"{row.factor:.3g}",
+        str(row.spec.resolution),
+        giga(row.costs.flops),
+        mega(row.costs.params),
+        mega(row.costs.acts),
+        f"{timing.median * 1e3:.1f}",
+        ratio,
+        f"{timing.spread:.0%}",
+        f"{timing.throughput:.1f}",
+        peak,
     ]
 
 
@@ -89,7 +119,8 @@ def setup_line(setup: Mapping[str, Any]) -> str:
     per_model = f"{setup['warmup']} warm-up + {setup['iters']} timed iterations"
     return (
         f"{setup['device']}, torch {setup['torch']}; {setup['mode']}, batch {setup['batch_size']}, "
-        f"{setup['dtype']}; {per_model}" + (f" in each of {rounds} rounds" if rounds > 1 else "")
+        f"{setup['dtype']}; {per_model}"
+        + (f" in each of {rounds} rounds" if rounds > 1 else "")
         + ", median"
     )
 
@@ -167,11 +198,19 @@ def to_csv(rows: Sequence[BenchRow], setup: Mapping[str, Any]) -> str:
     writer.writerow([*counted[0], *CSV_EXTRA])
     for cells, bench_row in zip(counted[1:], rows):
         timing = bench_row.measurement
-        writer.writerow([
-            *cells, timing.median, timing.throughput,
-            "" if timing.peak_memory is None else timing.peak_memory, timing.estimate,
-            timing.batch_size, setup["dtype"], setup["mode"], setup["device_kind"],
-        ])
+        writer.writerow(
+            [
+                *cells,
+                timing.median,
+                timing.throughput,
+                "" if timing.peak_memory is None else timing.peak_memory,
+                timing.estimate,
+                timing.batch_size,
+                setup["dtype"],
+                setup["mode"],
+                setup["device_kind"],
+            ]
+        )
     return out.getvalue()
 
 
@@ -199,7 +238,9 @@ def to_rich(
     lines = [_correlation_cells(c) for c in fits]
     tables.append(
         table(
-            "Correlation of runtime with each measure", CORRELATION_HEADERS, CORRELATION_ALIGN,
+            "Correlation of runtime with each measure",
+            CORRELATION_HEADERS,
+            CORRELATION_ALIGN,
             lines,
         )
     )
@@ -242,7 +283,10 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
             ax.plot(
                 [b.row.measure(measure) / unit for b in members],
                 [b.measurement.median * 1e3 for b in members],
-                color=colours[strategy], marker=markers[base], markersize=5, linewidth=1.2,
+                color=colours[strategy],
+                marker=markers[base],
+                markersize=5,
+                linewidth=1.2,
                 zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
             )
         log_log_axes(ax)

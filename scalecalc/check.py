@@ -335,8 +335,13 @@ def _cells(drift: Drift) -> list[str]:
         status = "missing from this run" if drift.kind == "missing" else "not in the baseline"
         return [drift.key, "entry", "—", "—", status]
     measure = drift.measure if drift.kind == "changed" else f"unsupported op {drift.measure}"
-    return [drift.key, measure, number(drift.baseline), number(drift.current),
-            format_change(drift.change_percent)]
+    return [
+        drift.key,
+        measure,
+        number(drift.baseline),
+        number(drift.current),
+        format_change(drift.change_percent),
+    ]
 
 
 REPORT_HEADERS = ("entry", "measure", "baseline", "current", "change")

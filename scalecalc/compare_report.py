@@ -14,13 +14,28 @@ from scalecalc.report import giga, markdown_table, mega
 from scalecalc.sweep import format_count
 
 ROW_HEADERS = (
-    "scaling", "s", "res", "depths", "widths",
-    "flops (G)", "flops ×", "params (M)", "params ×", "acts (M)", "acts ×",
+    "scaling",
+    "s",
+    "res",
+    "depths",
+    "widths",
+    "flops (G)",
+    "flops ×",
+    "params (M)",
+    "params ×",
+    "acts (M)",
+    "acts ×",
 )
 ROW_ALIGN = "lrrllrrrrrr"
 STAGE_HEADERS = ("depths", "widths")
 EXPONENT_HEADERS = (
-    "base", "strategy", "acts k", "acts k, plain net", "params k", "params k, plain net", "points"
+    "base",
+    "strategy",
+    "acts k",
+    "acts k, plain net",
+    "params k",
+    "params k, plain net",
+    "points",
 )
 EXPONENT_ALIGN = "llrrrrr"
 EXPONENT_NOTE = (
@@ -29,8 +44,21 @@ EXPONENT_NOTE = (
     "params ∝ d·w², acts ∝ d·w·r²."
 )
 CSV_COLUMNS = (
-    "key", "base", "family", "strategy", "factor", "target_flops", "resolution", "depths",
-    "widths", "flops", "params", "acts", "flops_ratio", "params_ratio", "acts_ratio",
+    "key",
+    "base",
+    "family",
+    "strategy",
+    "factor",
+    "target_flops",
+    "resolution",
+    "depths",
+    "widths",
+    "flops",
+    "params",
+    "acts",
+    "flops_ratio",
+    "params_ratio",
+    "acts_ratio",
 )
 RUNTIME_HEADERS = ("median (ms)", "images/s")
 RUNTIME_CSV_COLUMNS = ("median_s", "throughput")
@@ -223,11 +251,21 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
     writer.writerow(CSV_COLUMNS + (() if runtimes is None else RUNTIME_CSV_COLUMNS))
     for row in rows:
         line = [
-            row.key, row.base, row.family, row.strategy or "", row.factor,
-            "" if row.target_flops is None else row.target_flops, row.spec.resolution,
-            _dashed(row.depths), _dashed(row.widths),
-            row.costs.flops, row.costs.params, row.costs.acts,
-            row.ratio("flops"), row.ratio("params"), row.ratio("acts"),
+            row.key,
+            row.base,
+            row.family,
+            row.strategy or "",
+            row.factor,
+            "" if row.target_flops is None else row.target_flops,
+            row.spec.resolution,
+            _dashed(row.depths),
+            _dashed(row.widths),
+            row.costs.flops,
+            row.costs.params,
+            row.costs.acts,
+            row.ratio("flops"),
+            row.ratio("params"),
+            row.ratio("acts"),
         ]
         if runtimes is not None:
             line += list(runtimes.by_key.get(row.key, ("", "")))

@@ -63,7 +63,9 @@ def load(source: str | Path) -> ModelConfig:
     if path.suffix in (".yaml", ".yml") or path.exists():
         return from_mapping(read_yaml(path), path.stem, str(path))
     family = preset_family(str(source))
-    return ModelConfig(str(source), spec_from_fields(family, family.presets[str(source)], str(source)))
+    return ModelConfig(
+        str(source), spec_from_fields(family, family.presets[str(source)], str(source))
+    )
 
 
 def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
@@ -132,7 +134,10 @@ def spec_from_fields(family: Family, fields: dict[str, Any], origin: str) -> Bas
                     str(key), f"unknown key for family {family.name}; allowed: {', '.join(options)}"
                 )
         for field in dataclasses.fields(family.spec_type):
-            required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+            required = (
+                field.default is dataclasses.MISSING
+                and field.default_factory is dataclasses.MISSING
+            )
             if required and field.name not in fields:
                 raise SpecError(field.name, f"is required for family {family.name}")
         hints = typing.get_type_hints(family.spec_type)

@@ -53,7 +53,11 @@ NORM_AND_POOL_OPS = frozenset(
 # global average pool (`mean`). The meta op table below and the analytic counter
 # (families/_cost.py) both charge through `convention_flops`.
 FVCORE_FLOPS_PER_ELEMENT = {
-    "batch_norm": 2, "batch_norm_plain": 1, "norm": 5, "norm_plain": 4, "mean": 1,
+    "batch_norm": 2,
+    "batch_norm_plain": 1,
+    "norm": 5,
+    "norm_plain": 4,
+    "mean": 1,
 }
 
 
@@ -116,7 +120,9 @@ def _batch_norm(args: tuple, out: Any, convention: str) -> tuple[int, int]:
     x, weight = args[0], args[1]
     training = len(args) > 5 and args[5] is True  # fvcore charges a training batch norm as a norm
     kind = "norm" if training else "batch_norm"
-    return convention_flops(kind if weight is not None else f"{kind}_plain", x.numel(), convention), 0
+    return convention_flops(
+        kind if weight is not None else f"{kind}_plain", x.numel(), convention
+    ), 0
 
 
 def _norm_flops(x: torch.Tensor, weight: Any, convention: str) -> tuple[int, int]:

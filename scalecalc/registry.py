@@ -26,17 +26,40 @@ def _register(families: Iterable[Family]) -> dict[str, Family]:
 FAMILIES: dict[str, Family] = _register(
     [
         Family(
-            "resnet", resnet.ResNetSpec, resnet.PRESETS, resnet.build, resnet.scale,
-            resnet.complexity, resnet.expand_aliases, frozenset({"groups", "width_per_group"}),
+            name="resnet",
+            spec_type=resnet.ResNetSpec,
+            presets=resnet.PRESETS,
+            build=resnet.build,
+            scale=resnet.scale,
+            complexity=resnet.complexity,
+            expand_aliases=resnet.expand_aliases,
+            alias_keys=frozenset({"groups", "width_per_group"}),
         ),
         Family(
-            "regnet", regnet.RegNetSpec, regnet.PRESETS, regnet.build, regnet.scale,
-            regnet.complexity, regnet.expand_aliases, frozenset(regnet.PAPER_KEYS),
+            name="regnet",
+            spec_type=regnet.RegNetSpec,
+            presets=regnet.PRESETS,
+            build=regnet.build,
+            scale=regnet.scale,
+            complexity=regnet.complexity,
+            expand_aliases=regnet.expand_aliases,
+            alias_keys=frozenset(regnet.PAPER_KEYS),
         ),
-        Family("vit", vit.ViTSpec, vit.PRESETS, vit.build, vit.scale, vit.complexity),
         Family(
-            "convnext", convnext.ConvNeXtSpec, convnext.PRESETS, convnext.build, convnext.scale,
-            convnext.complexity,
+            name="vit",
+            spec_type=vit.ViTSpec,
+            presets=vit.PRESETS,
+            build=vit.build,
+            scale=vit.scale,
+            complexity=vit.complexity,
+        ),
+        Family(
+            name="convnext",
+            spec_type=convnext.ConvNeXtSpec,
+            presets=convnext.PRESETS,
+            build=convnext.build,
+            scale=convnext.scale,
+            complexity=convnext.complexity,
         ),
     ]
 )
@@ -66,5 +89,6 @@ def list_presets(include: str = "*", exclude: str = "") -> list[str]:
     return sorted(
         name
         for name in names
-        if fnmatch.fnmatchcase(name, include) and not (exclude and fnmatch.fnmatchcase(name, exclude))
+        if fnmatch.fnmatchcase(name, include)
+        and not (exclude and fnmatch.fnmatchcase(name, exclude))
     )

@@ -69,7 +69,9 @@ def counts_to_csv(rows: Sequence[CountRow]) -> str:
     """One line per model part plus a `total` line per model, raw integers."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["name", "family", "resolution", "convention", "part", "flops", "params", "acts"])
+    writer.writerow(
+        ["name", "family", "resolution", "convention", "part", "flops", "params", "acts"]
+    )
     for row in rows:
         head = [row.model.name, row.model.family, row.model.spec.resolution, row.convention]
         for stage in row.costs.stages:

@@ -69,7 +69,7 @@ def parse_strategy(text: str) -> Strategy:
 
 def _parse_fast(text: str) -> Strategy:
     try:
-        alpha = float(text[len("fast:"):])
+        alpha = float(text[len("fast:") :])
     except ValueError:
         alpha = math.nan
     if not 0.0 <= alpha <= 1.0:  # also rejects NaN
@@ -142,9 +142,7 @@ def scale_resolution(resolution: int, factor: float, quantum: int = 4) -> int:
     return max(1, round(resolution * factor / quantum)) * quantum
 
 
-def adjust_compatibility(
-    width: int, bottleneck_ratio: float, group_width: int
-) -> tuple[int, int]:
+def adjust_compatibility(width: int, bottleneck_ratio: float, group_width: int) -> tuple[int, int]:
     """Snap a stage's width so its bottleneck width is a multiple of its group width."""
     bottleneck = max(1, int(width * bottleneck_ratio))
     group_width = min(group_width, bottleneck)

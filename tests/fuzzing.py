@@ -17,13 +17,53 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 KEY = re.compile(r"^(\s*)([A-Za-z_]+):", re.MULTILINE)
 ODD_VALUES = (
-    "-1", "0", "1", "7", "0.5", "1e309", ".nan", ".inf", "-.inf", "99999999999", "65536", "abc",
-    "[]", "{}", "null", "true", "~", "[1, [2]]", "!!binary aGk=", "&x 3", "*x", "'8'", "1_000",
-    "0x10", "2e3", "!!python/none", "{a: 1}", "1.0", "8192",
+    "-1",
+    "0",
+    "1",
+    "7",
+    "0.5",
+    "1e309",
+    ".nan",
+    ".inf",
+    "-.inf",
+    "99999999999",
+    "65536",
+    "abc",
+    "[]",
+    "{}",
+    "null",
+    "true",
+    "~",
+    "[1, [2]]",
+    "!!binary aGk=",
+    "&x 3",
+    "*x",
+    "'8'",
+    "1_000",
+    "0x10",
+    "2e3",
+    "!!python/none",
+    "{a: 1}",
+    "1.0",
+    "8192",
 )
 ODD_KEYS = (
-    "family", "preset", "name", "depths", "widths", "resolution", "num_heads", "hidden_size",
-    "group_widths", "bottleneck_ratio", "unknown", "depth", "w0", "wa", "wm", "patch_size",
+    "family",
+    "preset",
+    "name",
+    "depths",
+    "widths",
+    "resolution",
+    "num_heads",
+    "hidden_size",
+    "group_widths",
+    "bottleneck_ratio",
+    "unknown",
+    "depth",
+    "w0",
+    "wa",
+    "wm",
+    "patch_size",
 )
 ODD_TEXT = ":[]{}-,&*!#'\"\n\t|>%@`? 0123456789."
 
@@ -45,7 +85,7 @@ def _replace_number(text: str, rng: random.Random) -> str:
     if not matches:
         return text
     match = rng.choice(matches)
-    return text[: match.start()] + rng.choice(ODD_VALUES) + text[match.end():]
+    return text[: match.start()] + rng.choice(ODD_VALUES) + text[match.end() :]
 
 
 def _replace_key(text: str, rng: random.Random) -> str:
@@ -53,7 +93,7 @@ def _replace_key(text: str, rng: random.Random) -> str:
     if not matches:
         return text
     match = rng.choice(matches)
-    return text[: match.start(2)] + rng.choice(ODD_KEYS) + text[match.end(2):]
+    return text[: match.start(2)] + rng.choice(ODD_KEYS) + text[match.end(2) :]
 
 
 def _edit_lines(text: str, rng: random.Random) -> str:
@@ -77,10 +117,10 @@ def _edit_chars(text: str, rng: random.Random) -> str:
     i = rng.randrange(len(text))
     action = rng.randrange(3)
     if action == 0:
-        return text[:i] + text[i + 1:]
+        return text[:i] + text[i + 1 :]
     if action == 1:
         return text[:i] + rng.choice(ODD_TEXT) + text[i:]
-    return text[:i] + rng.choice(ODD_TEXT) + text[i + 1:]
+    return text[:i] + rng.choice(ODD_TEXT) + text[i + 1 :]
 
 
 def mutated_inputs(count: int, seed: int) -> Iterator[str]:

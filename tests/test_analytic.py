@@ -91,9 +91,13 @@ def stage_fields(draw: st.DrawFn, ratios: list[float]) -> dict:
         widths.append(width)
         group_widths.append(draw(st.sampled_from(_divisors(bottleneck))))
     return {
-        "depths": tuple(depths), "widths": tuple(widths), "group_widths": tuple(group_widths),
-        "bottleneck_ratio": ratio, "resolution": draw(st.integers(1, 72)),
-        "num_classes": draw(CLASSES), "stem_width": draw(st.integers(1, 40)),
+        "depths": tuple(depths),
+        "widths": tuple(widths),
+        "group_widths": tuple(group_widths),
+        "bottleneck_ratio": ratio,
+        "resolution": draw(st.integers(1, 72)),
+        "num_classes": draw(CLASSES),
+        "stem_width": draw(st.integers(1, 40)),
     }
 
 
@@ -118,10 +122,14 @@ def vit_specs(draw: st.DrawFn) -> ViTSpec:
     """ViTs with a class token or mean pooling, any patch and grid."""
     heads, patch = draw(st.integers(1, 4)), draw(st.integers(1, 8))
     return ViTSpec(
-        patch_size=patch, resolution=patch * draw(st.integers(1, 6)),
-        hidden_size=heads * draw(st.integers(1, 8)), num_heads=heads,
-        num_layers=draw(st.integers(1, 3)), mlp_size=draw(st.integers(1, 40)),
-        class_token=draw(st.booleans()), num_classes=draw(CLASSES),
+        patch_size=patch,
+        resolution=patch * draw(st.integers(1, 6)),
+        hidden_size=heads * draw(st.integers(1, 8)),
+        num_heads=heads,
+        num_layers=draw(st.integers(1, 3)),
+        mlp_size=draw(st.integers(1, 40)),
+        class_token=draw(st.booleans()),
+        num_classes=draw(CLASSES),
     )
 
 
@@ -131,8 +139,10 @@ def convnext_specs(draw: st.DrawFn) -> ConvNeXtSpec:
     return ConvNeXtSpec(
         depths=tuple(draw(st.lists(st.integers(1, 2), min_size=4, max_size=4))),
         widths=tuple(draw(st.lists(st.integers(1, 40), min_size=4, max_size=4))),
-        mlp_ratio=draw(st.integers(1, 4)), layer_scale=draw(st.sampled_from([0.0, 1e-6, 0.5])),
-        resolution=32 * draw(st.integers(1, 3)), num_classes=draw(CLASSES),
+        mlp_ratio=draw(st.integers(1, 4)),
+        layer_scale=draw(st.sampled_from([0.0, 1e-6, 0.5])),
+        resolution=32 * draw(st.integers(1, 3)),
+        num_classes=draw(CLASSES),
     )
 
 

@@ -18,7 +18,7 @@ def expected_error(path: Path) -> str:
     """The `# error: ...` header line of a corpus file."""
     header = path.read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("# error: "), path
-    return header[len("# error: "):]
+    return header[len("# error: ") :]
 
 
 def assert_clean_failure(args: list[str], expected: str, out: Path, code: int = 2) -> None:
@@ -66,7 +66,9 @@ def test_binary_file(tmp_path: Path) -> None:
 def test_directory_and_missing_file(tmp_path: Path) -> None:
     out = tmp_path / "out.json"
     assert_clean_failure(["count", str(tmp_path), "-o", str(out)], "is a directory", out)
-    assert_clean_failure(["count", "missing.yaml", "-o", str(out)], "missing.yaml: no such file", out)
+    assert_clean_failure(
+        ["count", "missing.yaml", "-o", str(out)], "missing.yaml: no such file", out
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,8 +101,8 @@ def test_output_into_missing_directory(tmp_path: Path) -> None:
 def test_absurd_models_are_counted_at_once_or_refused(tmp_path: Path) -> None:
     path = tmp_path / "absurd.yaml"
     path.write_text(
-        "family: resnet\ndepths: [1000, 1000, 1000, 1000]\nwidths: [131072, 131072, 131072, 131072]\n"
-        "resolution: 8192\n"
+        "family: resnet\ndepths: [1000, 1000, 1000, 1000]\n"
+        "widths: [131072, 131072, 131072, 131072]\nresolution: 8192\n"
     )
     result = runner.invoke(app, ["count", str(path), "-f", "json"])
     assert result.exit_code == 0, result.output

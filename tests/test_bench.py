@@ -24,7 +24,12 @@ TINY = str(Path(__file__).parent / "data" / "bench_tiny.yaml")
 FAST = ["--iters", "1", "--warmup", "0", "--batch-size", "2", "--device", "cpu"]
 # One encoder block, hidden 8, 2 heads, MLP 16, 32 px in 16 px patches (5 tokens), 10 classes.
 TOY_VIT = ViTSpec(
-    resolution=32, num_classes=10, patch_size=16, hidden_size=8, num_layers=1, num_heads=2,
+    resolution=32,
+    num_classes=10,
+    patch_size=16,
+    hidden_size=8,
+    num_layers=1,
+    num_heads=2,
     mlp_size=16,
 )
 
@@ -45,7 +50,10 @@ def test_time_model_excludes_warmup_and_synchronizes_before_each_clock_read() ->
         return next(readings)
 
     times = bench.time_model(
-        lambda: events.append("step"), warmup=2, iters=3, clock=clock,
+        lambda: events.append("step"),
+        warmup=2,
+        iters=3,
+        clock=clock,
         synchronize=lambda: events.append("sync"),
     )
     assert times == [1.0, 3.0, 6.0]
@@ -134,7 +142,7 @@ def test_unsupported_dtype_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     bench.check_dtype("cpu", "float32", train=True)
 
     def unsupported(self: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        raise RuntimeError('"slow_conv2d_cpu" not implemented for \'Half\'\nmore detail')
+        raise RuntimeError("\"slow_conv2d_cpu\" not implemented for 'Half'\nmore detail")
 
     monkeypatch.setattr(nn.Conv2d, "forward", unsupported)
     with pytest.raises(ConfigError) as error:
@@ -201,8 +209,10 @@ def test_run_measures_each_spec_once_and_correlates() -> None:
 
 def test_rounds_interleave_models_and_pool_their_iterations() -> None:
     rows = compare.run(
-        [Entry("toy/base", ModelConfig("toy", TOY_VIT)),
-         Entry("toy/deeper", ModelConfig("toy", TOY_VIT.replace(num_layers=2)))]
+        [
+            Entry("toy/base", ModelConfig("toy", TOY_VIT)),
+            Entry("toy/deeper", ModelConfig("toy", TOY_VIT.replace(num_layers=2))),
+        ]
     )
     order: list[int] = []
     clock = iter(range(1, 100))
@@ -245,7 +255,9 @@ def test_bench_json(tmp_path: Path) -> None:
     assert runtime["throughput"] == pytest.approx(2 / runtime["median_s"])
     assert document["setup"]["mode"] == "inference" and document["setup"]["device_kind"] == "cpu"
     assert [(c["group"], c["measure"], c["points"]) for c in document["correlations"]] == [
-        ("tiny", "flops", 3), ("tiny", "params", 3), ("tiny", "acts", 3)
+        ("tiny", "flops", 3),
+        ("tiny", "params", 3),
+        ("tiny", "acts", 3),
     ]
     # The file feeds `compare --bench`: same keys, same models, so every runtime joins.
     merged = runner.invoke(
@@ -366,12 +378,18 @@ def synthetic_bench(tmp_path: Path, runtimes: dict[str, tuple[float, float]]) ->
     )
     rows = [
         {**row, "runtime": {"median_s": median, "throughput": throughput}}
-        for row in counted["rows"] if row["key"] in runtimes
+        for row in counted["rows"]
+        if row["key"] in runtimes
         for median, throughput in [runtimes[row["key"]]]
     ]
     setup = {
-        "device": "cpu (test)", "torch": "x", "mode": "inference", "batch_size": 2,
-        "dtype": "float32", "warmup": 1, "iters": 3,
+        "device": "cpu (test)",
+        "torch": "x",
+        "mode": "inference",
+        "batch_size": 2,
+        "dtype": "float32",
+        "warmup": 1,
+        "iters": 3,
     }
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"setup": setup, "rows": rows, "correlations": []}))
@@ -385,7 +403,9 @@ def test_compare_joins_runtime_by_key(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert [r["runtime"] for r in document["rows"]] == [
-        {"median_s": 0.004, "throughput": 500.0}, {"median_s": 0.0065, "throughput": 307.5}, None,
+        {"median_s": 0.004, "throughput": 500.0},
+        {"median_s": 0.0065, "throughput": 307.5},
+        None,
     ]
     assert document["runtime_setup"].startswith("cpu (test), torch x; inference, batch 2")
     assert result.stderr == f"warning: {path} has no runtime for 1 of 3 models (e.g. tiny/d/x4)\n"

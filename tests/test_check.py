@@ -204,10 +204,12 @@ OUTCOME = check.Outcome(
 )
 
 MARKDOWN = (
-    "### scalecalc check: 3 drifts in 12 entries\n\n"
-    "Baseline `configs/baselines/costs.json`, paper convention, params exact, flops and acts "
-    "within ±0.5%.\n"
-) + """\
+    (
+        "### scalecalc check: 3 drifts in 12 entries\n\n"
+        "Baseline `configs/baselines/costs.json`, paper convention, params exact, flops and acts "
+        "within ±0.5%.\n"
+    )
+    + """\
 The baseline was written by scalecalc 0.0.9; this is 0.1.0.
 
 | entry | measure | baseline | current | change |
@@ -216,6 +218,7 @@ The baseline was written by scalecalc 0.0.9; this is 0.1.0.
 | net/base | unsupported op aten::foo | 0 | 2 | — |
 | old/base | entry | — | — | missing from this run |
 """
+)
 
 
 def test_markdown_report() -> None:

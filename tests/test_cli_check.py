@@ -206,8 +206,14 @@ def test_a_newly_unsupported_op_fails(tmp_path: Path, monkeypatch: pytest.Monkey
     result = invoke("resnet50", "-b", str(path), "-f", "json")
     assert_exit(result, 1)
     assert json_report(result)["drifts"] == [
-        {"key": "resnet50/base", "measure": "aten::roll", "kind": "unsupported",
-         "baseline": 0, "current": 4, "change_percent": None}
+        {
+            "key": "resnet50/base",
+            "measure": "aten::roll",
+            "kind": "unsupported",
+            "baseline": 0,
+            "current": 4,
+            "change_percent": None,
+        }
     ]
 
 
@@ -242,9 +248,10 @@ def test_tool_version_difference_is_only_a_note(tmp_path: Path) -> None:
 def test_convention_option_matches_an_fvcore_baseline(tmp_path: Path) -> None:
     path = tmp_path / "costs.json"
     assert_exit(invoke("resnet50", "-b", str(path), "--convention", "fvcore", "--update"), 0)
-    assert json.loads(path.read_text())["entries"]["resnet50/base"]["flops"] == count(
-        load("resnet50").spec, "fvcore"
-    ).flops
+    assert (
+        json.loads(path.read_text())["entries"]["resnet50/base"]["flops"]
+        == count(load("resnet50").spec, "fvcore").flops
+    )
     assert_exit(invoke("resnet50", "-b", str(path), "--convention", "fvcore"), 0)
     assert_error(invoke("resnet50", "-b", str(path)), "pass --convention fvcore")
 
@@ -313,7 +320,9 @@ def test_update_creates_a_baseline_that_then_passes(tmp_path: Path) -> None:
     expected = count(load("resnet50").spec)
     assert data["entries"] == {
         "resnet50/base": {
-            "flops": expected.flops, "params": expected.params, "acts": expected.acts,
+            "flops": expected.flops,
+            "params": expected.params,
+            "acts": expected.acts,
             "unsupported_ops": {},
         }
     }

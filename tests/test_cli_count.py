@@ -57,7 +57,8 @@ def test_count_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_count_bad_format_and_convention() -> None:
     result = runner.invoke(app, ["count", "resnet50", "--format", "xml"])
     assert (result.exit_code, result.stderr) == (
-        2, "error: --format: 'xml' is not one of table, md, json, csv\n"
+        2,
+        "error: --format: 'xml' is not one of table, md, json, csv\n",
     )
     result = runner.invoke(app, ["count", "resnet50", "--convention", "timm"])
     assert result.exit_code == 2 and "--convention" in result.stderr
@@ -66,7 +67,12 @@ def test_count_bad_format_and_convention() -> None:
 def test_list_and_show() -> None:
     result = runner.invoke(app, ["list", "regnety*"])
     assert result.stdout.split() == [
-        "regnety_16gf", "regnet", "regnety_400mf", "regnet", "regnety_4gf", "regnet"
+        "regnety_16gf",
+        "regnet",
+        "regnety_400mf",
+        "regnet",
+        "regnety_4gf",
+        "regnet",
     ]
     result = runner.invoke(app, ["show", "regnetx_400mf"])
     assert "widths: [32, 64, 160, 384]\n" in result.stdout

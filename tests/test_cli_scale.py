@@ -18,7 +18,9 @@ def test_scale_prints_yaml_that_loads_back(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     fields = yaml.safe_load(result.stdout)
     assert (fields["resolution"], fields["depths"], fields["widths"]) == (
-        240, [2, 7, 14, 2], [224, 336, 896, 1904]
+        240,
+        [2, 7, 14, 2],
+        [224, 336, 896, 1904],
     )
     assert "target flops 15.893 G (4.000x); realized 15.608 G (3.928x, -1.8%)" in result.stderr
     path = tmp_path / "scaled.yaml"

@@ -84,8 +84,15 @@ def test_fit_needs_two_distinct_flops() -> None:
 
 @pytest.mark.parametrize(
     ("strategy", "acts", "params"),
-    [("d", 1, 1), ("w", 0.5, 1), ("r", 1, 0), ("dw", 0.75, 1), ("dwr", 5 / 6, 2 / 3),
-     ("dWr", 0.6, 0.9), ("fast:0.5", 0.75, 0.75)],
+    [
+        ("d", 1, 1),
+        ("w", 0.5, 1),
+        ("r", 1, 0),
+        ("dw", 0.75, 1),
+        ("dwr", 5 / 6, 2 / 3),
+        ("dWr", 0.6, 0.9),
+        ("fast:0.5", 0.75, 0.75),
+    ],
 )
 def test_plain_net_predictions(strategy: str, acts: float, params: float) -> None:
     # acts ∝ s^(1 - α/2), params ∝ s^((1 + α)/2) for the fast family (DESIGN §5).
@@ -100,8 +107,10 @@ def test_exponents_group_rows_by_base_and_strategy() -> None:
     sweep = make_sweep(["regnetx_400mf", "resnet50"], ["d", "dWr"], [2, 4, 8])
     fits = compare.exponents(compare.run(expand(sweep), counter=synthetic))
     assert [(f.base, f.strategy, f.points) for f in fits] == [
-        ("regnetx_400mf", "d", 4), ("regnetx_400mf", "dWr", 4),
-        ("resnet50", "d", 4), ("resnet50", "dWr", 4),
+        ("regnetx_400mf", "d", 4),
+        ("regnetx_400mf", "dWr", 4),
+        ("resnet50", "d", 4),
+        ("resnet50", "dWr", 4),
     ]
     for fit in fits:
         assert fit.acts == pytest.approx(0.5, abs=1e-6)
@@ -125,7 +134,9 @@ def test_rows_match_direct_counts_and_ratios(target_rows: list[compare.CompareRo
             assert (row.factor, row.costs.flops) == (solution.factor, solution.flops)
         direct, base_direct = count(spec), count(base)
         assert (row.costs.flops, row.costs.params, row.costs.acts) == (
-            direct.flops, direct.params, direct.acts
+            direct.flops,
+            direct.params,
+            direct.acts,
         )
         for measure in ("flops", "params", "acts"):
             assert row.ratio(measure) == getattr(direct, measure) / getattr(base_direct, measure)
@@ -158,7 +169,10 @@ def test_golden_json(small_rows: list[compare.CompareRow]) -> None:
     data = json.loads(text)
     assert list(data) == sorted(data) == ["convention", "exponents", "rows"]
     assert [r["key"] for r in data["rows"]][:4] == [
-        "regnetx_400mf/base", "regnetx_400mf/w/x2", "regnetx_400mf/w/x4", "regnetx_400mf/dWr/x2"
+        "regnetx_400mf/base",
+        "regnetx_400mf/w/x2",
+        "regnetx_400mf/w/x4",
+        "regnetx_400mf/dWr/x2",
     ]
     assert all(isinstance(r[m], int) for r in data["rows"] for m in ("flops", "params", "acts"))
 
@@ -197,8 +211,12 @@ def test_cli_rich_table() -> None:
 
 def test_target_flops_rows(target_rows: list[compare.CompareRow]) -> None:
     keys = [row.key for row in target_rows]
-    assert keys[:4] == ["regnetx_400mf/base", "regnetx_400mf/w/x2", "regnetx_400mf/w/@8G",
-                        "regnetx_400mf/dWr/x2"]
+    assert keys[:4] == [
+        "regnetx_400mf/base",
+        "regnetx_400mf/w/x2",
+        "regnetx_400mf/w/@8G",
+        "regnetx_400mf/dWr/x2",
+    ]
     markdown = compare_report.to_markdown(target_rows, compare.exponents(target_rows))
     assert "| dWr @8G | 2.03 | 232 |" in markdown
     record = json.loads(compare_report.to_json(target_rows, [], "paper"))["rows"][2]
@@ -229,8 +247,10 @@ def test_cli_options_override_the_sweep() -> None:
     [
         (["--factors", "2,-3"], "error: --factors: -3.0 must be a finite number > 0\n"),
         (["--factors", "two"], "error: --factors: 'two' is not a number; factors must be > 0\n"),
-        (["--target-flops", "16Q"],
-         "error: --target-flops: expected a count such as 16G or 4e9, got '16Q'\n"),
+        (
+            ["--target-flops", "16Q"],
+            "error: --target-flops: expected a count such as 16G or 4e9, got '16Q'\n",
+        ),
         (["--convention", "timm"], "error: --convention: 'timm' is not one of paper, fvcore\n"),
         (["--format", "xml"], "error: --format: 'xml' is not one of table, md, json, csv\n"),
         (["--plot", "out.jpg"], "error: --plot: out.jpg must end in .png or .svg\n"),

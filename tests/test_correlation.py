@@ -30,8 +30,8 @@ def test_pearson_none_when_undefined() -> None:
 
 def test_pearson_log_is_pearson_of_the_exponents() -> None:
     # log(e^k) = k: the same data as the hand-computed case above.
-    xs = [math.e ** k for k in (1, 2, 3, 4)]
-    ys = [math.e ** k for k in (2, 1, 4, 3)]
+    xs = [math.e**k for k in (1, 2, 3, 4)]
+    ys = [math.e**k for k in (2, 1, 4, 3)]
     assert pearson_log(xs, ys) == pytest.approx(0.6)
 
 

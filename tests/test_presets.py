@@ -44,7 +44,14 @@ def test_config_file_loads_to_the_preset(name: str) -> None:
 
 def test_stages_add_up_to_totals() -> None:
     costs = count(load("regnety_4gf").spec)
-    assert [s.name for s in costs.stages] == ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+    assert [s.name for s in costs.stages] == [
+        "stem",
+        "stage1",
+        "stage2",
+        "stage3",
+        "stage4",
+        "head",
+    ]
     assert sum(s.flops for s in costs.stages) == costs.flops
     assert sum(s.params for s in costs.stages) == costs.params
     assert sum(s.acts for s in costs.stages) == costs.acts
@@ -55,5 +62,7 @@ def test_regnet_stage_form_follows_the_reference_expansion() -> None:
     assert load("regnetx_400mf").spec.widths == (32, 64, 160, 384)
     spec = load("regnety_4gf").spec
     assert (spec.depths, spec.widths, spec.group_widths) == (
-        (2, 6, 12, 2), (128, 192, 512, 1088), (64, 64, 64, 64)
+        (2, 6, 12, 2),
+        (128, 192, 512, 1088),
+        (64, 64, 64, 64),
     )

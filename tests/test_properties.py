@@ -30,7 +30,9 @@ def test_cnn_params_do_not_depend_on_resolution(spec, extra) -> None:  # noqa: A
 
 @given(any_spec, st.integers(1, 8))
 def test_counts_grow_with_resolution(spec, steps) -> None:  # noqa: ANN001
-    step = {"vit": spec.patch_size if spec.family == "vit" else 0, "convnext": 32}.get(spec.family, 4)
+    step = {"vit": spec.patch_size if spec.family == "vit" else 0, "convnext": 32}.get(
+        spec.family, 4
+    )
     bigger = spec.replace(resolution=spec.resolution + steps * step)
     before, after = count(spec), count(bigger)
     assert after.flops > before.flops and after.acts > before.acts
@@ -72,7 +74,9 @@ def test_counts_are_monotone_in_each_dimension(spec) -> None:  # noqa: ANN001
     for grown in _grown_variants(spec):
         after = count(grown)
         changed = {
-            f.name for f in dataclasses.fields(spec) if getattr(spec, f.name) != getattr(grown, f.name)
+            f.name
+            for f in dataclasses.fields(spec)
+            if getattr(spec, f.name) != getattr(grown, f.name)
         }
         assert after.flops > before.flops, changed
         assert after.params > before.params, changed

@@ -78,7 +78,14 @@ def test_effnet_keeps_efficientnets_ratios() -> None:
 
 def test_rounding_rules_by_hand() -> None:
     assert [scale_group_width(g, 1) for g in (1, 2, 3, 5, 6, 12, 20, 64)] == [
-        1, 2, 4, 4, 8, 16, 16, 64  # 12/8 = 1.5 and 20/8 = 2.5 round half to even
+        1,
+        2,
+        4,
+        4,
+        8,
+        16,
+        16,
+        64,  # 12/8 = 1.5 and 20/8 = 2.5 round half to even
     ]
     # bottleneck 100 with group width 64: round(100 / 64) = 2 groups -> 128
     assert adjust_compatibility(100, 1.0, 64) == (128, 64)
@@ -92,11 +99,16 @@ def test_regnety_4gf_matches_the_reference_scaler() -> None:
     spec = load("regnety_4gf").spec
     fast = scale(spec, "dWr", 4)
     assert (fast.resolution, fast.depths, fast.widths, set(fast.group_widths)) == (
-        240, (2, 7, 14, 2), (224, 336, 896, 1904), {112}
+        240,
+        (2, 7, 14, 2),
+        (224, 336, 896, 1904),
+        {112},
     )
     compound = scale(spec, "dwr", 4)
     assert (compound.resolution, compound.depths, compound.widths) == (
-        284, (3, 10, 19, 3), (128, 256, 640, 1344)
+        284,
+        (3, 10, 19, 3),
+        (128, 256, 640, 1344),
     )
 
 

@@ -42,10 +42,16 @@ def test_solver_is_at_least_as_close_as_a_dense_search(name: str) -> None:
         for multiple in TARGETS:
             target = base * multiple
             solution = solve(spec, strategy, target, flops_of=flops)
-            assert solution.flops == flops(solution.spec) == flops(scale(spec, strategy, solution.factor))
+            assert (
+                solution.flops
+                == flops(solution.spec)
+                == flops(scale(spec, strategy, solution.factor))
+            )
             error = abs(solution.relative_error)
             assert error <= brute_force_error(spec, strategy, target, multiple) + 1e-12, (
-                strategy, multiple, solution.factor
+                strategy,
+                multiple,
+                solution.factor,
             )
 
 

@@ -87,11 +87,19 @@ def test_expand_keys_and_order() -> None:
     keys = [e.key for e in expand(sweep)]
     assert keys == [
         "regnetx_400mf/base",
-        "regnetx_400mf/dWr/x2.5", "regnetx_400mf/dWr/x4", "regnetx_400mf/dWr/@16G",
-        "regnetx_400mf/w/x2.5", "regnetx_400mf/w/x4", "regnetx_400mf/w/@16G",
+        "regnetx_400mf/dWr/x2.5",
+        "regnetx_400mf/dWr/x4",
+        "regnetx_400mf/dWr/@16G",
+        "regnetx_400mf/w/x2.5",
+        "regnetx_400mf/w/x4",
+        "regnetx_400mf/w/@16G",
         "resnet50/base",
-        "resnet50/dWr/x2.5", "resnet50/dWr/x4", "resnet50/dWr/@16G",
-        "resnet50/w/x2.5", "resnet50/w/x4", "resnet50/w/@16G",
+        "resnet50/dWr/x2.5",
+        "resnet50/dWr/x4",
+        "resnet50/dWr/@16G",
+        "resnet50/w/x2.5",
+        "resnet50/w/x4",
+        "resnet50/w/@16G",
     ]
     entry = expand(sweep)[3]
     assert (entry.strategy, entry.factor, entry.target_flops) == ("dWr", None, 16_000_000_000)
@@ -108,38 +116,70 @@ def test_format_count() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("bases: [resnet50]\nstrategies: [w]\nfactor: [2]\n",
-         "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, convention"),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactor: [2]\n",
+            "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, convention",
+        ),
         ("strategies: [w]\nfactors: [2]\n", "missing key 'bases'"),
-        ("bases: [resnet50]\nstrategies: [w]\n",
-         "needs at least one of 'factors' or 'target_flops'"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: []\n",
-         "needs at least one of 'factors' or 'target_flops'"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [2, -1]\n",
-         "factors: -1 must be a finite number > 0"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [.nan]\n",
-         "factors: nan must be a finite number > 0"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [.inf]\n",
-         "factors: inf must be a finite number > 0"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [two]\n",
-         "factors: 'two' is not a number; factors must be > 0"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [true]\n",
-         "factors: True is not a number; factors must be > 0"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [2, 2.0]\n",
-         "factors: [2, 2.0] has a factor twice"),
-        ("bases: [resnet50]\nstrategies: [w]\ntarget_flops: [16X]\n",
-         "target_flops: expected a count such as 16G or 4e9, got '16X'"),
-        ("bases: [resnet50]\nstrategies: [w]\nfactors: [2]\nconvention: timm\n",
-         "convention: 'timm' is not one of paper, fvcore"),
+        (
+            "bases: [resnet50]\nstrategies: [w]\n",
+            "needs at least one of 'factors' or 'target_flops'",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: []\n",
+            "needs at least one of 'factors' or 'target_flops'",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [2, -1]\n",
+            "factors: -1 must be a finite number > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [.nan]\n",
+            "factors: nan must be a finite number > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [.inf]\n",
+            "factors: inf must be a finite number > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [two]\n",
+            "factors: 'two' is not a number; factors must be > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [true]\n",
+            "factors: True is not a number; factors must be > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [2, 2.0]\n",
+            "factors: [2, 2.0] has a factor twice",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\ntarget_flops: [16X]\n",
+            "target_flops: expected a count such as 16G or 4e9, got '16X'",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\nfactors: [2]\nconvention: timm\n",
+            "convention: 'timm' is not one of paper, fvcore",
+        ),
         ("bases: []\nstrategies: [w]\nfactors: [2]\n", "bases: must be a non-empty list, got []"),
-        ("bases: [resnet50, resnet50]\nstrategies: [w]\nfactors: [2]\n",
-         "bases: 'resnet50' appears twice"),
-        ("bases: [resnet50]\nstrategies: [w, 3]\nfactors: [2]\n",
-         "strategies: entries must be non-empty strings, got 3"),
-        ("[1, 2]\n", "expected a mapping with keys bases, strategies, factors, target_flops, "
-         "convention, got a list"),
-        ("", "expected a mapping with keys bases, strategies, factors, target_flops, "
-         "convention, got empty"),
+        (
+            "bases: [resnet50, resnet50]\nstrategies: [w]\nfactors: [2]\n",
+            "bases: 'resnet50' appears twice",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w, 3]\nfactors: [2]\n",
+            "strategies: entries must be non-empty strings, got 3",
+        ),
+        (
+            "[1, 2]\n",
+            "expected a mapping with keys bases, strategies, factors, target_flops, "
+            "convention, got a list",
+        ),
+        (
+            "",
+            "expected a mapping with keys bases, strategies, factors, target_flops, "
+            "convention, got empty",
+        ),
     ],
 )
 def test_bad_sweep_files_are_one_line_errors(tmp_path: Path, text: str, message: str) -> None:

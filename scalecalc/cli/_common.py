@@ -26,7 +26,9 @@ app = typer.Typer(
 FormatOption = Annotated[
     str | None,
     typer.Option(
-        "--format", "-f", help="table, md, json or csv (default: md when piped, table on a terminal)"
+        "--format",
+        "-f",
+        help="table, md, json or csv (default: md when piped, table on a terminal)",
     ),
 ]
 OutputOption = Annotated[

@@ -33,9 +33,7 @@ if TYPE_CHECKING:
 
 FORMATS = ("table", "md", "json", "csv")
 # Small enough for a CPU: 9 models from 0.4 to 1.6 GF, a few minutes at batch 8.
-BENCH_SWEEP = Sweep(
-    bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"), factors=(2.0, 4.0)
-)
+BENCH_SWEEP = Sweep(bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"), factors=(2.0, 4.0))
 
 
 @contextmanager
@@ -48,7 +46,10 @@ def _progress(total: int) -> Iterator[Callable[[int, CompareRow], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("timing", total=total)
@@ -56,8 +57,12 @@ def _progress(total: int) -> Iterator[Callable[[int, CompareRow], None]]:
 
 
 def _check_counts(batch_size: int, warmup: int, iters: int, rounds: int) -> None:
-    for option, value, least in (("--batch-size", batch_size, 1), ("--warmup", warmup, 0),
-                                 ("--iters", iters, 1), ("--rounds", rounds, 1)):
+    for option, value, least in (
+        ("--batch-size", batch_size, 1),
+        ("--warmup", warmup, 0),
+        ("--iters", iters, 1),
+        ("--rounds", rounds, 1),
+    ):
         if value < least:
             raise ConfigError(f"{option}: must be at least {least}, got {value}")
 
@@ -135,8 +140,10 @@ def bench_command(
     rounds: Annotated[
         int,
         typer.Option(
-            "--rounds", metavar="N", help="Run the sweep N times, pooling each model's iterations, "
-            "so that a burst of load elsewhere hits every model alike."
+            "--rounds",
+            metavar="N",
+            help="Run the sweep N times, pooling each model's iterations, "
+            "so that a burst of load elsewhere hits every model alike.",
         ),
     ] = 1,
     skip_oversize: Annotated[

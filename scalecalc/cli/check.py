@@ -81,8 +81,10 @@ def check_command(
         old = _old_baseline(baseline, update)
         if old is not None:
             if update and old.convention != run_convention:
-                info(f"check: the baseline changes from the {old.convention} to the "
-                     f"{run_convention} convention")
+                info(
+                    f"check: the baseline changes from the {old.convention} to the "
+                    f"{run_convention} convention"
+                )
             elif not update:
                 check.require_convention(old, run_convention)
         rows = compare.run(entries, run_convention)
@@ -116,9 +118,7 @@ def check_command(
         raise typer.Exit(code)
 
 
-def resolve(
-    sources: list[str], presets: bool, convention: str | None
-) -> tuple[list[Entry], str]:
+def resolve(sources: list[str], presets: bool, convention: str | None) -> tuple[list[Entry], str]:
     """The entries to check, in order and without repeats, and the convention to count with."""
     from scalecalc.cli._common import choose
     from scalecalc.counting import CONVENTIONS

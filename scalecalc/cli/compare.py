@@ -73,11 +73,18 @@ def _progress(total: int) -> Iterator[Callable[[object], None]]:
         return
     from rich.console import Console
     from rich.progress import (
-        BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
     )
 
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("counting", total=total)
@@ -100,9 +107,7 @@ def compare_command(
     ] = None,
     strategies: Annotated[
         list[str] | None,
-        typer.Option(
-            "--strategies", "-s", metavar="S,...", help="Strategies, e.g. w,dwr,dWr."
-        ),
+        typer.Option("--strategies", "-s", metavar="S,...", help="Strategies, e.g. w,dwr,dWr."),
     ] = None,
     factors: Annotated[
         list[str] | None,
@@ -127,7 +132,8 @@ def compare_command(
     bench_file: Annotated[
         Path | None,
         typer.Option(
-            "--bench", metavar="FILE",
+            "--bench",
+            metavar="FILE",
             help="Add runtime columns from `scalecalc bench --format json` output, by row key.",
         ),
     ] = None,

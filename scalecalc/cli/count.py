@@ -71,7 +71,9 @@ def list_command(
 
 
 @app.command("show")
-def show_command(config: Annotated[str, typer.Argument(help="A YAML file or preset name.")]) -> None:
+def show_command(
+    config: Annotated[str, typer.Argument(help="A YAML file or preset name.")],
+) -> None:
     """The fully resolved spec of a model, as YAML that `count` and `scale` accept."""
     from scalecalc.api import load
     from scalecalc.config import dump

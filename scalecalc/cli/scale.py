@@ -13,7 +13,9 @@ from scalecalc.errors import StrategyError
 @app.command("scale")
 def scale_command(
     config: Annotated[str, typer.Argument(help="A YAML file or preset name.")],
-    strategy: Annotated[str, typer.Option("--strategy", "-s", help="e.g. w, dwr, dWr, d1_w8_g8_r1.")],
+    strategy: Annotated[
+        str, typer.Option("--strategy", "-s", help="e.g. w, dwr, dWr, d1_w8_g8_r1.")
+    ],
     factor: Annotated[float | None, typer.Option(help="Flops factor s (e.g. 4).")] = None,
     target_flops: Annotated[
         str | None, typer.Option(help="Flops to aim for, e.g. 16G; the closest model wins.")

@@ -40,7 +40,6 @@ class ConvNeXtSpec(BaseSpec):
                 "resolution", f"must be a multiple of {TOTAL_STRIDE}, got {self.resolution}"
             )
 
-
     @property
     def num_blocks(self) -> int:
         """ConvNeXt blocks over all stages."""

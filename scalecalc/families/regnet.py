@@ -80,9 +80,13 @@ def _check_paper(depth: Any, w0: Any, wa: Any, wm: Any, group_width: Any) -> Non
         return is_int(value) or (isinstance(value, float) and np.isfinite(value))
 
     if not is_int(depth) or not 1 <= depth <= MAX_DEPTH:
-        raise SpecError("depth", f"must be an integer between 1 and {MAX_DEPTH}, got {shown(depth)}")
+        raise SpecError(
+            "depth", f"must be an integer between 1 and {MAX_DEPTH}, got {shown(depth)}"
+        )
     if not is_int(w0) or not 8 <= w0 <= MAX_WIDTH or w0 % 8:
-        raise SpecError("w0", f"must be a positive multiple of 8 up to {MAX_WIDTH}, got {shown(w0)}")
+        raise SpecError(
+            "w0", f"must be a positive multiple of 8 up to {MAX_WIDTH}, got {shown(w0)}"
+        )
     if not is_number(wa) or not 0 <= wa <= MAX_WIDTH:
         raise SpecError("wa", f"must be a number between 0 and {MAX_WIDTH}, got {shown(wa)}")
     if not is_number(wm) or not 1 < wm <= 64:
@@ -103,7 +107,9 @@ def build(spec: RegNetSpec) -> StagedNet:
         for block_index in range(depth):
             stride = 2 if block_index == 0 else 1
             se_channels = round(c_in * spec.se_ratio)
-            blocks.append(BottleneckBlock(c_in, width, stride, bottleneck, group_width, se_channels))
+            blocks.append(
+                BottleneckBlock(c_in, width, stride, bottleneck, group_width, se_channels)
+            )
             c_in = width
         stages.append(nn.Sequential(*blocks))
     return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))

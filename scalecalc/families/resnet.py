@@ -10,7 +10,13 @@ from torch import nn
 
 from scalecalc.counting import Costs
 from scalecalc.errors import SpecError, shown
-from scalecalc.families._blocks import BasicBlock, BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
+from scalecalc.families._blocks import (
+    BasicBlock,
+    BottleneckBlock,
+    PoolLinearHead,
+    StagedNet,
+    conv_bn,
+)
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields
 from scalecalc.families._cost import Tally, out_size, total
 from scalecalc.families._spec import MAX_WIDTH, check_range
@@ -60,7 +66,9 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
         return fields
     for key in ("bottleneck_ratio", "group_widths"):
         if key in fields:
-            raise SpecError(key, "give either groups/width_per_group or bottleneck_ratio/group_widths")
+            raise SpecError(
+                key, "give either groups/width_per_group or bottleneck_ratio/group_widths"
+            )
     groups = fields.pop("groups", 1)
     width_per_group = fields.pop("width_per_group", 64)
     for key, value in (("groups", groups), ("width_per_group", width_per_group)):
@@ -133,6 +141,9 @@ PRESETS: dict[str, dict[str, Any]] = {
     "resnet50": {"depths": [3, 4, 6, 3], "widths": [256, 512, 1024, 2048]},
     "resnet101": {"depths": [3, 4, 23, 3], "widths": [256, 512, 1024, 2048]},
     "resnext50_32x4d": {
-        "depths": [3, 4, 6, 3], "widths": [256, 512, 1024, 2048], "groups": 32, "width_per_group": 4,
+        "depths": [3, 4, 6, 3],
+        "widths": [256, 512, 1024, 2048],
+        "groups": 32,
+        "width_per_group": 4,
     },
 }

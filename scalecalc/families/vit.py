@@ -102,7 +102,9 @@ class EncoderBlock(nn.Module):
         self.norm1 = nn.LayerNorm(size, eps=1e-6)
         self.attn = SelfAttention(size, spec.num_heads)
         self.norm2 = nn.LayerNorm(size, eps=1e-6)
-        self.mlp = nn.Sequential(nn.Linear(size, spec.mlp_size), nn.GELU(), nn.Linear(spec.mlp_size, size))
+        self.mlp = nn.Sequential(
+            nn.Linear(size, spec.mlp_size), nn.GELU(), nn.Linear(spec.mlp_size, size)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.norm1(x))
@@ -155,7 +157,7 @@ def complexity(spec: ViTSpec, convention: str = "paper") -> Costs:
 
 
 def scale(spec: ViTSpec, factors: Factors) -> ViTSpec:
-    """Layers x d; heads x w at fixed head size; MLP ratio fixed; image on a multiple of the patch."""
+    """Layers x d; heads x w at a fixed head size; MLP ratio kept; image a multiple of the patch."""
     head_size = spec.hidden_size // spec.num_heads
     heads = max(1, round(spec.num_heads * factors.width))
     hidden = heads * head_size
