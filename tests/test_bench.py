@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from scalecalc import bench, compare
+from scalecalc import bench, compare, devices
 from scalecalc.bench import BenchSettings, Measurement
 from scalecalc.bench_report import correlations
 from scalecalc.cli import app
@@ -70,8 +70,8 @@ def test_time_model_rejects_bad_counts() -> None:
 
 
 def test_synchronizer_per_device() -> None:
-    assert bench.synchronizer("cuda") is torch.cuda.synchronize
-    assert bench.synchronizer("cpu")() is None
+    assert devices.synchronizer("cuda") is torch.cuda.synchronize
+    assert devices.synchronizer("cpu")() is None
 
 
 def test_measurement_statistics() -> None:
@@ -132,10 +132,10 @@ def test_check_fits_refuses_or_skips() -> None:
 
 
 def test_resolve_device() -> None:
-    assert bench.resolve_device("cpu") == "cpu"
-    assert bench.resolve_device(None) in bench.DEVICES
+    assert devices.resolve_device("cpu") == "cpu"
+    assert devices.resolve_device(None) in devices.DEVICES
     with pytest.raises(ConfigError, match="^--device: 'tpu' is not one of cpu, cuda, mps$"):
-        bench.resolve_device("tpu")
+        devices.resolve_device("tpu")
 
 
 def test_unsupported_dtype_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,7 +313,7 @@ def test_skip_oversize_warns_and_runs_the_rest(monkeypatch: pytest.MonkeyPatch) 
     doubled = compare.run([Entry("x", load(TINY), "r", factor=2.0)])[0]
     # Room for the base but not for r ×2 (4x the pixels and acts).
     limit = bench.estimate_row(doubled, settings) - 1
-    monkeypatch.setattr(bench, "available_memory", lambda device: limit)
+    monkeypatch.setattr(devices, "available_memory", lambda device: limit)
     result = bench_cli("-f", "json")
     assert result.exit_code == 2 and "tiny/r/x2: needs about" in result.stderr
     result = bench_cli("-f", "json", "--skip-oversize")

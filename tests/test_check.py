@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from scalecalc import check
+from scalecalc import check, check_report
 from scalecalc.counting import Costs
 from scalecalc.errors import BaselineError, ConfigError
 
@@ -222,19 +222,19 @@ The baseline was written by scalecalc 0.0.9; this is 0.1.0.
 
 
 def test_markdown_report() -> None:
-    assert check.to_markdown(OUTCOME) == MARKDOWN
+    assert check_report.to_markdown(OUTCOME) == MARKDOWN
 
 
 def test_markdown_report_without_drift_has_no_table() -> None:
     clean = check.Outcome((), 1, "fvcore", 0.0, "b.json", tool_version="0.1.0")
-    assert check.to_markdown(clean) == (
+    assert check_report.to_markdown(clean) == (
         "### scalecalc check: no drift in 1 entry\n\nBaseline `b.json`, fvcore convention, "
         "all counts exact.\n"
     )
 
 
 def test_json_report() -> None:
-    data = json.loads(check.to_json(OUTCOME))
+    data = json.loads(check_report.to_json(OUTCOME))
     assert data["passed"] is False and data["entries"] == 12 and data["rtol"] == 0.005
     assert data["drifts"][0] == {
         "key": "net/base",
@@ -246,14 +246,14 @@ def test_json_report() -> None:
     }
     assert [d["kind"] for d in data["drifts"]] == ["changed", "unsupported", "missing"]
     assert data["drifts"][2]["baseline"] is None and data["drifts"][2]["change_percent"] is None
-    text = check.to_json(OUTCOME)
+    text = check_report.to_json(OUTCOME)
     assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def test_update_summary_names_the_file() -> None:
     updated = check.Outcome(OUTCOME.drifts[:1], 12, "paper", 0.0, "b.json", updated=True)
-    assert check.summary(updated) == "check: 1 change in 12 entries; wrote b.json"
-    assert "all counts exact" not in check.to_markdown(updated)
+    assert check_report.summary(updated) == "check: 1 change in 12 entries; wrote b.json"
+    assert "all counts exact" not in check_report.to_markdown(updated)
 
 
 @pytest.mark.parametrize(
@@ -267,4 +267,4 @@ def test_update_summary_names_the_file() -> None:
     ],
 )
 def test_format_change(percent: float | None, text: str) -> None:
-    assert check.format_change(percent) == text
+    assert check_report.format_change(percent) == text

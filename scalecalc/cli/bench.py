@@ -70,7 +70,7 @@ def _check_counts(batch_size: int, warmup: int, iters: int, rounds: int) -> None
 def _setup(settings: BenchSettings, convention: str) -> dict[str, Any]:
     import torch
 
-    from scalecalc.bench import describe_device
+    from scalecalc.devices import describe_device
 
     return {
         "device": describe_device(settings.device),
@@ -167,7 +167,7 @@ def bench_command(
     ] = None,
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts."""
-    from scalecalc import bench, bench_report, compare
+    from scalecalc import bench, bench_report, compare, devices
 
     with user_errors():
         fmt = output_format(fmt, FORMATS, output)
@@ -182,14 +182,14 @@ def bench_command(
             check_plot_path(plot)
             check_plot_available()
         settings = bench.BenchSettings(
-            bench.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
+            devices.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
         )
         bench.check_dtype(settings.device, dtype, train)
         sweep, entries = sweep_from_options(
             BENCH_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
         )
         counted = compare.run(entries, sweep.convention)
-        available = bench.available_memory(settings.device) if memory_check else None
+        available = devices.available_memory(settings.device) if memory_check else None
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
         for row, estimate in skipped:
             warn(

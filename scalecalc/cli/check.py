@@ -67,7 +67,7 @@ def check_command(
 ) -> None:
     """Recount every entry and compare with the baseline; exit 1 on drift (2 on bad input)."""
     import scalecalc
-    from scalecalc import check, compare
+    from scalecalc import check, check_report, compare
 
     with user_errors():
         if baseline is None:
@@ -104,15 +104,15 @@ def check_command(
             text = check.format_baseline(check.records(rows), run_convention, scalecalc.__version__)
             _write(baseline, text)
         if report is not None:
-            _write(report, check.to_markdown(outcome))
+            _write(report, check_report.to_markdown(outcome))
         renderers = {
-            "md": lambda: check.to_markdown(outcome),
-            "json": lambda: check.to_json(outcome),
+            "md": lambda: check_report.to_markdown(outcome),
+            "json": lambda: check_report.to_json(outcome),
             "table": lambda: _to_rich(outcome),
         }
         emit(renderers[fmt], fmt, None)
         _note_versions(outcome)
-        info(check.summary(outcome))
+        info(check_report.summary(outcome))
     code = check.exit_code(drifts, update)
     if code:
         raise typer.Exit(code)
