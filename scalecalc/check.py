@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from scalecalc.counting import CONVENTIONS, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
+from scalecalc.files import read_text
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
@@ -226,19 +227,9 @@ def read_baseline(path: str | Path) -> Baseline:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        size = path.stat().st_size
-        if size > MAX_BASELINE_BYTES:
-            raise BaselineError(f"{path}: file is {size} bytes; the limit is {MAX_BASELINE_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BaselineError(f"{path}: no such file; create it with --update") from None
-    except IsADirectoryError:
-        raise BaselineError(f"{path}: is a directory, expected a baseline JSON file") from None
-    except UnicodeDecodeError:
-        raise BaselineError(f"{path}: not UTF-8 text; expected a baseline JSON file") from None
-    except OSError as error:
-        raise BaselineError(f"{path}: cannot read ({error.strerror})") from None
+    text = read_text(
+        path, MAX_BASELINE_BYTES, BaselineError, "a baseline JSON file", "; create it with --update"
+    )
     if not text.strip():
         raise BaselineError(f"{path}: file is empty; expected a baseline JSON file")
     return text

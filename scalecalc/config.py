@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from scalecalc.errors import ConfigError, SpecError, shown
+from scalecalc.files import read_text
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
 from scalecalc.registry import get_family, preset_family
@@ -34,19 +35,7 @@ class ModelConfig:
 
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely (no Python objects), with size and syntax errors as ConfigError."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(f"{path}: file is {size} bytes; the limit is {MAX_FILE_BYTES}")
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror})") from None
+    text = read_text(path, MAX_FILE_BYTES, ConfigError, "a YAML file")
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:

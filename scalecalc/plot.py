@@ -6,7 +6,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from scalecalc.atomic import write_atomic
+from scalecalc.files import write_atomic
 from scalecalc.compare import CompareRow
 from scalecalc.errors import ConfigError, ScalecalcError
 

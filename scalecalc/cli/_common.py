@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from scalecalc.atomic import write_atomic
+from scalecalc.files import write_atomic
 from scalecalc.errors import ConfigError, ScalecalcError
 
 app = typer.Typer(

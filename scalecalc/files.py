@@ -1,4 +1,4 @@
-"""Writing files so that a failure at any point leaves the previous file (or none) behind."""
+"""Reading users' files with one-line errors; writing files so a failure leaves the old one."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, ScalecalcError
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -30,3 +30,26 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def read_text(
+    path: Path,
+    limit: int,
+    error: type[ScalecalcError],
+    expected: str,
+    missing_hint: str = "",
+) -> str:
+    """The UTF-8 text of a user's file of at most `limit` bytes; any failure is one `error` line."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"{path}: file is {size} bytes; the limit is {limit}")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: no such file{missing_hint}") from None
+    except IsADirectoryError:
+        raise error(f"{path}: is a directory, expected {expected}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text; expected {expected}") from None
+    except OSError as failure:
+        raise error(f"{path}: cannot read ({failure.strerror})") from None
