@@ -1,5 +1,5 @@
 """`python -m scalecalc` runs the command line."""
 
-from scalecalc.cli import app
+from scalecalc.cli import main
 
-app(prog_name="scalecalc")
+main()

@@ -141,3 +141,41 @@ def test_bad_sweep(path: Path, command: str, tmp_path: Path) -> None:
         args = ["check", str(path), "--baseline", str(baseline), "--update", "--report", str(out)]
     assert_clean_failure(args, expected_error(path), out)
     assert not baseline.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["count", "resnet50", "--bogus"], "error: No such option: --bogus\n"),
+        (
+            ["scale", "resnet50", "-s", "w", "--factor", "abc"],
+            "error: Invalid value for '--factor'",
+        ),
+        (["nosuchcommand"], "error: No such command 'nosuchcommand'.\n"),
+        (["count"], "error: Missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line_too(
+    args: list[str], expected: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from scalecalc.cli import main
+
+    monkeypatch.setattr("sys.argv", ["scalecalc", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert captured.out == "" and captured.err.startswith(expected)
+    assert captured.err.count("\n") == 1
+
+
+def test_no_arguments_show_the_commands(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from scalecalc.cli import main
+
+    monkeypatch.setattr("sys.argv", ["scalecalc"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 0
+    assert "compare" in capsys.readouterr().out
