@@ -29,9 +29,6 @@ GIANT_VIT = {
     "mlp_size": 8192,
     "resolution": 224,
 }
-SWEEP_BASES = ("resnet50", "regnety_4gf", "vit_b16", "convnext_t")
-SWEEP_STRATEGIES = ("w", "d", "r", "dw", "dwr", "dWr")
-SWEEP_FACTORS = (2, 4, 8, 16)
 
 
 def _spec(name: str):  # noqa: ANN202
@@ -45,13 +42,14 @@ def _spec(name: str):  # noqa: ANN202
 def sweep_specs() -> list:
     """The default sweep: every base, then base x strategy x factor, via scalecalc.api.scale."""
     from scalecalc.api import load, scale
+    from scalecalc.sweep import DEFAULT_SWEEP
 
-    bases = [load(name).spec for name in SWEEP_BASES]
+    bases = [load(name).spec for name in DEFAULT_SWEEP.bases]
     scaled = [
         scale(base, strategy, factor)
         for base in bases
-        for strategy in SWEEP_STRATEGIES
-        for factor in SWEEP_FACTORS
+        for strategy in DEFAULT_SWEEP.strategies
+        for factor in DEFAULT_SWEEP.factors
     ]
     return bases + scaled
 
@@ -62,7 +60,7 @@ def _peak_mib() -> float:
 
 def _count_once(path: str, spec) -> tuple[float, int]:  # noqa: ANN001
     from scalecalc.api import build, count
-    from scalecalc.counting import count_fvcore
+    from scalecalc.nn.counting import count_fvcore
 
     start = time.perf_counter()
     if path == "fvcore":
@@ -158,12 +156,15 @@ def per_model_table(names: list[str], repeat: int, fvcore_repeat: int, skip_fvco
 
 def sweep_table(every: int, skip_fvcore: bool) -> None:
     """Print the sweep table: each counter over the default sweep in one fresh process."""
+    from scalecalc.sweep import DEFAULT_SWEEP
+
     results = {path: run_worker(path, "sweep") for path in ("analytic", "meta")}
     assert results["analytic"]["flops"] == results["meta"]["flops"]
     models = len(results["analytic"]["seconds"])
     print(
-        f"\nSweep: {models} models (bases {', '.join(SWEEP_BASES)} x strategies "
-        f"{', '.join(SWEEP_STRATEGIES)} x factors {', '.join(map(str, SWEEP_FACTORS))}, "
+        f"\nSweep: {models} models (bases {', '.join(DEFAULT_SWEEP.bases)} x strategies "
+        f"{', '.join(DEFAULT_SWEEP.strategies)} x factors "
+        f"{', '.join(f'{f:g}' for f in DEFAULT_SWEEP.factors)}, "
         "plus the bases), one process per counter\n"
     )
     print(

@@ -2,7 +2,7 @@
 
 from scalecalc.api import build, count, load, scale, scale_by
 from scalecalc.config import ModelConfig
-from scalecalc.counting import Costs, StageCosts
+from scalecalc.costs import Costs, StageCosts
 from scalecalc.errors import ScalecalcError
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
 from scalecalc.solver import Solution, solve

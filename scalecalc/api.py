@@ -1,19 +1,23 @@
-"""The Python API: load, scale, build and count models."""
+"""The Python API: load, scale, build and count models. Only `build` and the traced counters
+import torch, when called."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from scalecalc.config import ModelConfig, load as _load
-from scalecalc.counting import COUNTERS, Costs, count_fvcore, count_meta
+from scalecalc.costs import COUNTERS, Costs
 from scalecalc.errors import ModelTooLargeError
-from scalecalc.families._blocks import StagedNet
 from scalecalc.families._spec import BaseSpec
 from scalecalc.memory import available_bytes, gib
 from scalecalc.registry import get_family
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
+
+if TYPE_CHECKING:
+    import torch
+
+    from scalecalc.nn.blocks import StagedNet
 
 
 def load(source: str | Path) -> ModelConfig:
@@ -23,6 +27,8 @@ def load(source: str | Path) -> ModelConfig:
 
 def build(spec: BaseSpec, device: str | torch.device = "cpu") -> StagedNet:
     """The nn.Module for `spec`; on device "meta" no weight memory is allocated."""
+    import torch
+
     with torch.device(device):
         return get_family(spec.family).build(spec)
 
@@ -47,14 +53,15 @@ def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") 
     """Flops, params and acts of `spec`: "analytic" (closed form), "meta" (traced), "fvcore"."""
     if counter == "analytic":
         return get_family(spec.family).complexity(spec, convention)
-    if counter in ("meta", "fvcore"):
-        _check_traceable(spec, counter)
+    if counter not in COUNTERS:
+        raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
+    _check_traceable(spec, counter)
+    from scalecalc.nn.counting import count_fvcore, count_meta
+
     if counter == "meta":
         return count_meta(build(spec, "meta"), spec.resolution, convention)
-    if counter == "fvcore":
-        model = build(spec, "meta").to_empty(device="cpu")
-        return count_fvcore(model, spec.resolution, convention)
-    raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
+    model = build(spec, "meta").to_empty(device="cpu")
+    return count_fvcore(model, spec.resolution, convention)
 
 
 def _check_traceable(spec: BaseSpec, counter: str) -> None:

@@ -5,26 +5,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scalecalc.bench import BenchRow
+from scalecalc.measurement import BenchRow
 from scalecalc.compare import CompareRow
 from scalecalc.compare_report import (
     Runtimes,
     base_title,
     by_base,
-    rich_header,
     row_record,
     scaling_label,
 )
 from scalecalc.compare_report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
+from scalecalc.costs import MEASURES
 from scalecalc.errors import ConfigError
-from scalecalc.report import giga, markdown_table, mega
+from scalecalc.report import giga, markdown_table, mega, rich_table
 
-MEASURES = ("flops", "params", "acts")
 ROW_HEADERS = (
     "scaling",
     "s",
@@ -218,26 +217,13 @@ def to_rich(
     rows: Sequence[BenchRow], fits: Sequence[Correlation], setup: Mapping[str, Any]
 ) -> list[Any]:
     """Rich tables for a terminal: one per base, then the correlations; the setup as caption."""
-    from rich import box
-    from rich.table import Table
-
-    def table(title: str, headers: Sequence[str], align: str, lines: list[list[str]]) -> Table:
-        result = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-        for header, side in zip(headers, align):
-            result.add_column(
-                rich_header(header), justify="left" if side == "l" else "right", no_wrap=True
-            )
-        for line in lines:
-            result.add_row(*line)
-        return result
-
     tables: list[Any] = [setup_line(setup)]
     for group in _groups(rows):
         lines = [_row_cells(b, _base_median(group)) for b in group]
-        tables.append(table(base_title([b.row for b in group]), ROW_HEADERS, ROW_ALIGN, lines))
+        tables.append(rich_table(base_title([b.row for b in group]), ROW_HEADERS, ROW_ALIGN, lines))
     lines = [_correlation_cells(c) for c in fits]
     tables.append(
-        table(
+        rich_table(
             "Correlation of runtime with each measure",
             CORRELATION_HEADERS,
             CORRELATION_ALIGN,
@@ -360,3 +346,39 @@ def join_runtimes(
 def _model_fields(row: CompareRow) -> dict[str, Any]:
     record = row_record(row)
     return {field: record[field] for field in SAME_MODEL}
+
+
+def runtimes_for(
+    rows: Sequence[CompareRow], path: Path, measured: tuple[str, dict[str, dict[str, Any]]]
+) -> tuple[Runtimes, list[str]]:
+    """Runtimes for `rows` from what `read_runtimes(path)` read, and warnings about the rows
+    it has no runtime for or measured as another model."""
+    runtimes, missing, different = join_runtimes(rows, *measured)
+    warnings = []
+    if missing:
+        warnings.append(
+            f"{path} has no runtime for {len(missing)} of {len(rows)} models (e.g. {missing[0]})"
+        )
+    if different:
+        warnings.append(
+            f"{path} measured other models for {len(different)} of {len(rows)} keys "
+            f"(e.g. {different[0]}: other sizes or resolution); runtime left out"
+        )
+    return runtimes, warnings
+
+
+def renderer(
+    fmt: str,
+    rows: Sequence[BenchRow],
+    fits: Sequence[Correlation],
+    setup: Mapping[str, Any],
+    skipped: Sequence[tuple[str, int]],
+) -> Callable[[], Any]:
+    """The renderer of format `fmt` (one of report.FORMATS) over a benchmark."""
+    renderers: dict[str, Callable[[], Any]] = {
+        "json": lambda: to_json(rows, fits, setup, skipped),
+        "csv": lambda: to_csv(rows, setup),
+        "md": lambda: to_markdown(rows, fits, setup),
+        "table": lambda: to_rich(rows, fits, setup),
+    }
+    return renderers[fmt]

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from scalecalc.counting import CONVENTIONS, Costs
+from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
 from scalecalc.files import read_text
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
 TOP_KEYS = ("convention", "entries", "format", "tool_version", "version")
-MEASURES = ("flops", "params", "acts")
 ENTRY_KEYS = (*MEASURES, "unsupported_ops")
 KINDS = ("changed", "missing", "new", "unsupported")
 # Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
@@ -166,6 +165,79 @@ def require_convention(baseline: Baseline, convention: str) -> None:
             f"{baseline.convention!r} convention, this run uses {convention!r}; pass "
             f"--convention {baseline.convention} (or rewrite the baseline with --update)"
         )
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """A finished check: what to report, the new baseline text (with --update), notes."""
+
+    outcome: Outcome
+    new_baseline: str | None
+    notes: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when everything held (or the baseline was rewritten), 1 on drift."""
+        return exit_code(self.outcome.drifts, self.outcome.updated)
+
+
+def open_baseline(path: Path, convention: str, update: bool) -> Baseline | None:
+    """The baseline to compare with, checked against the run's convention before any counting;
+    None when --update creates it."""
+    old = read_old_baseline(path, update)
+    if old is not None and not update:
+        require_convention(old, convention)
+    return old
+
+
+def run_check(
+    rows: Sequence[Counted],
+    convention: str,
+    baseline_path: Path,
+    old: Baseline | None,
+    rtol: float,
+    update: bool,
+    tool_version: str,
+) -> CheckRun:
+    """Compare `rows`, counted with `convention`, against `old` (the baseline at
+    `baseline_path`); with `update`, also render the baseline that replaces it."""
+    rtol = check_rtol(rtol)
+    notes = []
+    old_version = None if old is None else old.tool_version
+    if old is not None and update and old.convention != convention:
+        notes.append(
+            f"check: the baseline changes from the {old.convention} to the {convention} convention"
+        )
+    if old_version is not None and old_version != tool_version and not update:
+        notes.append(
+            f"check: note: the baseline was written by scalecalc {old_version}, "
+            f"this is {tool_version}"
+        )
+    empty = Baseline(str(baseline_path), convention, tool_version, {})
+    outcome = Outcome(
+        drifts=tuple(diff(old or empty, rows, 0.0 if update else rtol)),
+        entries=len(rows),
+        convention=convention,
+        rtol=rtol,
+        baseline=str(baseline_path),
+        updated=update,
+        baseline_tool_version=old_version,
+        tool_version=tool_version,
+    )
+    text = format_baseline(records(rows), convention, tool_version) if update else None
+    return CheckRun(outcome, text, tuple(notes))
+
+
+def read_old_baseline(path: Path, update: bool) -> Baseline | None:
+    """The baseline to compare with; None when --update creates it."""
+    if update and not path.exists():
+        return None
+    try:
+        return read_baseline(path)
+    except BaselineError as error:
+        # Refusing to overwrite guards against --baseline naming some other file by mistake.
+        hint = "; delete it to write a new one" if update and path.is_file() else ""
+        raise BaselineError(f"{error}{hint}") from None
 
 
 # --- the file ---

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from scalecalc.check import Drift, Outcome, exit_code
-from scalecalc.report import markdown_table
+from scalecalc.report import markdown_table, rich_table
 
 
 def format_change(percent: float | None) -> str:
@@ -100,3 +102,24 @@ def to_json(outcome: Outcome) -> str:
         "updated": outcome.updated,
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def to_rich(outcome: Outcome) -> list[Any]:
+    """The report for a terminal: the drift table (if any) and what was compared."""
+    caption = f"{outcome.baseline}, {outcome.convention} convention"
+    if not outcome.updated:
+        caption += f", {tolerance_text(outcome.rtol)}"
+    if not outcome.drifts:
+        return [caption]
+    title = "changes" if outcome.updated else "drift"
+    return [rich_table(title, REPORT_HEADERS, "llrrr", report_rows(outcome), caption=caption)]
+
+
+def renderer(fmt: str, outcome: Outcome) -> Callable[[], Any]:
+    """The renderer of format `fmt` (table, md or json) over a check's outcome."""
+    renderers: dict[str, Callable[[], Any]] = {
+        "md": lambda: to_markdown(outcome),
+        "json": lambda: to_json(outcome),
+        "table": lambda: to_rich(outcome),
+    }
+    return renderers[fmt]

@@ -6,13 +6,11 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.families._spec import BaseSpec
 from scalecalc.scaling import parse_strategy
 from scalecalc.sweep import Entry
-
-MEASURES = ("flops", "params", "acts")
 
 
 @dataclass(frozen=True)
@@ -170,3 +168,15 @@ def exponents(rows: Sequence[CompareRow]) -> list[Exponent]:
             )
         )
     return fitted
+
+
+def unsupported_warnings(rows: Sequence[CompareRow]) -> list[str]:
+    """One line per op some counter did not know, naming how many models it touched."""
+    seen: dict[str, list[str]] = {}
+    for row in rows:
+        for op, _calls in row.costs.unsupported:
+            seen.setdefault(op, []).append(row.key)
+    return [
+        f"unsupported op {op} counted as zero in {len(keys)} models (e.g. {keys[0]})"
+        for op, keys in seen.items()
+    ]

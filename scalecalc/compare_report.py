@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scalecalc.compare import MEASURES, CompareRow, Exponent
-from scalecalc.report import giga, markdown_table, mega
+from scalecalc.compare import CompareRow, Exponent
+from scalecalc.costs import MEASURES
+from scalecalc.report import giga, markdown_table, mega, rich_table
 from scalecalc.sweep import format_count
 
 ROW_HEADERS = (
@@ -273,39 +274,14 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
     return out.getvalue()
 
 
-def rich_header(header: str) -> str:
-    """Narrow headers for a terminal: units on a second line, ratio columns as a bare ×."""
-    if header.endswith(" ×"):
-        return "×"
-    return header.replace(" (", "\n(").replace(", ", ",\n")
-
-
 def to_rich(
     rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
 ) -> list[Any]:
     """Rich tables for a terminal: one per base (with runtime columns when given), then the
     exponents."""
-    from rich import box
-    from rich.table import Table
 
-    def table(title: str, headers: Sequence[str], align: str, lines: list[list[str]]) -> Table:
-        result = Table(
-            title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0), show_edge=False
-        )
-        folds = [header in STAGE_HEADERS for header in headers]
-        for header, side, fold in zip(headers, align, folds):
-            # Numbers never wrap; on a narrow terminal the stage lists fold instead.
-            result.add_column(
-                rich_header(header),
-                justify="left" if side == "l" else "right",
-                no_wrap=not fold,
-                overflow="fold" if fold else "ellipsis",
-                min_width=7 if fold else None,
-            )
-        for line in lines:
-            # Spaces let a stage list wrap between stages rather than inside a number.
-            result.add_row(*(c.replace("-", " ") if f else c for c, f in zip(line, folds)))
-        return result
+    def table(title: str, headers: Sequence[str], align: str, lines: list[list[str]]) -> Any:
+        return rich_table(title, headers, align, lines, folding=STAGE_HEADERS)
 
     tables: list[Any] = []
     headers, align = _headers(runtimes)
@@ -320,3 +296,20 @@ def to_rich(
             table("Fitted exponents: measure ∝ flops^k", EXPONENT_HEADERS, EXPONENT_ALIGN, lines)
         )
     return tables
+
+
+def renderer(
+    fmt: str,
+    rows: Sequence[CompareRow],
+    fits: Sequence[Exponent],
+    convention: str,
+    runtimes: Runtimes | None = None,
+) -> Callable[[], Any]:
+    """The renderer of format `fmt` (one of report.FORMATS) over a compare run."""
+    renderers: dict[str, Callable[[], Any]] = {
+        "json": lambda: to_json(rows, fits, convention, runtimes),
+        "csv": lambda: to_csv(rows, runtimes),
+        "md": lambda: to_markdown(rows, fits, runtimes),
+        "table": lambda: to_rich(rows, fits, runtimes),
+    }
+    return renderers[fmt]

@@ -14,7 +14,7 @@ from scalecalc.errors import ConfigError, SpecError, shown
 from scalecalc.files import read_text
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
-from scalecalc.registry import get_family, preset_family
+from scalecalc.registry import get_family, list_presets, preset_family
 
 MAX_FILE_BYTES = 1 << 20
 RESERVED_KEYS = ("family", "preset", "name")
@@ -46,15 +46,40 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError(f"{path}: YAML error: {str(error).splitlines()[0]}") from None
 
 
-def load(source: str | Path) -> ModelConfig:
-    """Load a model from a YAML file path or a preset name."""
-    path = Path(source)
-    if path.suffix in (".yaml", ".yml") or path.exists():
+def load(source: str | Path, origin: str | None = None) -> ModelConfig:
+    """A model from a preset name or a YAML file, the one rule for every command: a preset's
+    name always means the preset (write ./NAME for a file of that name); anything else is a
+    path. Errors name `origin` (the sweep file that lists `source`) when given."""
+    text = str(source)
+    prefix = f"{origin}: " if origin else ""
+    try:
+        if text in preset_names():
+            family = preset_family(text)
+            return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
+        if not is_path(text):
+            raise ConfigError(
+                f"unknown preset {text!r}; allowed: {', '.join(preset_names())} "
+                "(or a path ending in .yaml)"
+            )
+        path = Path(source)
         return from_mapping(read_yaml(path), path.stem, str(path))
-    family = preset_family(str(source))
-    return ModelConfig(
-        str(source), spec_from_fields(family, family.presets[str(source)], str(source))
+    except ConfigError as error:
+        raise ConfigError(f"{prefix}{error}") from None
+
+
+def is_path(source: str) -> bool:
+    """Whether a model argument that is not a preset names a file (.yaml, or has a folder)."""
+    return (
+        source.endswith((".yaml", ".yml"))
+        or "/" in source
+        or "\\" in source
+        or Path(source).exists()
     )
+
+
+def preset_names() -> frozenset[str]:
+    """The names that mean a built-in preset."""
+    return frozenset(list_presets())
 
 
 def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:

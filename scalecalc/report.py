@@ -1,16 +1,17 @@
-"""Pure renderers of count results: markdown, JSON, CSV and rich tables. Units live only here."""
+"""The house style of every report (markdown and terminal tables, units) and the renderers of
+`scalecalc count`. Units exist only in renderers; data carries raw integers."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from scalecalc.config import ModelConfig
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 
 FORMATS = ("table", "md", "json", "csv")
 
@@ -40,6 +41,53 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align:
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rules) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def rich_header(header: str) -> str:
+    """Narrow headers for a terminal: units on a second line, ratio columns as a bare ×."""
+    if header.endswith(" ×"):
+        return "×"
+    return header.replace(" (", "\n(").replace(", ", ",\n")
+
+
+def rich_table(
+    title: str,
+    headers: Sequence[str],
+    align: str,
+    lines: Sequence[Sequence[str]],
+    folding: Collection[str] = (),
+    caption: str | None = None,
+) -> Any:
+    """A rich table for a terminal. Cells are never cut: each column keeps the width of its
+    longest cell, except the columns named in `folding` (lists such as stage widths), which
+    fold between their items on a narrow terminal."""
+    from rich import box
+    from rich.table import Table
+
+    table = Table(
+        title=title,
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+        show_edge=False,
+    )
+    for index, (header, side) in enumerate(zip(headers, align)):
+        folds = header in folding
+        longest = max((len(line[index]) for line in lines), default=0)
+        table.add_column(
+            rich_header(header),
+            justify="left" if side == "l" else "right",
+            no_wrap=not folds,
+            overflow="fold",
+            min_width=7 if folds else longest,
+        )
+    for line in lines:
+        # Spaces let a list fold between its items rather than inside a number.
+        table.add_row(
+            *(cell.replace("-", " ") if h in folding else cell for cell, h in zip(line, headers))
+        )
+    return table
 
 
 def _count_record(row: CountRow) -> dict[str, Any]:
@@ -104,17 +152,21 @@ def counts_to_markdown(rows: Sequence[CountRow]) -> str:
 
 def counts_to_rich(rows: Sequence[CountRow]) -> list[Any]:
     """Rich tables for a terminal, one per model."""
-    from rich.table import Table
-
-    tables = []
-    for row in rows:
-        table = Table(
-            title=f"{row.model.name} ({row.model.family}, {row.model.spec.resolution}px, "
-            f"{row.convention})"
+    return [
+        rich_table(
+            f"{row.model.name} ({row.model.family}, {row.model.spec.resolution}px, "
+            f"{row.convention})",
+            COUNT_HEADERS,
+            "lrrr",
+            [[cell.replace("**", "") for cell in line] for line in _part_lines(row)],
         )
-        for header in COUNT_HEADERS:
-            table.add_column(header, justify="left" if header == "part" else "right")
-        for line in _part_lines(row):
-            table.add_row(*(cell.replace("**", "") for cell in line))
-        tables.append(table)
-    return tables
+        for row in rows
+    ]
+
+
+COUNT_RENDERERS = {
+    "json": counts_to_json,
+    "csv": counts_to_csv,
+    "md": counts_to_markdown,
+    "table": counts_to_rich,
+}

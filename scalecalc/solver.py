@@ -6,9 +6,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from scalecalc.config import ModelConfig
 from scalecalc.errors import ScalecalcError, StrategyError
 from scalecalc.families._spec import BaseSpec
-from scalecalc.scaling import Strategy, parse_strategy, scaling_factors
+from scalecalc.scaling import Strategy, check_factor, parse_strategy, scaling_factors
+from scalecalc.units import parse_count
 
 # Factors searched: far beyond any sensible model, short of sizes the specs refuse.
 MIN_FACTOR, MAX_FACTOR = 2.0**-12, 2.0**16
@@ -106,3 +108,55 @@ def _bisect(evaluate: _Evaluator, target: int, low: float, high: float) -> None:
             high = middle
         else:
             low = middle
+
+
+@dataclass(frozen=True)
+class ScaledModel:
+    """What `scalecalc scale` reports: the scaled spec, its name and how close it came."""
+
+    name: str
+    spec: BaseSpec
+    factor: float
+    flops: int
+    target_flops: float
+    base_flops: int
+
+    def summary(self) -> str:
+        """One line: the factor used, the target and the realized flops, as G and as ×."""
+        target, base = self.target_flops, self.base_flops
+        return (
+            f"{self.name}: factor {self.factor:.4g}; target flops {target / 1e9:.3f} G "
+            f"({target / base:.3f}x); realized {self.flops / 1e9:.3f} G "
+            f"({self.flops / base:.3f}x, {100 * (self.flops - target) / target:+.1f}%)"
+        )
+
+
+def scale_to(
+    model: ModelConfig,
+    strategy: str,
+    convention: str,
+    factor: float | None = None,
+    target_flops: str | None = None,
+    target_factor: float | None = None,
+) -> ScaledModel:
+    """`model` scaled with `strategy` by exactly one of: a flops factor, a flops target (text
+    with an optional K/M/G/T suffix), or a target as a multiple of the model's own flops."""
+    from scalecalc.api import count, scale
+
+    chosen = [o for o in (factor, target_flops, target_factor) if o is not None]
+    if len(chosen) != 1:
+        raise StrategyError("give exactly one of --factor, --target-flops, --target-factor")
+    parsed = parse_strategy(strategy)
+    base_flops = count(model.spec, convention).flops
+    if factor is not None:
+        spec = scale(model.spec, parsed, check_factor(factor))
+        target, used, flops = base_flops * factor, factor, count(spec, convention).flops
+    else:
+        if target_flops is not None:
+            target = parse_count(target_flops, "--target-flops")
+        else:
+            target = round(base_flops * check_factor(target_factor))
+        solution = solve(model.spec, parsed, target, convention)
+        spec, flops, used = solution.spec, solution.flops, solution.factor
+    name = f"{model.name}_{parsed.name.replace(':', '')}_x{used:.4g}"
+    return ScaledModel(name, spec, used, flops, target, base_flops)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalecalc.config import ModelConfig, load as load_model, read_yaml, spec_from_fields
-from scalecalc.counting import CONVENTIONS
+from scalecalc.config import ModelConfig, is_path, load, preset_names, read_yaml
+from scalecalc.costs import CONVENTIONS
 from scalecalc.errors import ConfigError, ScalecalcError
-from scalecalc.registry import preset_family
+from scalecalc.registry import list_presets
 from scalecalc.scaling import parse_strategy
 from scalecalc.units import parse_count
 
@@ -45,6 +45,10 @@ DEFAULT_SWEEP = Sweep(
     strategies=("w", "d", "r", "dw", "dwr", "dWr"),
     factors=(2.0, 4.0, 8.0, 16.0),
 )
+
+# What `scalecalc bench` runs by default, small enough for a CPU: 9 models from 0.4 to 1.6 GF,
+# a few minutes at batch 8.
+BENCH_SWEEP = Sweep(bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"), factors=(2.0, 4.0))
 
 
 @dataclass(frozen=True)
@@ -107,22 +111,10 @@ def read_sweep(path: str | Path) -> Sweep:
     )
     folder = path.parent
     bases = tuple(
-        str(folder / b) if _is_path(b) and not Path(b).is_absolute() else b for b in sweep.bases
+        b if b in preset_names() or not is_path(b) or Path(b).is_absolute() else str(folder / b)
+        for b in sweep.bases
     )
     return dataclasses.replace(sweep, bases=bases)
-
-
-def load_base(source: str, origin: str | None = None) -> ModelConfig:
-    """A base model: a YAML path, or a preset name (never a file of that name in the cwd)."""
-    prefix = f"{origin}: " if origin else ""
-    try:
-        if _is_path(source):
-            return load_model(source)
-        family = preset_family(source)
-    except ConfigError as error:
-        hint = "" if _is_path(source) else " (or a path ending in .yaml)"
-        raise ConfigError(f"{prefix}{error}{hint}") from None
-    return ModelConfig(source, spec_from_fields(family, dict(family.presets[source]), source))
 
 
 def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
@@ -132,7 +124,7 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
     owners: dict[str, str] = {}
     for source in sweep.bases:
         label = _label(origin, "bases")
-        model = load_base(source, label if origin else None)
+        model = load(source, label if origin else None)
         if model.name in owners:
             raise ConfigError(
                 f"{label}: {owners[model.name]!r} and {source!r} are both named "
@@ -154,6 +146,99 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
     return entries
 
 
+def _split(values: list[str] | None) -> list[str] | None:
+    """Repeated and comma-separated option values as one list (None when not given)."""
+    if values is None:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _number(text: str) -> float | str:
+    # Left as text when it is not a number, so the sweep's validation names the option.
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def sweep_from_options(
+    default: Sweep,
+    sweep_file: Path | None,
+    configs: list[str] | None,
+    strategies: list[str] | None,
+    factors: list[str] | None,
+    target_flops: list[str] | None,
+    convention: str | None,
+) -> tuple[Sweep, list[Entry]]:
+    """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
+    start = default if sweep_file is None else read_sweep(sweep_file)
+    given = factors is not None or target_flops is not None  # either replaces both
+    sweep = make_sweep(
+        bases=configs or start.bases,
+        strategies=_split(strategies) or start.strategies,
+        factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
+        target_flops=(_split(target_flops) or []) if given else start.target_flops,
+        convention=start.convention if convention is None else convention,
+    )
+    return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))
+
+
+def check_entries(
+    sources: list[str], presets: bool, convention: str | None
+) -> tuple[list[Entry], str]:
+    """What `scalecalc check` recounts: the entries of the sweeps and models named (the default
+    sweep when none are), and every preset with `presets`, in order and without repeats; and
+    the convention to count with (given, else the sweeps' own)."""
+    if convention is not None:
+        _convention(convention, "--convention")
+    entries: list[tuple[Entry, str]] = []
+    conventions: dict[str, str] = {}
+    if not sources:
+        entries += [(e, "the default sweep") for e in expand(DEFAULT_SWEEP)]
+        conventions["the default sweep"] = DEFAULT_SWEEP.convention
+    for source in sources:
+        if _is_sweep_file(source):
+            sweep = read_sweep(source)
+            entries += [(e, source) for e in expand(sweep, source)]
+            conventions[source] = sweep.convention
+        else:
+            model = load(source)
+            entries.append((Entry(f"{model.name}/base", model), source))
+    if presets:
+        entries += [(Entry(f"{name}/base", load(name)), "--presets") for name in list_presets()]
+    if convention is None:
+        found = set(conventions.values())
+        if len(found) > 1:
+            listed = ", ".join(f"{where}: {name}" for where, name in conventions.items())
+            raise ConfigError(f"the sweeps use different conventions ({listed}); pass --convention")
+        convention = found.pop() if found else "paper"
+    return _unique(entries), convention
+
+
+def _is_sweep_file(source: str) -> bool:
+    """Whether `source` is a sweep file: a YAML mapping with a `bases` or `strategies` key."""
+    if source in preset_names() or Path(source).suffix not in (".yaml", ".yml"):
+        return False
+    data = read_yaml(Path(source))
+    return isinstance(data, dict) and ("bases" in data or "strategies" in data)
+
+
+def _unique(entries: list[tuple[Entry, str]]) -> list[Entry]:
+    """Entries with repeats dropped; one key for two different models is an error."""
+    seen: dict[str, tuple[Entry, str]] = {}
+    for entry, where in entries:
+        if entry.key in seen:
+            first, first_where = seen[entry.key]
+            if first != entry:
+                raise ConfigError(
+                    f"{where}: entry {entry.key!r} is also defined, differently, by {first_where}; "
+                    "give one model another 'name:'"
+                )
+            continue
+        seen[entry.key] = (entry, where)
+    return [entry for entry, _ in seen.values()]
+
+
 def format_count(value: int) -> str:
     """A count with an SI suffix for keys and labels: 16000000000 -> '16G'."""
     for suffix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
@@ -164,10 +249,6 @@ def format_count(value: int) -> str:
 
 def _label(origin: str | None, key: str) -> str:
     return f"{origin}: {key}" if origin else OPTION_NAMES[key]
-
-
-def _is_path(source: str) -> bool:
-    return source.endswith((".yaml", ".yml")) or "/" in source or "\\" in source
 
 
 def _as_list(value: Any) -> Any:

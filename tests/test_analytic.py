@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from scalecalc.api import build, count, load, scale
 from scalecalc.cli import app
-from scalecalc.counting import CONVENTIONS, COUNTERS, Costs, count_meta
+from scalecalc.costs import CONVENTIONS, COUNTERS, Costs
+from scalecalc.nn.counting import count_meta
 from scalecalc.families._spec import BaseSpec
 from scalecalc.families.convnext import ConvNeXtSpec
 from scalecalc.families.regnet import RegNetSpec

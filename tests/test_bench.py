@@ -10,8 +10,9 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from scalecalc import bench, compare, devices
-from scalecalc.bench import BenchSettings, Measurement
+from scalecalc import compare
+from scalecalc.nn import bench, devices
+from scalecalc.measurement import BenchSettings, Measurement
 from scalecalc.bench_report import correlations
 from scalecalc.cli import app
 from scalecalc.config import ModelConfig, load

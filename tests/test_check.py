@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from scalecalc import check, check_report
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.errors import BaselineError, ConfigError
 
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 import scalecalc.api
 from scalecalc.api import count, load
 from scalecalc.cli import app
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 
 CORPUS = Path(__file__).parent / "corpus" / "baselines"
 runner = CliRunner()

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from scalecalc import compare, compare_report
 from scalecalc.api import count, load, scale
 from scalecalc.cli import app
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.families._spec import BaseSpec
 from scalecalc.solver import solve
 from scalecalc.sweep import expand, make_sweep

@@ -7,8 +7,8 @@ import torch
 from torch import nn
 
 from scalecalc.api import build, load
-from scalecalc.counting import count_module, op_base_name
-from scalecalc.families.vit import SelfAttention
+from scalecalc.nn.counting import count_module, op_base_name
+from scalecalc.nn.blocks import SelfAttention
 
 
 def meta(make) -> nn.Module:  # noqa: ANN001
@@ -103,7 +103,7 @@ def test_norms_without_affine(make, shape, fvcore_flops) -> None:  # noqa: ANN00
 def test_training_batch_norm_counts_as_a_norm_in_fvcore_convention() -> None:
     module = meta(lambda: nn.BatchNorm2d(8)).train()
     x = torch.empty(2, 8, 4, 4, device="meta")  # batch 2: training mode needs more than one value
-    from scalecalc.counting import _DispatchCounter
+    from scalecalc.nn.counting import _DispatchCounter
 
     counter = _DispatchCounter("fvcore")
     with torch.no_grad(), counter:

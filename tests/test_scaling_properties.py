@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from spec_strategies import any_spec, strategy_names
 
 from scalecalc.api import build, count, scale
-from scalecalc.counting import count_meta
+from scalecalc.nn.counting import count_meta
 
 
 def dimensions(spec) -> dict:  # noqa: ANN001

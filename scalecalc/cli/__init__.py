@@ -8,7 +8,7 @@ import typer
 
 # Importing a command module registers its commands; `--help` lists them in this order.
 from scalecalc.cli import count, scale, compare, check, bench  # noqa: F401, I001
-from scalecalc.cli._common import app
+from scalecalc.cli._common import app, usage_error
 
 __all__ = ["app", "main"]
 
@@ -23,10 +23,5 @@ def main() -> None:
         print("error: interrupted; nothing was written", file=sys.stderr)
         code = 130
     except Exception as error:
-        # Usage errors (unknown option, unparsable value) carry a message and an exit code;
-        # anything else is a bug and keeps its traceback.
-        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
-            raise
-        print(f"error: {error.format_message()}", file=sys.stderr)
-        code = error.exit_code
+        code = usage_error(error)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,4 +1,4 @@
-"""What every command shares: the app, error-to-exit-code mapping, output and format choice."""
+"""What every command shares: the app, its options, error-to-exit-code mapping, progress, output."""
 
 from __future__ import annotations
 
@@ -7,37 +7,116 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
+from typer.core import TyperGroup
 
+from scalecalc.costs import CONVENTIONS
+from scalecalc.errors import ScalecalcError
 from scalecalc.files import write_atomic
-from scalecalc.errors import ConfigError, ScalecalcError
+from scalecalc.report import FORMATS
+
+
+class OneLineErrors(TyperGroup):
+    """The command group: a usage error (unknown option, bad value) is one `error:` line and
+    exit 2 however the app is run, from the console script or from a test's CliRunner."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except Exception as error:
+            code = usage_error(error)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error(error: Exception) -> int:
+    """Report a usage error (click's, or the click that typer vendors) as one `error:` line
+    and return its exit code; anything else is a bug and is raised again."""
+    if type(error).__name__ == "NoArgsIsHelpError":  # a group called with no arguments
+        print(error.ctx.get_help())  # type: ignore[attr-defined]
+        return 0
+    if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+        raise error
+    print(f"error: {error.format_message()}", file=sys.stderr)
+    return error.exit_code
+
 
 app = typer.Typer(
+    cls=OneLineErrors,
     name="scalecalc",
     help="What each way of scaling a vision model costs: flops, params and activations.",
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--format",
-        "-f",
-        help="table, md, json or csv (default: md when piped, table on a terminal)",
-    ),
-]
+
+# Literal types make typer list the choices in --help and in the error for a typo.
+Format = Literal[FORMATS]  # type: ignore[valid-type]
+Convention = Literal[CONVENTIONS]  # type: ignore[valid-type]
+FORMAT_HELP = "Output format; default: md when piped or written to a file, table on a terminal."
+FormatOption = Annotated[Format | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
 OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
 ]
-ConventionOption = Annotated[
-    str, typer.Option("--convention", help="Flops convention: paper (default) or fvcore.")
+# Sweep options shared by `compare` and `bench`.
+ConfigsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="CONFIG",
+        help="Base models (preset names or YAML files); default: the sweep's.",
+        show_default=False,
+    ),
 ]
+SweepOption = Annotated[
+    Path | None,
+    typer.Option("--sweep", metavar="FILE", help="A sweep YAML file (default: the built-in one)."),
+]
+StrategiesOption = Annotated[
+    list[str] | None,
+    typer.Option("--strategies", "-s", metavar="S,...", help="Strategies, e.g. w,dwr,dWr."),
+]
+FactorsOption = Annotated[
+    list[str] | None,
+    typer.Option("--factors", metavar="F,...", help="Flops factors, e.g. 2,4,8,16."),
+]
+TargetFlopsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target-flops", metavar="N,...", help="Flops targets instead of or with factors: 16G."
+    ),
+]
+SweepConventionOption = Annotated[
+    Convention | None,
+    typer.Option("--convention", help="Flops convention; default: the sweep's (paper)."),
+]
+ConventionOption = Annotated[Convention, typer.Option("--convention", help="Flops convention.")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from scalecalc import __version__
+
+        typer.echo(f"scalecalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """What each way of scaling a vision model costs: flops, params and activations."""
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -67,17 +146,10 @@ def user_errors() -> Iterator[None]:
         raise fail("interrupted; nothing was written", 130) from None
 
 
-def choose(value: str, allowed: tuple[str, ...], option: str) -> str:
-    """`value` if it is one of `allowed`, else a ConfigError naming the option."""
-    if value not in allowed:
-        raise ConfigError(f"{option}: {value!r} is not one of {', '.join(allowed)}")
-    return value
-
-
-def output_format(requested: str | None, allowed: tuple[str, ...], output: Path | None) -> str:
+def output_format(requested: str | None, output: Path | None) -> str:
     """The format to render: as requested, else md for files and pipes, table on a terminal."""
     if requested is not None:
-        return choose(requested, allowed, "--format")
+        return requested
     return "table" if output is None and sys.stdout.isatty() else "md"
 
 
@@ -98,3 +170,28 @@ def emit(render: Callable[[], Any], fmt: str, output: Path | None) -> None:
         sys.stdout.flush()
     else:
         write_atomic(output, content)
+
+
+@contextmanager
+def progress(verb: str, total: int, log: bool = False) -> Iterator[Callable[[int, str], None]]:
+    """A rich progress bar on a terminal's stderr, called with (models done, key). When stderr
+    is not a terminal: one line per model with `log`, else nothing."""
+    if not sys.stderr.isatty():
+        yield (
+            (lambda done, key: info(f"{verb} [{done + 1}/{total}] {key}"))
+            if log
+            else (lambda _done, _key: None)
+        )
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(verb, total=total)
+        yield lambda done, key: bar.update(task, completed=done, description=key)

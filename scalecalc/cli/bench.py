@@ -2,131 +2,47 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Literal
 
 import typer
 
 from scalecalc.cli._common import (
+    ConfigsArgument,
+    FactorsOption,
     FormatOption,
     OutputOption,
+    StrategiesOption,
+    SweepConventionOption,
+    SweepOption,
+    TargetFlopsOption,
     app,
-    choose,
     emit,
-    info,
     output_format,
+    progress,
     user_errors,
     warn,
-    write_atomic,
 )
-from scalecalc.cli.compare import sweep_from_options
 from scalecalc.errors import ConfigError
-from scalecalc.memory import gib
-from scalecalc.sweep import Sweep
-
-if TYPE_CHECKING:
-    from scalecalc.bench import BenchSettings
-    from scalecalc.compare import CompareRow
-
-FORMATS = ("table", "md", "json", "csv")
-# Small enough for a CPU: 9 models from 0.4 to 1.6 GF, a few minutes at batch 8.
-BENCH_SWEEP = Sweep(bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"), factors=(2.0, 4.0))
-
-
-@contextmanager
-def _progress(total: int) -> Iterator[Callable[[int, CompareRow], None]]:
-    """A rich progress bar on a terminal's stderr; otherwise one stderr line per model."""
-    if not sys.stderr.isatty():
-        yield lambda index, row: info(f"bench [{index + 1}/{total}] {row.key}")
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("timing", total=total)
-        yield lambda index, row: progress.update(task, completed=index, description=row.key)
-
-
-def _check_counts(batch_size: int, warmup: int, iters: int, rounds: int) -> None:
-    for option, value, least in (
-        ("--batch-size", batch_size, 1),
-        ("--warmup", warmup, 0),
-        ("--iters", iters, 1),
-        ("--rounds", rounds, 1),
-    ):
-        if value < least:
-            raise ConfigError(f"{option}: must be at least {least}, got {value}")
-
-
-def _setup(settings: BenchSettings, convention: str) -> dict[str, Any]:
-    import torch
-
-    from scalecalc.devices import describe_device
-
-    return {
-        "device": describe_device(settings.device),
-        "device_kind": settings.device,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "mode": settings.mode,
-        "batch_size": settings.batch_size,
-        "dtype": settings.dtype,
-        "warmup": settings.warmup,
-        "iters": settings.iters,
-        "rounds": settings.rounds,
-        "convention": convention,
-    }
+from scalecalc.files import write_atomic
+from scalecalc.measurement import DTYPE_NAMES
 
 
 @app.command("bench")
 def bench_command(
-    configs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="CONFIG",
-            help="Base models (YAML files or preset names); default: regnety_400mf.",
-        ),
-    ] = None,
-    sweep_file: Annotated[
-        Path | None,
-        typer.Option("--sweep", metavar="FILE", help="A sweep YAML file, as for `compare`."),
-    ] = None,
-    strategies: Annotated[
-        list[str] | None,
-        typer.Option("--strategies", "-s", metavar="S,...", help="Strategies (default w,d,r,dWr)."),
-    ] = None,
-    factors: Annotated[
-        list[str] | None,
-        typer.Option("--factors", metavar="F,...", help="Flops factors (default 2,4)."),
-    ] = None,
-    target_flops: Annotated[
-        list[str] | None,
-        typer.Option("--target-flops", metavar="N,...", help="Flops targets, e.g. 1.6G."),
-    ] = None,
-    convention: Annotated[
-        str | None,
-        typer.Option("--convention", metavar="NAME", help="paper or fvcore (default: sweep's)."),
-    ] = None,
+    configs: ConfigsArgument = None,
+    sweep_file: SweepOption = None,
+    strategies: StrategiesOption = None,
+    factors: FactorsOption = None,
+    target_flops: TargetFlopsOption = None,
+    convention: SweepConventionOption = None,
     device: Annotated[
-        str | None,
-        typer.Option(
-            "--device", metavar="NAME", help="cpu, cuda or mps (default: best available)."
-        ),
+        Literal["cpu", "cuda", "mps"] | None,
+        typer.Option("--device", help="Device; default: the best available."),
     ] = None,
-    dtype: Annotated[
-        str, typer.Option("--dtype", metavar="NAME", help="float32, float16 or bfloat16.")
-    ] = "float32",
+    dtype: Annotated[Literal[DTYPE_NAMES], typer.Option("--dtype")] = "float32",  # type: ignore[valid-type]
     batch_size: Annotated[
-        int, typer.Option("--batch-size", "-b", metavar="N", help="Images per iteration.")
+        int, typer.Option("--batch-size", metavar="N", help="Images per iteration.")
     ] = 8,
     train: Annotated[
         bool, typer.Option("--train", help="Time a training step (forward + backward).")
@@ -166,13 +82,16 @@ def bench_command(
         ),
     ] = None,
 ) -> None:
-    """Time each model of a sweep on a real device; correlate runtime with flops, params, acts."""
-    from scalecalc import bench, bench_report, compare, devices
+    """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
+    The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
+    from scalecalc import bench_report, compare
+    from scalecalc.measurement import BenchSettings
+    from scalecalc.memory import gib
+    from scalecalc.nn import bench, devices
+    from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
-        fmt = output_format(fmt, FORMATS, output)
-        choose(dtype, tuple(bench.DTYPES), "--dtype")
-        _check_counts(batch_size, warmup, iters, rounds)
+        fmt = output_format(fmt, output)
         for path, option in ((output, "--output"), (plot, "--plot")):
             if path is not None and not path.parent.is_dir():
                 raise ConfigError(f"{option}: directory {path.parent} does not exist")
@@ -181,7 +100,7 @@ def bench_command(
 
             check_plot_path(plot)
             check_plot_available()
-        settings = bench.BenchSettings(
+        settings = BenchSettings(
             devices.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
         )
         bench.check_dtype(settings.device, dtype, train)
@@ -198,18 +117,13 @@ def bench_command(
             )
         if not rows:
             raise ConfigError("no model of the sweep fits in memory; lower --batch-size")
-        with _progress(bench.measurements(rows, rounds)) as on_start:
-            results = bench.run(rows, settings, on_start)
+        with progress("bench", bench.measurements(rows, rounds), log=True) as advance:
+            results = bench.run(rows, settings, lambda index, row: advance(index, row.key))
         fits = bench_report.correlations(results)
-        setup = _setup(settings, sweep.convention)
+        setup = bench.describe_setup(settings, sweep.convention)
         missing = [(row.key, estimate) for row, estimate in skipped]
-        renderers = {
-            "json": lambda: bench_report.to_json(results, fits, setup, missing),
-            "csv": lambda: bench_report.to_csv(results, setup),
-            "md": lambda: bench_report.to_markdown(results, fits, setup),
-            "table": lambda: bench_report.to_rich(results, fits, setup),
-        }
         if plot is not None:
             data = bench_report.plot_bytes(results, fits, plot.suffix.lower().lstrip("."))
             write_atomic(plot, data)
-        emit(renderers[fmt], fmt, output)
+        render = bench_report.renderer(fmt, results, fits, setup, missing)
+        emit(render, fmt, output)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Literal
 
 import typer
 
-from scalecalc.cli._common import app, emit, info, output_format, user_errors, write_atomic
+from scalecalc.cli._common import (
+    FORMAT_HELP,
+    SweepConventionOption,
+    app,
+    emit,
+    info,
+    output_format,
+    user_errors,
+)
 from scalecalc.errors import BaselineError, ConfigError
-
-if TYPE_CHECKING:
-    from scalecalc.check import Baseline, Outcome
-    from scalecalc.sweep import Entry
-
-FORMATS = ("table", "md", "json")
+from scalecalc.files import write_atomic
 
 
 @app.command("check")
@@ -25,6 +28,7 @@ def check_command(
             metavar="SWEEP_OR_CONFIG",
             help="Sweep files (YAML with bases and strategies), model YAML files or preset names; "
             "default: the built-in sweep.",
+            show_default=False,
         ),
     ] = None,
     baseline: Annotated[
@@ -51,146 +55,38 @@ def check_command(
         typer.Option("--report", metavar="FILE", help="Also write the report as markdown to FILE."),
     ] = None,
     fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format", "-f", help="md, json or table (default: md when piped, table on a terminal)"
-        ),
+        Literal["table", "md", "json"] | None, typer.Option("--format", "-f", help=FORMAT_HELP)
     ] = None,
-    convention: Annotated[
-        str | None,
-        typer.Option(
-            "--convention",
-            metavar="NAME",
-            help="paper or fvcore (default: the sweeps', else paper).",
-        ),
-    ] = None,
+    convention: SweepConventionOption = None,
 ) -> None:
     """Recount every entry and compare with the baseline; exit 1 on drift (2 on bad input)."""
     import scalecalc
     from scalecalc import check, check_report, compare
+    from scalecalc.sweep import check_entries
 
     with user_errors():
         if baseline is None:
             raise ConfigError("--baseline: required; name the baseline JSON file")
-        fmt = output_format(fmt, FORMATS, None)
-        rtol = check.check_rtol(rtol)
+        fmt = output_format(fmt, None)
         for path in (report, baseline):
             if path is not None and not path.absolute().parent.is_dir():
                 raise ConfigError(f"{path}: directory {path.parent} does not exist")
-        entries, run_convention = resolve(sources or [], presets, convention)
-        old = _old_baseline(baseline, update)
-        if old is not None:
-            if update and old.convention != run_convention:
-                info(
-                    f"check: the baseline changes from the {old.convention} to the "
-                    f"{run_convention} convention"
-                )
-            elif not update:
-                check.require_convention(old, run_convention)
+        rtol = check.check_rtol(rtol)
+        entries, run_convention = check_entries(sources or [], presets, convention)
+        old = check.open_baseline(baseline, run_convention, update)
         rows = compare.run(entries, run_convention)
-        empty = check.Baseline(str(baseline), run_convention, scalecalc.__version__, {})
-        drifts = check.diff(old or empty, rows, 0.0 if update else rtol)
-        outcome = check.Outcome(
-            drifts=tuple(drifts),
-            entries=len(rows),
-            convention=run_convention,
-            rtol=rtol,
-            baseline=str(baseline),
-            updated=update,
-            baseline_tool_version=None if old is None else old.tool_version,
-            tool_version=scalecalc.__version__,
-        )
-        if update:
-            text = check.format_baseline(check.records(rows), run_convention, scalecalc.__version__)
-            _write(baseline, text)
+        version = scalecalc.__version__
+        result = check.run_check(rows, run_convention, baseline, old, rtol, update, version)
+        if result.new_baseline is not None:
+            _write(baseline, result.new_baseline)
         if report is not None:
-            _write(report, check_report.to_markdown(outcome))
-        renderers = {
-            "md": lambda: check_report.to_markdown(outcome),
-            "json": lambda: check_report.to_json(outcome),
-            "table": lambda: _to_rich(outcome),
-        }
-        emit(renderers[fmt], fmt, None)
-        _note_versions(outcome)
-        info(check_report.summary(outcome))
-    code = check.exit_code(drifts, update)
-    if code:
-        raise typer.Exit(code)
-
-
-def resolve(sources: list[str], presets: bool, convention: str | None) -> tuple[list[Entry], str]:
-    """The entries to check, in order and without repeats, and the convention to count with."""
-    from scalecalc.cli._common import choose
-    from scalecalc.counting import CONVENTIONS
-    from scalecalc.registry import list_presets
-    from scalecalc.sweep import DEFAULT_SWEEP, Entry, expand, load_base, read_sweep
-
-    if convention is not None:
-        choose(convention, CONVENTIONS, "--convention")
-    entries: list[tuple[Entry, str]] = []
-    conventions: dict[str, str] = {}
-    if not sources:
-        entries += [(e, "the default sweep") for e in expand(DEFAULT_SWEEP)]
-        conventions["the default sweep"] = DEFAULT_SWEEP.convention
-    for source in sources:
-        if _is_sweep(source):
-            sweep = read_sweep(source)
-            entries += [(e, source) for e in expand(sweep, source)]
-            conventions[source] = sweep.convention
-        else:
-            model = load_base(source)
-            entries.append((Entry(f"{model.name}/base", model), source))
-    if presets:
-        for name in list_presets():
-            entries.append((Entry(f"{name}/base", load_base(name)), "--presets"))
-    if convention is None:
-        found = set(conventions.values())
-        if len(found) > 1:
-            listed = ", ".join(f"{where}: {name}" for where, name in conventions.items())
-            raise ConfigError(f"the sweeps use different conventions ({listed}); pass --convention")
-        convention = found.pop() if found else "paper"
-    return _unique(entries), convention
-
-
-def _is_sweep(source: str) -> bool:
-    """Whether `source` is a sweep file: a YAML mapping with a `bases` or `strategies` key."""
-    from scalecalc.config import read_yaml
-
-    path = Path(source)
-    if path.suffix not in (".yaml", ".yml"):
-        return False
-    data = read_yaml(path)
-    return isinstance(data, dict) and ("bases" in data or "strategies" in data)
-
-
-def _unique(entries: list[tuple[Entry, str]]) -> list[Entry]:
-    """Entries with repeats dropped; one key for two different models is an error."""
-    seen: dict[str, tuple[Entry, str]] = {}
-    for entry, where in entries:
-        if entry.key in seen:
-            first, first_where = seen[entry.key]
-            if first != entry:
-                raise ConfigError(
-                    f"{where}: entry {entry.key!r} is also defined, differently, by {first_where}; "
-                    "give one model another 'name:'"
-                )
-            continue
-        seen[entry.key] = (entry, where)
-    return [entry for entry, _ in seen.values()]
-
-
-def _old_baseline(path: Path, update: bool) -> Baseline | None:
-    """The baseline to compare with; None when --update creates it."""
-    from scalecalc.check import read_baseline
-
-    if update and not path.exists():
-        return None
-    try:
-        return read_baseline(path)
-    except BaselineError as error:
-        # Refusing to overwrite guards against --baseline naming some other file by mistake.
-        hint = "; delete it to write a new one" if update and path.is_file() else ""
-        raise BaselineError(f"{error}{hint}") from None
+            _write(report, check_report.to_markdown(result.outcome))
+        emit(check_report.renderer(fmt, result.outcome), fmt, None)
+        for note in result.notes:
+            info(note)
+        info(check_report.summary(result.outcome))
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 def _write(path: Path, text: str) -> None:
@@ -199,28 +95,3 @@ def _write(path: Path, text: str) -> None:
         write_atomic(path, text)
     except OSError as error:
         raise BaselineError(f"{path}: cannot write ({error.strerror or error})") from None
-
-
-def _note_versions(outcome: Outcome) -> None:
-    old, new = outcome.baseline_tool_version, outcome.tool_version
-    if old is not None and old != new and not outcome.updated:
-        info(f"check: note: the baseline was written by scalecalc {old}, this is {new}")
-
-
-def _to_rich(outcome: Outcome) -> list[Any]:
-    """The report as rich renderables for a terminal."""
-    from rich.table import Table
-
-    from scalecalc.check import REPORT_HEADERS, report_rows, tolerance_text
-
-    caption = f"{outcome.baseline}, {outcome.convention} convention"
-    if not outcome.updated:
-        caption += f", {tolerance_text(outcome.rtol)}"
-    if not outcome.drifts:
-        return [caption]
-    table = Table(title="drift" if not outcome.updated else "changes", caption=caption)
-    for header in REPORT_HEADERS:
-        table.add_column(header, justify="left" if header in ("entry", "measure") else "right")
-    for cells in report_rows(outcome):
-        table.add_row(*cells)
-    return [table]

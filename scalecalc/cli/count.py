@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -11,51 +11,45 @@ from scalecalc.cli._common import (
     FormatOption,
     OutputOption,
     app,
-    choose,
     emit,
     output_format,
     user_errors,
     warn,
 )
+from scalecalc.costs import COUNTERS
+
+ModelArgument = typer.Argument(metavar="CONFIG", help="A preset name or a YAML file.")
 
 
 @app.command("count")
 def count_command(
-    configs: Annotated[list[str], typer.Argument(help="YAML files or preset names.")],
+    configs: Annotated[
+        list[str], typer.Argument(metavar="CONFIG...", help="Preset names or YAML files.")
+    ],
     fmt: FormatOption = None,
     output: OutputOption = None,
     convention: ConventionOption = "paper",
     counter: Annotated[
-        str,
+        Literal[COUNTERS],  # type: ignore[valid-type]
         typer.Option(
-            help="analytic (closed form, default), meta (traced on the meta device) "
-            "or fvcore (reference, slow); all three give identical counts."
+            help="analytic: closed form; meta: traced on the meta device; fvcore: the reference "
+            "(slow). All three give identical counts.",
         ),
     ] = "analytic",
 ) -> None:
     """Flops, params and acts of each model, in total and per stage."""
     from scalecalc import report
     from scalecalc.api import count, load
-    from scalecalc.counting import CONVENTIONS, COUNTERS
 
     with user_errors():
-        choose(convention, CONVENTIONS, "--convention")
-        choose(counter, COUNTERS, "--counter")
-        fmt = output_format(fmt, report.FORMATS, output)
-        models = [load(source) for source in configs]
+        fmt = output_format(fmt, output)
         rows = []
-        for model in models:
+        for model in [load(source) for source in configs]:
             costs = count(model.spec, convention, counter)
             for op, calls in costs.unsupported:
                 warn(f"{model.name}: unsupported op {op} ({calls} calls) counted as zero")
             rows.append(report.CountRow(model, convention, costs))
-        renderers = {
-            "json": report.counts_to_json,
-            "csv": report.counts_to_csv,
-            "md": report.counts_to_markdown,
-            "table": report.counts_to_rich,
-        }
-        emit(lambda: renderers[fmt](rows), fmt, output)
+        emit(lambda: report.COUNT_RENDERERS[fmt](rows), fmt, output)
 
 
 @app.command("list")
@@ -71,9 +65,7 @@ def list_command(
 
 
 @app.command("show")
-def show_command(
-    config: Annotated[str, typer.Argument(help="A YAML file or preset name.")],
-) -> None:
+def show_command(config: Annotated[str, ModelArgument]) -> None:
     """The fully resolved spec of a model, as YAML that `count` and `scale` accept."""
     from scalecalc.api import load
     from scalecalc.config import dump

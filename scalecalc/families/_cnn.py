@@ -1,11 +1,17 @@
-"""The stage form shared by ResNet/ResNeXt and RegNet, and the reference CNN scaling rules."""
+"""The stage form shared by ResNet/ResNeXt and RegNet: its blocks, costs and scaling rules.
+
+`stage_plan` is the one description of the stages that both the builder
+(scalecalc.nn.cnn) and the closed-form cost (`stage_costs`) follow: which block, its widths,
+its stride and its squeeze-excitation width.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from scalecalc.errors import SpecError
+from scalecalc.families._cost import Tally
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import (
     Factors,
@@ -19,8 +25,14 @@ from scalecalc.scaling import (
 
 @dataclass(frozen=True, kw_only=True)
 class StageSpec(BaseSpec):
-    """Per-stage depths and output widths, a bottleneck ratio and per-stage group widths."""
+    """Per-stage depths and output widths, a bottleneck ratio and per-stage group widths.
 
+    Subclasses also give `block` ("bottleneck" or "basic") and `se_ratio`, as fields or as
+    class constants.
+    """
+
+    # Stride of the first stage's first block: 1 where the stem already pooled (ResNet).
+    first_stage_stride: ClassVar[int] = 2
     depths: tuple[int, ...]
     widths: tuple[int, ...]
     group_widths: tuple[int, ...]
@@ -72,3 +84,74 @@ def scaled_stage_fields(spec: StageSpec, factors: Factors) -> dict[str, Any]:
         "group_widths": tuple(g for _, g in pairs),
         "resolution": scale_resolution(spec.resolution, factors.resolution),
     }
+
+
+@dataclass(frozen=True)
+class BlockShape:
+    """One residual block of a stage: its widths, stride and squeeze-excitation width."""
+
+    kind: str  # "bottleneck" or "basic"
+    c_in: int
+    c_out: int
+    stride: int
+    bottleneck: int
+    group_width: int
+    se_width: int
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """A stage: its first block, and the block repeated `depth - 1` times after it."""
+
+    first: BlockShape
+    rest: BlockShape
+    depth: int
+
+
+def se_width(c_in: int, se_ratio: float) -> int:
+    """Squeeze-excitation width, relative to the block's input width as the reference code has it."""
+    return round(c_in * se_ratio)
+
+
+def stage_plan(spec: StageSpec, c_in: int) -> list[StagePlan]:
+    """The stages of `spec` after a stem of `c_in` channels, block by block."""
+    plans = []
+    for index, (depth, width, bottleneck, group_width) in enumerate(
+        zip(spec.depths, spec.widths, spec.bottleneck_widths(), spec.group_widths)
+    ):
+        stride = spec.first_stage_stride if index == 0 else 2
+
+        def block(c: int, s: int) -> BlockShape:
+            se = se_width(c, spec.se_ratio)
+            return BlockShape(spec.block, c, width, s, bottleneck, group_width, se)
+
+        plans.append(StagePlan(block(c_in, stride), block(width, 1), depth))
+        c_in = width
+    return plans
+
+
+def block_costs(tally: Tally, block: BlockShape, size: int) -> int:
+    """Charge one block to `tally`; returns the output side."""
+    if block.kind == "basic":
+        return tally.basic_block(block.c_in, block.c_out, size, block.stride)
+    return tally.bottleneck_block(
+        block.c_in,
+        block.c_out,
+        size,
+        block.stride,
+        block.bottleneck,
+        block.group_width,
+        block.se_width,
+    )
+
+
+def stage_costs(spec: StageSpec, c_in: int, size: int, convention: str) -> tuple[list[Tally], int]:
+    """Tallies of the stages after a stem of `c_in` channels and side `size`; the final side."""
+    stages = []
+    for index, plan in enumerate(stage_plan(spec, c_in)):
+        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
+        size = block_costs(stage, plan.first, size)
+        block_costs(rest, plan.rest, size)
+        stage.add(rest, plan.depth - 1)  # blocks after the first are identical
+        stages.append(stage)
+    return stages, size

@@ -1,16 +1,17 @@
-"""Closed-form costs of the layers in `_blocks.py` and the families, from shapes alone.
+"""Closed-form costs of each block type, from shapes alone: one method per block.
 
-Each method charges exactly what the meta counter (scalecalc.counting) charges for the ATen ops
-that the corresponding layer dispatches: convolutions and matrix products cost multiply-adds and
-output elements; norms and global means cost flops only in the `fvcore` convention, through
-`counting.convention_flops`; parameters are weights plus biases. Sizes are square feature maps.
+Each composite method is the twin of the module of the same name in scalecalc/nn/blocks.py and
+charges exactly what the traced counters (scalecalc.nn.counting) charge for the ATen ops that
+module dispatches: convolutions and matrix products cost multiply-adds and output elements;
+norms and global means cost flops only in the `fvcore` convention, through
+`costs.convention_flops`; parameters are weights plus biases. Sizes are square feature maps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scalecalc.counting import (
+from scalecalc.costs import (
     Costs,
     StageCosts,
     check_convention,
@@ -96,7 +97,7 @@ class Tally:
         """The tally as a StageCosts record."""
         return StageCosts(self.name, self.flops, self.params, self.acts)
 
-    # --- the composite layers of _blocks.py ---
+    # --- the blocks of scalecalc/nn/blocks.py, one method each ---
 
     def conv_bn(
         self, c_in: int, c_out: int, size: int, kernel: int, stride: int = 1, groups: int = 1
@@ -143,6 +144,51 @@ class Tally:
     def pool_linear_head(self, channels: int, size: int, num_classes: int) -> None:
         """`_blocks.PoolLinearHead`: global average pool, then the classifier."""
         self.mean(channels * size * size)
+        self.linear(1, channels, num_classes)
+
+    def patch_embedding(
+        self, size: int, resolution: int, patch: int, tokens: int, class_token: bool
+    ) -> None:
+        """`PatchEmbedding`: patchify convolution, optional class token, position embedding."""
+        self.conv(3, size, resolution, patch, patch, bias=True)
+        self.parameter(size * int(class_token) + tokens * size)
+
+    def encoder_block(self, size: int, tokens: int, heads: int, mlp_size: int) -> None:
+        """`EncoderBlock`: pre-norm self-attention and MLP over `tokens` tokens."""
+        self.layer_norm(size, tokens * size)
+        self.linear(tokens, size, 3 * size)
+        self.matmul(heads, tokens, size // heads, tokens)  # q·kᵀ
+        self.matmul(heads, tokens, tokens, size // heads)  # attn·v
+        self.linear(tokens, size, size)
+        self.layer_norm(size, tokens * size)
+        self.linear(tokens, size, mlp_size)
+        self.linear(tokens, mlp_size, size)
+
+    def token_head(self, size: int, tokens: int, class_token: bool, num_classes: int) -> None:
+        """`TokenHead`: layer norm over every token, class token or mean, classifier."""
+        self.layer_norm(size, tokens * size)
+        if not class_token:
+            self.mean(tokens * size)
+        self.linear(1, size, num_classes)
+
+    def channels_last_norm(self, channels: int, size: int) -> None:
+        """`ChannelsLastNorm`: layer norm over the channels of each pixel."""
+        self.layer_norm(channels, channels * size * size)
+
+    def convnext_block(self, width: int, size: int, mlp_ratio: int, layer_scale: float) -> None:
+        """`ConvNeXtBlock`: 7x7 depthwise conv, norm, inverted MLP, optional layer scale."""
+        hidden, pixels = mlp_ratio * width, size * size
+        self.conv(width, width, size, 7, 1, 3, groups=width, bias=True)
+        self.layer_norm(width, width * pixels)
+        self.linear(pixels, width, hidden)
+        self.linear(pixels, hidden, width)
+        if layer_scale > 0:
+            self.parameter(width)
+
+    def convnext_head(self, channels: int, size: int, num_classes: int) -> None:
+        """`ConvNeXtHead`: global average pool, layer norm, classifier."""
+        self.mean(channels * size * size)
+        self.layer_norm(channels, channels)
         self.linear(1, channels, num_classes)
 
 

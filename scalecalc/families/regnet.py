@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-from torch import nn
-
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.errors import SpecError, shown
-from scalecalc.families._blocks import BottleneckBlock, PoolLinearHead, StagedNet, conv_bn
-from scalecalc.families._cnn import StageSpec, scaled_stage_fields
+from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
 from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, check_range
 from scalecalc.scaling import Factors, adjust_compatibility
@@ -24,6 +21,7 @@ class RegNetSpec(StageSpec):
     """RegNet in stage form; YAML may give the paper's parameters instead (see PAPER_KEYS)."""
 
     family: ClassVar[str] = "regnet"
+    block: ClassVar[str] = "bottleneck"
     se_ratio: float = 0.0
     stem_width: int = 32
 
@@ -37,7 +35,10 @@ def stages_from_paper(
     depth: int, w0: int, wa: float, wm: float, group_width: int, bottleneck_ratio: float = 1.0
 ) -> dict[str, tuple[int, ...]]:
     """Per-stage depths, widths and group widths from the paper's (d, w0, wa, wm, g, b)."""
-    # numpy on purpose: the same float operations as the reference implementation.
+    # numpy on purpose: the same float operations as the reference implementation. Imported
+    # here so that commands which never expand a RegNet start without it.
+    import numpy as np
+
     continuous = np.arange(depth) * wa + w0
     exponents = np.round(np.log(continuous / w0) / np.log(wm))
     block_widths = np.round(w0 * np.power(wm, exponents) / 8).astype(int) * 8
@@ -77,7 +78,7 @@ def _check_paper(depth: Any, w0: Any, wa: Any, wm: Any, group_width: Any) -> Non
         return isinstance(value, int) and not isinstance(value, bool)
 
     def is_number(value: Any) -> bool:
-        return is_int(value) or (isinstance(value, float) and np.isfinite(value))
+        return is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
     if not is_int(depth) or not 1 <= depth <= MAX_DEPTH:
         raise SpecError(
@@ -95,44 +96,14 @@ def _check_paper(depth: Any, w0: Any, wa: Any, wm: Any, group_width: Any) -> Non
         raise SpecError("group_width", f"must be a positive integer, got {shown(group_width)}")
 
 
-def build(spec: RegNetSpec) -> StagedNet:
-    """The network for `spec`: 3x3 stem, stages of X (or Y, with SE) blocks, pooled head."""
-    stem = conv_bn(3, spec.stem_width, 3, 2)
-    stages, c_in = [], spec.stem_width
-    bottlenecks = spec.bottleneck_widths()
-    for depth, width, bottleneck, group_width in zip(
-        spec.depths, spec.widths, bottlenecks, spec.group_widths
-    ):
-        blocks = []
-        for block_index in range(depth):
-            stride = 2 if block_index == 0 else 1
-            se_channels = round(c_in * spec.se_ratio)
-            blocks.append(
-                BottleneckBlock(c_in, width, stride, bottleneck, group_width, se_channels)
-            )
-            c_in = width
-        stages.append(nn.Sequential(*blocks))
-    return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))
-
-
 def complexity(spec: RegNetSpec, convention: str = "paper") -> Costs:
     """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
     stem = Tally("stem", convention)
     size = stem.conv_bn(3, spec.stem_width, spec.resolution, 3, 2)
-    parts, c_in = [stem], spec.stem_width
-    for index, (depth, width, bottleneck, group_width) in enumerate(
-        zip(spec.depths, spec.widths, spec.bottleneck_widths(), spec.group_widths)
-    ):
-        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        se_first, se_rest = round(c_in * spec.se_ratio), round(width * spec.se_ratio)
-        size = stage.bottleneck_block(c_in, width, size, 2, bottleneck, group_width, se_first)
-        rest.bottleneck_block(width, width, size, 1, bottleneck, group_width, se_rest)
-        stage.add(rest, depth - 1)  # blocks after the first are identical
-        parts.append(stage)
-        c_in = width
+    stages, size = stage_costs(spec, spec.stem_width, size, convention)
     head = Tally("head", convention)
-    head.pool_linear_head(c_in, size, spec.num_classes)
-    return total([*parts, head])
+    head.pool_linear_head(spec.widths[-1], size, spec.num_classes)
+    return total([stem, *stages, head])
 
 
 def scale(spec: RegNetSpec, factors: Factors) -> RegNetSpec:

@@ -6,18 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from torch import nn
-
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.errors import SpecError, shown
-from scalecalc.families._blocks import (
-    BasicBlock,
-    BottleneckBlock,
-    PoolLinearHead,
-    StagedNet,
-    conv_bn,
-)
-from scalecalc.families._cnn import StageSpec, scaled_stage_fields
+from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
 from scalecalc.families._cost import Tally, out_size, total
 from scalecalc.families._spec import MAX_WIDTH, check_range
 from scalecalc.scaling import Factors, scale_width
@@ -30,6 +21,8 @@ class ResNetSpec(StageSpec):
     """ResNet/ResNeXt: stage depths, output widths, bottleneck ratio and group widths."""
 
     family: ClassVar[str] = "resnet"
+    first_stage_stride: ClassVar[int] = 1  # the stem's max pool has already downsampled
+    se_ratio: ClassVar[float] = 0.0
     block: str = "bottleneck"
     stem_width: int = 64
     bottleneck_ratio: float = 0.25
@@ -83,49 +76,15 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def build(spec: ResNetSpec) -> StagedNet:
-    """The network for `spec`: 7x7 stem with max pool, residual stages, pooled linear head."""
-    stem = nn.Sequential(conv_bn(3, spec.stem_width, 7, 2), nn.MaxPool2d(3, 2, 1))
-    stages, c_in = [], spec.stem_width
-    for index, (depth, width, group_width) in enumerate(
-        zip(spec.depths, spec.widths, spec.group_widths)
-    ):
-        blocks = []
-        for block_index in range(depth):
-            stride = 2 if index > 0 and block_index == 0 else 1
-            if spec.block == "basic":
-                blocks.append(BasicBlock(c_in, width, stride))
-            else:
-                bottleneck = int(width * spec.bottleneck_ratio)
-                blocks.append(BottleneckBlock(c_in, width, stride, bottleneck, group_width))
-            c_in = width
-        stages.append(nn.Sequential(*blocks))
-    return StagedNet(stem, stages, PoolLinearHead(c_in, spec.num_classes))
-
-
 def complexity(spec: ResNetSpec, convention: str = "paper") -> Costs:
     """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
     stem = Tally("stem", convention)
     size = stem.conv_bn(3, spec.stem_width, spec.resolution, 7, 2)
     size = out_size(size, 3, 2, 1)  # max pool
-    parts, c_in = [stem], spec.stem_width
-    for index, (depth, width, bottleneck, group_width) in enumerate(
-        zip(spec.depths, spec.widths, spec.bottleneck_widths(), spec.group_widths)
-    ):
-        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        stride = 2 if index > 0 else 1
-        if spec.block == "basic":
-            size = stage.basic_block(c_in, width, size, stride)
-            rest.basic_block(width, width, size, 1)
-        else:
-            size = stage.bottleneck_block(c_in, width, size, stride, bottleneck, group_width)
-            rest.bottleneck_block(width, width, size, 1, bottleneck, group_width)
-        stage.add(rest, depth - 1)  # blocks after the first are identical
-        parts.append(stage)
-        c_in = width
+    stages, size = stage_costs(spec, spec.stem_width, size, convention)
     head = Tally("head", convention)
-    head.pool_linear_head(c_in, size, spec.num_classes)
-    return total([*parts, head])
+    head.pool_linear_head(spec.widths[-1], size, spec.num_classes)
+    return total([stem, *stages, head])
 
 
 def scale(spec: ResNetSpec, factors: Factors) -> ResNetSpec:

@@ -5,12 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import torch
-from torch import nn
-
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.errors import SpecError
-from scalecalc.families._blocks import StagedNet
 from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_range
 from scalecalc.scaling import Factors, scale_depth, scale_resolution
@@ -57,102 +53,17 @@ class ViTSpec(BaseSpec):
         return (self.resolution // self.patch_size) ** 2 + int(self.class_token)
 
 
-class PatchEmbedding(nn.Module):
-    """Patchify convolution, optional class token, learned position embedding."""
-
-    def __init__(self, spec: ViTSpec) -> None:
-        super().__init__()
-        size = spec.hidden_size
-        self.proj = nn.Conv2d(3, size, spec.patch_size, spec.patch_size)
-        self.class_token = nn.Parameter(torch.zeros(1, 1, size)) if spec.class_token else None
-        self.position = nn.Parameter(torch.zeros(1, spec.num_tokens, size))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.proj(x).flatten(2).transpose(1, 2)  # N, L, C
-        if self.class_token is not None:
-            x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
-        return x + self.position
-
-
-class SelfAttention(nn.Module):
-    """Multi-head self-attention; q·kᵀ and attn·v are plain matmuls so counters see them."""
-
-    def __init__(self, size: int, heads: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.scale = (size // heads) ** -0.5
-        self.qkv = nn.Linear(size, 3 * size)
-        self.proj = nn.Linear(size, size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, length, size = x.shape
-        qkv = self.qkv(x).reshape(n, length, 3, self.heads, size // self.heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each N, heads, L, E
-        attn = ((q * self.scale) @ k.transpose(-2, -1)).softmax(dim=-1)  # N, heads, L, L
-        x = (attn @ v).transpose(1, 2).reshape(n, length, size)
-        return self.proj(x)
-
-
-class EncoderBlock(nn.Module):
-    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
-
-    def __init__(self, spec: ViTSpec) -> None:
-        super().__init__()
-        size = spec.hidden_size
-        self.norm1 = nn.LayerNorm(size, eps=1e-6)
-        self.attn = SelfAttention(size, spec.num_heads)
-        self.norm2 = nn.LayerNorm(size, eps=1e-6)
-        self.mlp = nn.Sequential(
-            nn.Linear(size, spec.mlp_size), nn.GELU(), nn.Linear(spec.mlp_size, size)
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
-class TokenHead(nn.Module):
-    """Final layer norm, class token (or mean of tokens), linear classifier."""
-
-    def __init__(self, spec: ViTSpec) -> None:
-        super().__init__()
-        self.class_token = spec.class_token
-        self.norm = nn.LayerNorm(spec.hidden_size, eps=1e-6)
-        self.fc = nn.Linear(spec.hidden_size, spec.num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)
-        return self.fc(x[:, 0] if self.class_token else x.mean(dim=1))
-
-
-def build(spec: ViTSpec) -> StagedNet:
-    """The network for `spec`: patch embedding, one stage of encoder blocks, token head."""
-    blocks = nn.Sequential(*(EncoderBlock(spec) for _ in range(spec.num_layers)))
-    return StagedNet(PatchEmbedding(spec), [blocks], TokenHead(spec))
-
-
 def complexity(spec: ViTSpec, convention: str = "paper") -> Costs:
     """The costs `build(spec)` counts to, in closed form from the spec's shapes."""
-    size, tokens, heads = spec.hidden_size, spec.num_tokens, spec.num_heads
+    size, tokens = spec.hidden_size, spec.num_tokens
     stem = Tally("stem", convention)
-    stem.conv(3, size, spec.resolution, spec.patch_size, spec.patch_size, bias=True)
-    stem.parameter(size * int(spec.class_token) + tokens * size)  # class token, positions
+    stem.patch_embedding(size, spec.resolution, spec.patch_size, tokens, spec.class_token)
     block = Tally("block", convention)
-    block.layer_norm(size, tokens * size)
-    block.linear(tokens, size, 3 * size)
-    block.matmul(heads, tokens, size // heads, tokens)  # q·kᵀ
-    block.matmul(heads, tokens, tokens, size // heads)  # attn·v
-    block.linear(tokens, size, size)
-    block.layer_norm(size, tokens * size)
-    block.linear(tokens, size, spec.mlp_size)
-    block.linear(tokens, spec.mlp_size, size)
+    block.encoder_block(size, tokens, spec.num_heads, spec.mlp_size)
     stage = Tally("stage1", convention)
     stage.add(block, spec.num_layers)
     head = Tally("head", convention)
-    head.layer_norm(size, tokens * size)  # over every token, before the class token is taken
-    if not spec.class_token:
-        head.mean(tokens * size)
-    head.linear(1, size, spec.num_classes)
+    head.token_head(size, tokens, spec.class_token, spec.num_classes)
     return total([stem, stage, head])
 
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from scalecalc.errors import ConfigError, ModelTooLargeError
-from scalecalc.devices import PeakMemory, no_sync, release, synchronizer
+from scalecalc.nn.devices import PeakMemory, describe_device, no_sync, release, synchronizer
+from scalecalc.measurement import DTYPE_NAMES, BenchRow, BenchSettings, Measurement
 from scalecalc.memory import gib
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
     from scalecalc.families._spec import BaseSpec
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 # The estimate (see estimate_memory) is multiplied by this margin for allocator rounding and
 # caching, then OVERHEAD is added for what does not scale with the model: kernel workspaces
 # (oneDNN, cuDNN) and the runtime's buffers (measured: 50-100 MiB of peak RSS on a CPU).
@@ -30,68 +29,6 @@ OVERHEAD = 128 * 2**20
 # of about one more alongside them.
 TRAIN_WEIGHT_COPIES = 2
 TRAIN_ACTS_COPIES = 4
-
-
-@dataclass(frozen=True)
-class BenchSettings:
-    """How to run each model: device, dtype, batch size, inference or training step, and
-    iterations: `warmup` untimed and `iters` timed per model, the sweep run `rounds` times."""
-
-    device: str
-    dtype: str = "float32"
-    batch_size: int = 8
-    train: bool = False
-    warmup: int = 2
-    iters: int = 5
-    rounds: int = 1
-
-    @property
-    def mode(self) -> str:
-        """'train' (forward + backward) or 'inference'."""
-        return "train" if self.train else "inference"
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """Timed iterations of one model (seconds each), its peak and estimated memory (bytes)."""
-
-    times: tuple[float, ...]
-    batch_size: int
-    peak_memory: int | None
-    estimate: int
-
-    @property
-    def median(self) -> float:
-        """Median seconds per iteration."""
-        return statistics.median(self.times)
-
-    @property
-    def throughput(self) -> float:
-        """Images per second at the median time."""
-        return self.batch_size / self.median
-
-    @property
-    def spread(self) -> float:
-        """(slowest − fastest) / median: how noisy the timed iterations were."""
-        return (max(self.times) - min(self.times)) / self.median
-
-    def merged(self, other: Measurement) -> Measurement:
-        """Both measurements' iterations, the larger peak and estimate."""
-        peaks = [p for p in (self.peak_memory, other.peak_memory) if p is not None]
-        return Measurement(
-            self.times + other.times,
-            self.batch_size,
-            max(peaks) if peaks else None,
-            max(self.estimate, other.estimate),
-        )
-
-
-@dataclass(frozen=True)
-class BenchRow:
-    """A counted model of the sweep and its measurement."""
-
-    row: CompareRow
-    measurement: Measurement
 
 
 def time_model(
@@ -275,3 +212,20 @@ def run(
 def measurements(rows: Sequence[CompareRow], rounds: int = 1) -> int:
     """How many measurements `run` makes: distinct specs × rounds."""
     return len({row.spec for row in rows}) * rounds
+
+
+def describe_setup(settings: BenchSettings, convention: str) -> dict[str, Any]:
+    """How the benchmark ran, for its reports: device, torch, threads and the settings."""
+    return {
+        "device": describe_device(settings.device),
+        "device_kind": settings.device,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "mode": settings.mode,
+        "batch_size": settings.batch_size,
+        "dtype": settings.dtype,
+        "warmup": settings.warmup,
+        "iters": settings.iters,
+        "rounds": settings.rounds,
+        "convention": convention,
+    }

@@ -1,9 +1,7 @@
-"""Flops, parameters and activations of a model: one op table, one written convention.
+"""The traced counters: one aten op table on the meta device, and fvcore as the reference.
 
-Convention (see README): flops are multiply-adds of convolutions, matrix products and attention
-products (one fused multiply-add = 1); acts are the elements those ops output, at batch 1;
-params are parameter elements (buffers excluded). The `fvcore` convention adds fvcore's norm,
-pooling and upsampling flops. Ops outside the table are reported, never silently zero.
+Both charge what scalecalc.costs defines; ops outside the table are reported, never silently
+counted as zero.
 """
 
 from __future__ import annotations
@@ -11,18 +9,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from scalecalc.families._blocks import StagedNet
-
-CONVENTIONS = ("paper", "fvcore")
-# analytic: closed form from the spec (default); meta: traced on the meta device; fvcore: reference.
-COUNTERS = ("analytic", "meta", "fvcore")
+from scalecalc.costs import Costs, StageCosts, check_convention, convention_flops, costs_from_stages
+from scalecalc.nn.blocks import StagedNet
 
 # Ops that cost nothing under both conventions: allocation, views, copies, elementwise math,
 # activations, max pooling. Names are aten names without the in-place suffix `_`.
@@ -46,45 +40,6 @@ NORM_AND_POOL_OPS = frozenset(
     _adaptive_avg_pool2d upsample_nearest2d upsample_bilinear2d grid_sampler
     """.split()
 )
-
-
-# Flops per input element that the `fvcore` convention adds: eval batch norm, layer or group
-# norm (and training batch norm), each with an affine transform or without ("_plain"), and a
-# global average pool (`mean`). The meta op table below and the analytic counter
-# (families/_cost.py) both charge through `convention_flops`.
-FVCORE_FLOPS_PER_ELEMENT = {
-    "batch_norm": 2,
-    "batch_norm_plain": 1,
-    "norm": 5,
-    "norm_plain": 4,
-    "mean": 1,
-}
-
-
-def convention_flops(op: str, elements: int, convention: str) -> int:
-    """Flops `convention` charges for `op` (a key of FVCORE_FLOPS_PER_ELEMENT) over `elements`."""
-    return elements * FVCORE_FLOPS_PER_ELEMENT[op] if convention == "fvcore" else 0
-
-
-@dataclass(frozen=True)
-class StageCosts:
-    """Costs of one part of a network (stem, stageN or head)."""
-
-    name: str
-    flops: int
-    params: int
-    acts: int
-
-
-@dataclass(frozen=True)
-class Costs:
-    """Total and per-part costs, and the ops the counter did not know (name, calls)."""
-
-    flops: int
-    params: int
-    acts: int
-    stages: tuple[StageCosts, ...]
-    unsupported: tuple[tuple[str, int], ...] = ()
 
 
 def op_base_name(name: str) -> str:
@@ -192,12 +147,6 @@ class _DispatchCounter(TorchDispatchMode):
         return out
 
 
-def check_convention(convention: str) -> None:
-    """Raise ValueError unless `convention` is one of CONVENTIONS."""
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
-
-
 def count_params(module: nn.Module) -> int:
     """Elements of all parameters (buffers such as batch-norm statistics excluded)."""
     return sum(p.numel() for p in module.parameters())
@@ -226,22 +175,7 @@ def _count_parts(parts: list[tuple[str, nn.Module]], x: torch.Tensor, convention
                 x = part(x)
             unsupported.update(counter.unsupported)
             stages.append(StageCosts(name, counter.flops, count_params(part), counter.acts))
-    return _total(stages, unsupported)
-
-
-def costs_from_stages(stages: Sequence[StageCosts]) -> Costs:
-    """Costs whose totals are the sums over `stages` (no unsupported ops)."""
-    return _total(stages, Counter())
-
-
-def _total(stages: Sequence[StageCosts], unsupported: Counter[str]) -> Costs:
-    return Costs(
-        flops=sum(s.flops for s in stages),
-        params=sum(s.params for s in stages),
-        acts=sum(s.acts for s in stages),
-        stages=tuple(stages),
-        unsupported=tuple(sorted(unsupported.items())),
-    )
+    return costs_from_stages(stages, unsupported.items())
 
 
 def count_fvcore(model: StagedNet, resolution: int, convention: str = "paper") -> Costs:
@@ -276,7 +210,7 @@ def count_fvcore(model: StagedNet, resolution: int, convention: str = "paper") -
             if op_base_name(op) not in FREE_OPS and op_base_name(op) not in NORM_AND_POOL_OPS
         }
     )
-    return _total(stages, unknown)
+    return costs_from_stages(stages, unknown.items())
 
 
 def _zero_handle(inputs: list, outputs: list) -> int:
