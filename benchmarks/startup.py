@@ -1,0 +1,87 @@
+"""Wall time and peak memory of scalecalc's commands against `python -c "import torch"`.
+
+Every command runs in a fresh process, interleaved with the torch import in each round so that
+load on the machine hits both alike; the table gives the median over --repeat rounds, each
+command's ratio to the torch import, and peak RSS (from wait4's rusage of that process).
+Run: python benchmarks/startup.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE = str(REPO / "configs/baselines/costs.json")
+TORCH = ("import torch", [sys.executable, "-c", "import torch"])
+COMMANDS = [
+    ("scalecalc --help", ["--help"]),
+    ("scalecalc list", ["list"]),
+    ("scalecalc show regnety_4gf", ["show", "regnety_4gf"]),
+    (
+        "scalecalc scale resnet50 -s dWr --factor 4",
+        ["scale", "resnet50", "-s", "dWr", "--factor", "4"],
+    ),
+    ("scalecalc count resnet50 -f md", ["count", "resnet50", "-f", "md"]),
+    ("scalecalc compare -f md", ["compare", "-f", "md"]),
+    ("scalecalc compare -f json", ["compare", "-f", "json"]),
+    ("scalecalc compare -f csv", ["compare", "-f", "csv"]),
+    ("scalecalc compare -f table", ["compare", "-f", "table"]),
+    (
+        "scalecalc check --presets --baseline costs.json",
+        ["check", "--presets", "--baseline", BASELINE],
+    ),
+]
+# Targets from the house plan: light commands at most 0.25x the torch import, sweeps 0.35x.
+TARGETS = {"compare": 0.35, "check": 0.35}
+
+
+def run(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)} failed")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    """Measure every command and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=7)
+    repeat = parser.parse_args().repeat
+    entry = [sys.executable, "-m", "scalecalc"]
+    jobs = [TORCH] + [(label, entry + args) for label, args in COMMANDS]
+    times: dict[str, list[float]] = {label: [] for label, _ in jobs}
+    peaks: dict[str, float] = {label: 0.0 for label, _ in jobs}
+    with tempfile.TemporaryDirectory() as scratch:
+        os.chdir(scratch)
+        for _ in range(repeat):
+            for label, argv in jobs:
+                seconds, peak = run(argv)
+                times[label].append(seconds)
+                peaks[label] = max(peaks[label], peak)
+    torch_time, torch_peak = statistics.median(times[TORCH[0]]), peaks[TORCH[0]]
+    print(f"median of {repeat} interleaved runs; {os.cpu_count()} CPUs\n")
+    print("| command | wall (s) | × import torch | target | peak RSS (MiB) | × import torch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, _ in jobs:
+        median = statistics.median(times[label])
+        target = next((t for word, t in TARGETS.items() if word in label), 0.25)
+        target_text = "" if label == TORCH[0] else f"≤ {target}"
+        print(
+            f"| `{label}` | {median:.3f} | {median / torch_time:.2f} | {target_text} "
+            f"| {peaks[label]:.0f} | {peaks[label] / torch_peak:.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The house plan: commands that only do arithmetic never import torch, fvcore or matplotlib;
+the paths that need them still work."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+HEAVY = ("torch", "fvcore", "matplotlib")
+
+# Runs the console entry point in a fresh interpreter, then reports which heavy modules it
+# loaded (on stderr's last line, so that the command's own stdout stays intact).
+PROBE = """
+import json, sys
+from scalecalc.cli import main
+sys.argv = ["scalecalc", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exit:
+    code = exit.code
+heavy = [name for name in {heavy!r} if name in sys.modules]
+print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
+""".format(heavy=HEAVY)
+
+
+def run_fresh(args: list[str], cwd: Path) -> tuple[int, list[str], str]:
+    """Exit code, heavy modules loaded and stdout of `scalecalc ARGS` in a new interpreter."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], report["heavy"], done.stdout
+
+
+LIGHT_COMMANDS = [
+    ["--help"],
+    ["-h"],
+    ["--version"],
+    ["list"],
+    ["show", "regnety_4gf"],
+    ["scale", "resnet50", "-s", "dWr", "--factor", "4"],
+    ["scale", "vit_b16", "-s", "dwr", "--target-factor", "2"],
+    *[["count", "resnet50", "convnext_t", "-f", fmt] for fmt in ("md", "json", "csv", "table")],
+    *[["compare", "-f", fmt] for fmt in ("md", "json", "csv", "table")],
+    *[["compare", "-f", fmt, "-o", f"out.{fmt}"] for fmt in ("md", "json", "csv", "table")],
+    ["check", "--presets", "--baseline", str(REPO / "configs/baselines/costs.json"), "-f", "md"],
+]
+
+
+@pytest.mark.parametrize("args", LIGHT_COMMANDS, ids=" ".join)
+def test_arithmetic_commands_import_no_torch(args: list[str], tmp_path: Path) -> None:
+    code, heavy, stdout = run_fresh(args, tmp_path)
+    assert code in (0, None), stdout
+    assert heavy == [], f"{' '.join(args)} imported {heavy}"
+    assert stdout or any(a == "-o" for a in args)
+
+
+def test_meta_counter_and_plot_still_load_what_they_need(tmp_path: Path) -> None:
+    code, heavy, stdout = run_fresh(
+        ["count", "resnet50", "--counter", "meta", "-f", "json"], tmp_path
+    )
+    assert code in (0, None) and "torch" in heavy and "matplotlib" not in heavy
+    # Equal to the published ResNet-50 parameter count (torchvision), through the traced path.
+    assert json.loads(stdout)[0]["params"] == 25_557_032
+    args = ["compare", "resnet50", "-s", "w", "--factors", "2", "--plot", "p.svg", "-f", "json"]
+    code, heavy, _ = run_fresh(args, tmp_path)
+    assert code in (0, None) and "matplotlib" in heavy and "torch" not in heavy
+    assert (tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_python_api_counts_without_torch() -> None:
+    script = (
+        "import sys, scalecalc\n"
+        "costs = scalecalc.count(scalecalc.load('resnet50').spec)\n"
+        "print(costs.params, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.stdout.split() == ["25557032", "False"]
