@@ -58,7 +58,7 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
         if not is_path(text):
             raise ConfigError(
-                f"unknown preset {text!r}; allowed: {', '.join(preset_names())} "
+                f"unknown preset {text!r}; allowed: {', '.join(list_presets())} "
                 "(or a path ending in .yaml)"
             )
         path = Path(source)
