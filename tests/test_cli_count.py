@@ -58,7 +58,8 @@ def test_count_bad_format_and_convention() -> None:
     result = runner.invoke(app, ["count", "resnet50", "--format", "xml"])
     assert (result.exit_code, result.stderr) == (
         2,
-        "error: --format: 'xml' is not one of table, md, json, csv\n",
+        "error: Invalid value for '--format' / '-f': 'xml' is not one of 'table', 'md', "
+        "'json', 'csv'.\n",
     )
     result = runner.invoke(app, ["count", "resnet50", "--convention", "timm"])
     assert result.exit_code == 2 and "--convention" in result.stderr

@@ -251,8 +251,15 @@ def test_cli_options_override_the_sweep() -> None:
             ["--target-flops", "16Q"],
             "error: --target-flops: expected a count such as 16G or 4e9, got '16Q'\n",
         ),
-        (["--convention", "timm"], "error: --convention: 'timm' is not one of paper, fvcore\n"),
-        (["--format", "xml"], "error: --format: 'xml' is not one of table, md, json, csv\n"),
+        (
+            ["--convention", "timm"],
+            "error: Invalid value for '--convention': 'timm' is not one of 'paper', 'fvcore'.\n",
+        ),
+        (
+            ["--format", "xml"],
+            "error: Invalid value for '--format' / '-f': 'xml' is not one of 'table', 'md', 'json', "
+            "'csv'.\n",
+        ),
         (["--plot", "out.jpg"], "error: --plot: out.jpg must end in .png or .svg\n"),
         (["nope.yaml"], "error: nope.yaml: no such file\n"),
         (["--sweep", "nope.yaml"], "error: nope.yaml: no such file\n"),

@@ -40,7 +40,9 @@ def usage_error(error: Exception) -> int:
         return 0
     if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
         raise error
-    print(f"error: {error.format_message()}", file=sys.stderr)
+    # typer's coercion of choices prefixes its message with "Value error, ": noise to a user.
+    message = error.format_message().replace("Value error, ", "")
+    print(f"error: {message}", file=sys.stderr)
     return error.exit_code
 
 
