@@ -301,7 +301,8 @@ def test_oversize_model_is_refused_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     # 51,264 acts per image at 4 bytes: 10^8 images need about 19 TiB.
     result = runner.invoke(
-        app, ["bench", TINY, "-s", "d", "--factors", "2", "-b", "100000000", "-o", str(out)]
+        app,
+        ["bench", TINY, "-s", "d", "--factors", "2", "--batch-size", "100000000", "-o", str(out)],
     )
     assert result.exit_code == 2
     assert result.stderr.startswith("error: tiny/base: needs about ")
@@ -328,10 +329,14 @@ def test_skip_oversize_warns_and_runs_the_rest(monkeypatch: pytest.MonkeyPatch) 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--device", "tpu"], "error: --device: 'tpu' is not one of cpu, cuda, mps\n"),
+        (
+            ["--device", "tpu"],
+            "error: Invalid value for '--device': 'tpu' is not one of 'cpu', 'cuda', 'mps'.\n",
+        ),
         (
             ["--dtype", "float64"],
-            "error: --dtype: 'float64' is not one of float32, float16, bfloat16\n",
+            "error: Invalid value for '--dtype': 'float64' is not one of 'float32', 'float16', "
+            "'bfloat16'.\n",
         ),
         (["--iters", "0"], "error: --iters: must be at least 1, got 0\n"),
         (["--rounds", "0"], "error: --rounds: must be at least 1, got 0\n"),
