@@ -106,7 +106,7 @@ def pycls_records(directory: Path, mode: str) -> list[Record]:
     return records
 
 
-def _bench_document(text: str, origin: str) -> tuple[Mapping[str, Any], list[Record]]:
+def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Record]]:
     try:
         document = json.loads(text)
     except ValueError as error:
@@ -145,7 +145,7 @@ def _bench_document(text: str, origin: str) -> tuple[Mapping[str, Any], list[Rec
 def profile_from_bench(text: str, origin: str, name: str | None = None) -> Profile:
     """A profile of the user's device from `scalecalc bench --format json` output, validated
     leave-one-out over its models."""
-    setup, records = _bench_document(text, origin)
+    setup, records = bench_records(text, origin)
     try:
         return fit_profile(
             records,

@@ -18,7 +18,9 @@ from scalecalc.profile import (
 )
 
 # Candidate terms, simplest first; fit_profile keeps the one with the lowest held-out error.
-CANDIDATES = (("flops",), ("flops", "acts"), ("flops", "acts", "params"))
+# The empty form (a constant time per image) is the fallback when overheads or noise swamp
+# the counts, as with tiny models on a busy CPU.
+CANDIDATES = ((), ("flops",), ("flops", "acts"), ("flops", "acts", "params"))
 FOLDS = 5
 # A family needs this many distinct models for an intercept of its own; fewer join "other".
 MIN_GROUP_MODELS = 3
@@ -197,7 +199,7 @@ def fit_profile(
     # More work must never predict less time: a form with a negative exponent is not kept.
     plausible = [c for c in candidates if all(v >= 0 for v in fits[c].coefficients.values())]
     if not plausible:
-        raise ValueError(f"every form fits a negative exponent: {fits[candidates[0]].coefficients}")
+        raise ValueError(f"the fit has a negative exponent: {fits[candidates[0]].coefficients}")
     scored = [(validate(records, c, method, families), c) for c in plausible]
     validation, chosen = min(scored, key=lambda s: (s[0].median_abs_pct_error, len(s[1])))
     fit = fits[chosen]
