@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalecalc.errors import ScalecalcError
+from scalecalc.errors import ProfileError
 from scalecalc.files import read_text
 
 FORMAT = "scalecalc-device-profile"
@@ -28,10 +28,6 @@ MODES = ("inference", "train")
 METHODS = ("5-fold", "leave-one-out")
 PROFILE_LIMIT = 1 << 20
 BUILTIN_DIR = Path(__file__).parent / "profiles"
-
-
-class ProfileError(ScalecalcError):
-    """A device profile that is missing, malformed, of another version or convention."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalecalc.profile import Profile, ProfileError, Setting, Source
+from scalecalc.errors import ProfileError
+from scalecalc.profile import CONVENTIONS, MODES, Profile, Setting, Source
 from scalecalc.profile_fit import Record, fit_profile
 
 # timm model names that are the same design as a scalecalc family, for a per-family intercept.
@@ -107,6 +108,7 @@ def pycls_records(directory: Path, mode: str) -> list[Record]:
 
 
 def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Record]]:
+    """The setup and one record per distinct model of `scalecalc bench --format json` output."""
     try:
         document = json.loads(text)
     except ValueError as error:
@@ -114,8 +116,11 @@ def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Recor
     where = "setup"
     try:
         setup = document["setup"]
+        allowed = {"mode": MODES, "convention": CONVENTIONS}
         for key in ("device", "mode", "batch_size", "dtype", "convention"):
             where = f"setup.{key}"
+            if key in allowed and setup[key] not in allowed[key]:
+                raise ValueError(key)
             setup[key]
         records, names = [], set()
         for index, row in enumerate(document["rows"]):
@@ -153,7 +158,7 @@ def profile_from_bench(text: str, origin: str, name: str | None = None) -> Profi
             device=str(setup["device"]),
             convention=str(setup["convention"]),
             setting=Setting(
-                "train" if setup["mode"] == "train" else "inference",
+                str(setup["mode"]),
                 int(setup["batch_size"]),
                 str(setup["dtype"]),
                 False,
