@@ -53,3 +53,8 @@ class BaselineError(ScalecalcError):
 
 class ModelTooLargeError(ScalecalcError):
     """A model whose size would exhaust memory or time if built."""
+
+
+class ProfileError(ScalecalcError):
+    """A device profile or bench file that is missing, malformed, of another version or
+    convention."""

@@ -7,7 +7,7 @@ import sys
 import typer
 
 # Importing a command module registers its commands; `--help` lists them in this order.
-from scalecalc.cli import count, scale, compare, check, bench  # noqa: F401, I001
+from scalecalc.cli import count, scale, compare, check, bench, profile  # noqa: F401, I001
 from scalecalc.cli._common import app, usage_error
 
 __all__ = ["app", "main"]

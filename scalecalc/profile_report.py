@@ -1,0 +1,47 @@
+"""A device profile as markdown: what it was fitted on, its model and its validation."""
+
+from __future__ import annotations
+
+from scalecalc.profile import Profile, builtin_profiles
+
+
+def _count(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def to_markdown(profile: Profile) -> str:
+    """The profile's setting, provenance, fitted terms, range and validation, as markdown."""
+    s, src, v = profile.setting, profile.source, profile.validation
+    batch = "varies" if s.batch_size is None else str(s.batch_size)
+    terms = "".join(f" + {c:.6g}·log {m}" for m, c in profile.coefficients.items())
+    if not terms:
+        terms = " (a constant: no count explained the measured times)"
+    lines = [
+        f"## Device profile {profile.name}",
+        "",
+        f"- device: {profile.device}",
+        f"- setting: {s.mode}, batch {batch}, {s.dtype}{', AMP' if s.amp else ''}"
+        + (f" ({s.note})" if s.note else ""),
+        f"- counts: {profile.convention} convention",
+        f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
+        "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),
+        "- fitted range: "
+        + ", ".join(
+            f"{m} {_count(low)}–{_count(high)}" for m, (low, high) in profile.ranges.items()
+        ),
+        f"- fitted on: {src.source}"
+        + (f" @ {src.commit}" if src.commit else "")
+        + (f" ({src.license})" if src.license else "")
+        + f"; {src.rows} rows, {src.models} models",
+        (
+            f"- validation ({v.method}, {v.rows} rows): median absolute error "
+            f"{v.median_abs_pct_error:.1f}%, Spearman {v.spearman:.3f}"
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def builtin_list() -> str:
+    """The built-in profile names, one per line."""
+    return "".join(f"{name}\n" for name in builtin_profiles())
