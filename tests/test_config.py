@@ -71,7 +71,7 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         ("family: nope\n", "family: unknown family 'nope'; allowed: convnext, regnet, resnet, vit"),
         ("preset: resnet50\ncolour: red\n", "colour: unknown key for family resnet; allowed:"),
         ("preset: vit_b16\nnum_heads: 7\n", "num_heads: must divide hidden_size 768, got 7"),
-        ("preset: vit_b16\nresolution: 200\n", "resolution: must be a multiple of patch_size 16"),
+        ("preset: vit_b16\nresolution: 15\n", "resolution: must be at least patch_size 16, got 15"),
         ("preset: resnet50\nresolution: -1\n", "resolution: must be between 1 and 8192, got -1"),
         ("preset: resnet50\ndepths: [3, 4, 6.5, 3]\n", "depths: must be a list of integers"),
         ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be a positive integer, got 0"),

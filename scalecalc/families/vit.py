@@ -18,7 +18,10 @@ from scalecalc.scaling import Factors, scale_depth, scale_resolution
 
 @dataclass(frozen=True, kw_only=True)
 class ViTSpec(BaseSpec):
-    """Patch size, hidden size, layers, heads, MLP size, class token (else mean pooling)."""
+    """Patch size, hidden size, layers, heads, MLP size, class token (else mean pooling).
+
+    Off-grid image sizes count as the real model runs them: floor(resolution / patch) patches.
+    """
 
     family: ClassVar[str] = "vit"
     patch_size: int = 16
@@ -40,10 +43,10 @@ class ViTSpec(BaseSpec):
                 "num_heads",
                 f"must divide hidden_size {self.hidden_size}, got {self.num_heads}",
             )
-        if self.resolution % self.patch_size:
+        if self.resolution < self.patch_size:
             raise SpecError(
                 "resolution",
-                f"must be a multiple of patch_size {self.patch_size}, got {self.resolution}",
+                f"must be at least patch_size {self.patch_size}, got {self.resolution}",
             )
 
     @property
@@ -112,7 +115,7 @@ class EncoderBlock(nn.Module):
 
 
 class TokenHead(nn.Module):
-    """Final layer norm, class token (or mean of tokens), linear classifier."""
+    """Layer norm then the class token; without one, timm's default: token mean, then norm."""
 
     def __init__(self, spec: ViTSpec) -> None:
         super().__init__()
@@ -121,8 +124,9 @@ class TokenHead(nn.Module):
         self.fc = nn.Linear(spec.hidden_size, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)
-        return self.fc(x[:, 0] if self.class_token else x.mean(dim=1))
+        if self.class_token:
+            return self.fc(self.norm(x)[:, 0])
+        return self.fc(self.norm(x.mean(dim=1)))
 
 
 def build(spec: ViTSpec) -> StagedNet:
@@ -149,9 +153,11 @@ def complexity(spec: ViTSpec, convention: str = "paper") -> Costs:
     stage = Tally("stage1", convention)
     stage.add(block, spec.num_layers)
     head = Tally("head", convention)
-    head.layer_norm(size, tokens * size)  # over every token, before the class token is taken
-    if not spec.class_token:
+    if spec.class_token:
+        head.layer_norm(size, tokens * size)  # over every token, before the class token is taken
+    else:
         head.mean(tokens * size)
+        head.layer_norm(size, size)  # timm's fc_norm, on the pooled vector
     head.linear(1, size, spec.num_classes)
     return total([stem, stage, head])
 
