@@ -21,6 +21,14 @@ settings.register_profile(
     "ci", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Fresh random examples on every run (500 where a test sets no count): HYPOTHESIS_PROFILE=random
+settings.register_profile(
+    "random",
+    deadline=None,
+    derandomize=False,
+    max_examples=500,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import PRESETS
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from spec_strategies import convnext_specs, regnet_specs, resnet_specs, vit_specs
 from torch import nn
 from typer.testing import CliRunner
 
@@ -71,102 +71,27 @@ def test_grid_covers_every_base_strategy_and_convention() -> None:
 
 # --- property tests over random valid specs of every family ---
 
-CLASSES = st.integers(1, 1000)
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-@st.composite
-def stage_fields(draw: st.DrawFn, ratios: list[float]) -> dict:
-    """Depths, widths, group widths and bottleneck ratio that pass StageSpec validation."""
-    stages = draw(st.integers(1, 4))
-    ratio = draw(st.sampled_from(ratios))
-    depths, widths, group_widths = [], [], []
-    for _ in range(stages):
-        # A multiple of 4 keeps width * ratio whole for ratios down to 0.25.
-        width = 4 * draw(st.integers(1, 12)) if ratio < 1 else draw(st.integers(1, 48))
-        bottleneck = int(width * ratio)
-        depths.append(draw(st.integers(1, 3)))
-        widths.append(width)
-        group_widths.append(draw(st.sampled_from(_divisors(bottleneck))))
-    return {
-        "depths": tuple(depths),
-        "widths": tuple(widths),
-        "group_widths": tuple(group_widths),
-        "bottleneck_ratio": ratio,
-        "resolution": draw(st.integers(1, 72)),
-        "num_classes": draw(CLASSES),
-        "stem_width": draw(st.integers(1, 40)),
-    }
-
-
-@st.composite
-def resnet_specs(draw: st.DrawFn) -> ResNetSpec:
-    """Bottleneck and basic-block ResNets/ResNeXts."""
-    if draw(st.booleans()):
-        fields = draw(stage_fields([1.0]))
-        return ResNetSpec(**fields | {"block": "basic", "group_widths": fields["widths"]})
-    return ResNetSpec(**draw(stage_fields([0.25, 0.5, 1.0, 2.0, 4.0])))
-
-
-@st.composite
-def regnet_specs(draw: st.DrawFn) -> RegNetSpec:
-    """RegNetX (no SE) and RegNetY (SE, including ratios that round to zero channels)."""
-    se_ratio = draw(st.sampled_from([0.0, 0.25]) | st.floats(0.01, 1.0))
-    return RegNetSpec(**draw(stage_fields([0.25, 0.5, 1.0, 2.0, 4.0])), se_ratio=se_ratio)
-
-
-@st.composite
-def vit_specs(draw: st.DrawFn) -> ViTSpec:
-    """ViTs with a class token or mean pooling, any patch and grid."""
-    heads, patch = draw(st.integers(1, 4)), draw(st.integers(1, 8))
-    return ViTSpec(
-        patch_size=patch,
-        resolution=patch * draw(st.integers(1, 6)),
-        hidden_size=heads * draw(st.integers(1, 8)),
-        num_heads=heads,
-        num_layers=draw(st.integers(1, 3)),
-        mlp_size=draw(st.integers(1, 40)),
-        class_token=draw(st.booleans()),
-        num_classes=draw(CLASSES),
-    )
-
-
-@st.composite
-def convnext_specs(draw: st.DrawFn) -> ConvNeXtSpec:
-    """ConvNeXts with and without layer scale."""
-    return ConvNeXtSpec(
-        depths=tuple(draw(st.lists(st.integers(1, 2), min_size=4, max_size=4))),
-        widths=tuple(draw(st.lists(st.integers(1, 40), min_size=4, max_size=4))),
-        mlp_ratio=draw(st.integers(1, 4)),
-        layer_scale=draw(st.sampled_from([0.0, 1e-6, 0.5])),
-        resolution=32 * draw(st.integers(1, 3)),
-        num_classes=draw(CLASSES),
-    )
-
 
 @settings(max_examples=25)
-@given(resnet_specs())
+@given(resnet_specs(grid=False))
 def test_random_resnets(spec: ResNetSpec) -> None:
     assert_analytic_equals_meta(spec)
 
 
 @settings(max_examples=25)
-@given(regnet_specs())
+@given(regnet_specs(grid=False))
 def test_random_regnets(spec: RegNetSpec) -> None:
     assert_analytic_equals_meta(spec)
 
 
 @settings(max_examples=25)
-@given(vit_specs())
+@given(vit_specs(grid=False))
 def test_random_vits(spec: ViTSpec) -> None:
     assert_analytic_equals_meta(spec)
 
 
 @settings(max_examples=25)
-@given(convnext_specs())
+@given(convnext_specs(grid=False))
 def test_random_convnexts(spec: ConvNeXtSpec) -> None:
     assert_analytic_equals_meta(spec)
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from scalecalc.api import count
 from scalecalc.config import dump, load
 from scalecalc.errors import ConfigError
 
@@ -44,6 +45,18 @@ def test_resnext_groups_alias_equals_explicit_stage_form(tmp_path: Path) -> None
     assert explicit.spec == load("resnext50_32x4d").spec
 
 
+def test_groups_alias_floors_the_group_width_as_torchvision(tmp_path: Path) -> None:
+    # torchvision: planes = width / 4 = 24, 48, 96, 192; group width int(planes * 4 / 64) =
+    # int(1.5), int(3), int(6), int(12) -> bottlenecks 32 x (1, 3, 6, 12) = 32, 96, 192, 384.
+    text = "family: resnet\ndepths: [3, 4, 6, 3]\nwidths: [96, 192, 384, 768]\n"
+    model = load(write(tmp_path, text + "groups: 32\nwidth_per_group: 4\n"))
+    assert model.spec.group_widths == (1, 3, 6, 12)
+    assert model.spec.bottleneck_widths() == (32, 96, 192, 384)
+    # torchvision's ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4) at these widths
+    assert count(model.spec).params == 4_020_488
+    assert load(write(tmp_path, dump(model), "again.yaml")) == model
+
+
 def test_dump_round_trips(tmp_path: Path) -> None:
     for name in ("resnext50_32x4d", "regnety_400mf", "vit_s16", "convnext_t"):
         model = load(name)
@@ -58,10 +71,15 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         ("family: nope\n", "family: unknown family 'nope'; allowed: convnext, regnet, resnet, vit"),
         ("preset: resnet50\ncolour: red\n", "colour: unknown key for family resnet; allowed:"),
         ("preset: vit_b16\nnum_heads: 7\n", "num_heads: must divide hidden_size 768, got 7"),
-        ("preset: vit_b16\nresolution: 200\n", "resolution: must be a multiple of patch_size 16"),
+        ("preset: vit_b16\nresolution: 15\n", "resolution: must be at least patch_size 16, got 15"),
         ("preset: resnet50\nresolution: -1\n", "resolution: must be between 1 and 8192, got -1"),
         ("preset: resnet50\ndepths: [3, 4, 6.5, 3]\n", "depths: must be a list of integers"),
         ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be a positive integer, got 0"),
+        ("family: resnet\ndepths: [1]\nwidths: [258]\ngroups: 32\n", "widths: must be multiples"),
+        (
+            "family: resnet\ndepths: [1]\nwidths: [64]\ngroups: 2\nwidth_per_group: 1\n",
+            "per_group: gives",
+        ),
         ("family: resnet\ndepths: [1]\nwidths: [64]\ngroup_widths: [48]\n", "group_widths: group"),
         ("preset: regnetx_400mf\nwm: 1\n", "wm: must be a number above 1"),
         ("[1, 2]\n", "expected a mapping with 'family' or 'preset', got a list"),

@@ -96,6 +96,7 @@ def test_rounding_rules_by_hand() -> None:
 
 
 def test_regnety_4gf_matches_the_reference_scaler() -> None:
+    # pycls's scale_model output (tests/data/pycls_reference.json, regnety_4gf/dWr/x4, /dwr/x4)
     spec = load("regnety_4gf").spec
     fast = scale(spec, "dWr", 4)
     assert (fast.resolution, fast.depths, fast.widths, set(fast.group_widths)) == (

@@ -47,6 +47,11 @@ class StageSpec(BaseSpec):
         check_each("group_widths", self.group_widths, 1, MAX_WIDTH, len(self.depths))
         if ratio > 1 and ratio != int(ratio):
             raise SpecError("bottleneck_ratio", f"above 1 it must be a whole number, got {ratio}")
+        self.check_bottlenecks()
+
+    def check_bottlenecks(self) -> None:
+        """Raise SpecError unless each bottleneck width is whole and divisible by its group width."""
+        ratio = self.bottleneck_ratio
         for width, group_width in zip(self.widths, self.group_widths):
             bottleneck = width * ratio
             if bottleneck != int(bottleneck):

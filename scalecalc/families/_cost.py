@@ -165,10 +165,13 @@ class Tally:
         self.linear(tokens, mlp_size, size)
 
     def token_head(self, size: int, tokens: int, class_token: bool, num_classes: int) -> None:
-        """`TokenHead`: layer norm over every token, class token or mean, classifier."""
-        self.layer_norm(size, tokens * size)
-        if not class_token:
+        """`TokenHead`: layer norm over every token then the class token; without one, timm's
+        default: the token mean, then a layer norm on the pooled vector (fc_norm)."""
+        if class_token:
+            self.layer_norm(size, tokens * size)
+        else:
             self.mean(tokens * size)
+            self.layer_norm(size, size)
         self.linear(1, size, num_classes)
 
     def channels_last_norm(self, channels: int, size: int) -> None:

@@ -11,7 +11,8 @@ from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import Factors, scale_depth, scale_resolution, scale_width
 
-# Stem stride 4 and three 2x downsamplings: the input must be a multiple of 32.
+# Stem stride 4 and three 2x downsamplings. The scaler keeps image sizes on multiples of this;
+# other sizes (at least one of it) count as the real model runs them, each stride flooring.
 TOTAL_STRIDE = 32
 
 
@@ -31,10 +32,8 @@ class ConvNeXtSpec(BaseSpec):
         check_each("widths", self.widths, 1, MAX_WIDTH, 4)
         check_range("mlp_ratio", self.mlp_ratio, 1, 64)
         check_range("layer_scale", self.layer_scale, 0, 1e6)
-        if self.resolution % TOTAL_STRIDE:
-            raise SpecError(
-                "resolution", f"must be a multiple of {TOTAL_STRIDE}, got {self.resolution}"
-            )
+        if self.resolution < TOTAL_STRIDE:
+            raise SpecError("resolution", f"must be at least {TOTAL_STRIDE}, got {self.resolution}")
 
     @property
     def num_blocks(self) -> int:

@@ -10,7 +10,7 @@ from scalecalc.costs import Costs
 from scalecalc.errors import SpecError, shown
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
 from scalecalc.families._cost import Tally, out_size, total
-from scalecalc.families._spec import MAX_WIDTH, check_range
+from scalecalc.families._spec import MAX_WIDTH, check_each, check_range
 from scalecalc.scaling import Factors, scale_width
 
 BLOCKS = ("bottleneck", "basic")
@@ -28,6 +28,9 @@ class ResNetSpec(StageSpec):
     bottleneck_ratio: float = 0.25
     # Empty means one group per convolution (plain ResNet): filled in on construction.
     group_widths: tuple[int, ...] = ()
+    # Per-stage bottleneck widths where they are not width x bottleneck_ratio: torchvision's
+    # groups/width_per_group floor the group width, int(width / 4 * width_per_group / 64).
+    bottlenecks: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         ratio = self.bottleneck_ratio if self.block == "bottleneck" else 1
@@ -48,6 +51,31 @@ class ResNetSpec(StageSpec):
                 raise SpecError("bottleneck_ratio", "must be 1 for basic blocks")
             if self.group_widths != self.widths:
                 raise SpecError("group_widths", "basic blocks have no groups: omit group_widths")
+            if self.bottlenecks:
+                raise SpecError("bottlenecks", "basic blocks have no bottleneck: omit bottlenecks")
+
+    def check_bottlenecks(self) -> None:
+        if not self.bottlenecks:
+            super().check_bottlenecks()
+            return
+        check_each("bottlenecks", self.bottlenecks, 1, MAX_WIDTH, len(self.depths))
+        for bottleneck, group_width in zip(self.bottlenecks, self.group_widths):
+            if bottleneck % group_width:
+                raise SpecError(
+                    "group_widths",
+                    f"group width {group_width} must divide the bottleneck width {bottleneck}",
+                )
+
+    def bottleneck_widths(self) -> tuple[int, ...]:
+        """Channels inside each stage's bottleneck (`bottlenecks`, else width x ratio)."""
+        return self.bottlenecks or super().bottleneck_widths()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain fields; `bottlenecks` only where they are given."""
+        fields = super().to_dict()
+        if not self.bottlenecks:
+            del fields["bottlenecks"]
+        return fields
 
 
 def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
@@ -70,9 +98,18 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     widths = fields.get("widths")
     if not isinstance(widths, list) or not all(isinstance(w, int) for w in widths):
         raise SpecError("widths", "must be a list of integers when groups are given")
-    # torchvision: bottleneck = (width / 4) * (width_per_group / 64) * groups
-    fields["bottleneck_ratio"] = groups * width_per_group / 256
-    fields["group_widths"] = [w * width_per_group // 256 for w in widths]
+    if any(w % 4 for w in widths):
+        raise SpecError("widths", "must be multiples of 4 (torchvision's planes x 4) with groups")
+    # torchvision: planes = width / 4; group width int(planes * width_per_group / 64), floored.
+    group_widths = [w // 4 * width_per_group // 64 for w in widths]
+    if not all(group_widths):
+        raise SpecError("width_per_group", "gives no channel per group for the narrowest stage")
+    ratio = groups * width_per_group / 256
+    fields["bottleneck_ratio"] = ratio
+    fields["group_widths"] = group_widths
+    bottlenecks = [g * groups for g in group_widths]
+    if bottlenecks != [w * ratio for w in widths]:
+        fields["bottlenecks"] = bottlenecks
     return fields
 
 
@@ -88,8 +125,11 @@ def complexity(spec: ResNetSpec, convention: str = "paper") -> Costs:
 
 
 def scale(spec: ResNetSpec, factors: Factors) -> ResNetSpec:
-    """Scale as the paper's reference scaler does (basic blocks keep one group per conv)."""
-    fields = scaled_stage_fields(spec, factors)
+    """Scale as the paper's reference scaler does (basic blocks keep one group per conv).
+
+    Explicit `bottlenecks` are dropped: the scaler works with the bottleneck ratio, as pycls does.
+    """
+    fields = scaled_stage_fields(spec, factors) | {"bottlenecks": ()}
     if spec.block == "basic":
         widths = tuple(scale_width(w, factors.width) for w in spec.widths)
         fields.update(widths=widths, group_widths=widths)

@@ -14,7 +14,10 @@ from scalecalc.scaling import Factors, scale_depth, scale_resolution
 
 @dataclass(frozen=True, kw_only=True)
 class ViTSpec(BaseSpec):
-    """Patch size, hidden size, layers, heads, MLP size, class token (else mean pooling)."""
+    """Patch size, hidden size, layers, heads, MLP size, class token (else mean pooling).
+
+    Off-grid image sizes count as the real model runs them: floor(resolution / patch) patches.
+    """
 
     family: ClassVar[str] = "vit"
     patch_size: int = 16
@@ -36,10 +39,10 @@ class ViTSpec(BaseSpec):
                 "num_heads",
                 f"must divide hidden_size {self.hidden_size}, got {self.num_heads}",
             )
-        if self.resolution % self.patch_size:
+        if self.resolution < self.patch_size:
             raise SpecError(
                 "resolution",
-                f"must be a multiple of patch_size {self.patch_size}, got {self.resolution}",
+                f"must be at least patch_size {self.patch_size}, got {self.resolution}",
             )
 
     @property

@@ -168,7 +168,7 @@ class EncoderBlock(nn.Module):
 
 
 class TokenHead(nn.Module):
-    """Final layer norm, class token (or mean of tokens), linear classifier."""
+    """Layer norm then the class token; without one, timm's default: token mean, then norm."""
 
     def __init__(self, size: int, class_token: bool, num_classes: int) -> None:
         super().__init__()
@@ -177,8 +177,9 @@ class TokenHead(nn.Module):
         self.fc = nn.Linear(size, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.norm(x)
-        return self.fc(x[:, 0] if self.class_token else x.mean(dim=1))
+        if self.class_token:
+            return self.fc(self.norm(x)[:, 0])
+        return self.fc(self.norm(x.mean(dim=1)))
 
 
 # --- ConvNeXt ---
