@@ -6,7 +6,8 @@ import fnmatch
 from collections.abc import Iterable
 
 from scalecalc.errors import ConfigError
-from scalecalc.families import Family, convnext, regnet, resnet, vit
+from scalecalc.families import Family, convnext, efficientnet, regnet, resnet, vit
+from scalecalc.nn import efficientnet as efficientnet_nn
 
 
 def _register(families: Iterable[Family]) -> dict[str, Family]:
@@ -60,6 +61,14 @@ FAMILIES: dict[str, Family] = _register(
             build=convnext.build,
             scale=convnext.scale,
             complexity=convnext.complexity,
+        ),
+        Family(
+            name="efficientnet",
+            spec_type=efficientnet.EfficientNetSpec,
+            presets=efficientnet.PRESETS,
+            build=efficientnet_nn.build,
+            scale=efficientnet.scale,
+            complexity=efficientnet.complexity,
         ),
     ]
 )

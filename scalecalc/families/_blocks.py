@@ -42,13 +42,15 @@ def conv_bn(
 
 
 class SqueezeExcite(nn.Module):
-    """Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate."""
+    """Squeeze-and-excitation: global pool, 1x1 conv down, activation, 1x1 conv up, sigmoid gate."""
 
-    def __init__(self, channels: int, se_channels: int) -> None:
+    def __init__(
+        self, channels: int, se_channels: int, act: type[nn.Module] = nn.ReLU
+    ) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
-        self.act = nn.ReLU(inplace=True)
+        self.act = act()
         self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

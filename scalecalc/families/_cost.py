@@ -140,6 +140,25 @@ class Tally:
             self.conv_bn(c_in, c_out, size, 1, stride)
         return side
 
+    def mbconv_block(
+        self,
+        c_in: int,
+        c_out: int,
+        size: int,
+        expanded: int,
+        kernel: int,
+        stride: int,
+        se_channels: int = 0,
+    ) -> int:
+        """`nn.efficientnet.MBConvBlock`; returns the output side."""
+        if expanded != c_in:  # an expansion ratio of 1 has no 1x1 expansion
+            self.conv_bn(c_in, expanded, size, 1)
+        side = self.conv_bn(expanded, expanded, size, kernel, stride, expanded)
+        if se_channels:
+            self.squeeze_excite(expanded, se_channels, side)
+        self.conv_bn(expanded, c_out, side, 1)
+        return side
+
     def pool_linear_head(self, channels: int, size: int, num_classes: int) -> None:
         """`_blocks.PoolLinearHead`: global average pool, then the classifier."""
         self.mean(channels * size * size)

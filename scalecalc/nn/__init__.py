@@ -1,0 +1,1 @@
+"""The torch layer: modules and builders for the families' specs."""
