@@ -1,7 +1,10 @@
-"""Published costs of the presets at 224x224, batch 1 (torchvision, timm, pycls model zoo).
+"""Published costs of the presets at their resolution, batch 1 (torchvision, timm, pycls).
 
 params exact; flops (paper convention) in G, flops (fvcore convention) in G and acts in M, each
-as printed: a count matches when it rounds to the printed digits.
+as printed: a count matches when it rounds to the printed digits. EfficientNets (224-456 px):
+pycls's counts (its flops include bias adds, below the printed digits; exact in
+test_efficientnet.py) and timm's fvcore flops where timm measured at the same resolution (None
+where it did not).
 """
 
 PUBLISHED = {
@@ -19,6 +22,12 @@ PUBLISHED = {
     "convnext_t": (28_589_128, "4.456", "4.47", "13.44"),
     "convnext_s": (50_223_688, "8.684", "8.71", "21.56"),
     "convnext_b": (88_591_464, "15.355", "15.38", "28.75"),
+    "efficientnet_b0": (5_288_548, "0.386", "0.40", "6.748"),
+    "efficientnet_b1": (7_794_184, "0.687", "0.71", "10.884"),
+    "efficientnet_b2": (9_109_994, "0.994", None, "13.833"),
+    "efficientnet_b3": (12_233_232, "1.827", None, "23.831"),
+    "efficientnet_b4": (19_341_616, "4.394", None, "49.489"),
+    "efficientnet_b5": (30_389_784, "10.266", None, "98.857"),
 }
 
 

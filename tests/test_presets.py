@@ -22,7 +22,8 @@ def test_preset_matches_published_numbers(name: str) -> None:
     fvcore = count(spec, "fvcore")
     assert paper.params == params
     assert as_printed(paper.flops / 1e9, flops) == flops
-    assert as_printed(fvcore.flops / 1e9, fvcore_flops) == fvcore_flops
+    if fvcore_flops is not None:
+        assert as_printed(fvcore.flops / 1e9, fvcore_flops) == fvcore_flops
     assert as_printed(paper.acts / 1e6, acts) == acts
     assert fvcore.acts == paper.acts and fvcore.params == paper.params
     assert paper.unsupported == () and fvcore.unsupported == ()

@@ -44,9 +44,7 @@ def conv_bn(
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation: global pool, 1x1 conv down, activation, 1x1 conv up, sigmoid gate."""
 
-    def __init__(
-        self, channels: int, se_channels: int, act: type[nn.Module] = nn.ReLU
-    ) -> None:
+    def __init__(self, channels: int, se_channels: int, act: type[nn.Module] = nn.ReLU) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
