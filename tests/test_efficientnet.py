@@ -125,7 +125,7 @@ def test_scaling_rule_by_hand() -> None:
 BAD = [
     ({"widths": [16, 24]}, "widths: must have 7 entries"),
     ({"kernels": [3, 3, 4, 3, 5, 5, 3]}, "kernels: entries must be odd"),
-    ({"strides": [1, 2, 3, 2, 1, 2, 1]}, "strides: entries must be between 1 and 2"),
+    ({"strides": [1, 2, 3, 2, 1, 2, 1]}, "strides: entries must be between 1 and 2, got 3"),
     ({"exp_ratios": [0, 6, 6, 6, 6, 6, 6]}, "exp_ratios: entries must be between 1 and 64"),
     ({"se_ratio": 1.5}, "se_ratio: must be between 0 and 1"),
     ({"head_width": 0}, "head_width: must be between 1"),
