@@ -21,6 +21,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from scalecalc.api import count
 from scalecalc.config import from_mapping
@@ -66,7 +67,7 @@ def zoo() -> dict[str, tuple[str, dict]]:
     return models
 
 
-def pycls_extras(spec) -> tuple[int, int]:  # noqa: ANN001
+def pycls_extras(spec: Any) -> tuple[int, int]:
     """(flops, acts) pycls counts beyond scalecalc's paper convention.
 
     Flops: bias additions (the classifier; SE's two 1x1 convs per block). Acts: the output of

@@ -138,3 +138,15 @@ def test_invalid_specs_name_the_key(change: dict, message: str) -> None:
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
     with pytest.raises(SpecError, match=message):
         EfficientNetSpec(**fields)
+
+
+def test_effnet_strategy_on_b0_lands_near_the_published_b4() -> None:
+    from scalecalc.solver import solve
+
+    b4 = load("efficientnet_b4").spec
+    solution = solve(load("efficientnet_b0").spec, "effnet", count(b4).flops)
+    ours = solution.spec
+    assert ours.depths == b4.depths  # 1.2 per flops doubling reproduces B4's depths
+    assert abs(ours.resolution - b4.resolution) <= 4  # 376 vs 380
+    assert all(abs(a - b) <= 8 for a, b in zip(ours.widths, b4.widths))
+    assert abs(solution.flops / count(b4).flops - 1) < 0.01
