@@ -6,7 +6,7 @@ import fnmatch
 from collections.abc import Iterable
 
 from scalecalc.errors import ConfigError
-from scalecalc.families import Family, convnext, regnet, resnet, vit
+from scalecalc.families import Family, convnext, efficientnet, regnet, resnet, vit
 
 
 def _register(families: Iterable[Family]) -> dict[str, Family]:
@@ -60,6 +60,14 @@ FAMILIES: dict[str, Family] = _register(
             builder="scalecalc.nn.convnext:build_convnext",
             scale=convnext.scale,
             complexity=convnext.complexity,
+        ),
+        Family(
+            name="efficientnet",
+            spec_type=efficientnet.EfficientNetSpec,
+            presets=efficientnet.PRESETS,
+            builder="scalecalc.nn.efficientnet:build_efficientnet",
+            scale=efficientnet.scale,
+            complexity=efficientnet.complexity,
         ),
     ]
 )

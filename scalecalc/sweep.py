@@ -41,7 +41,7 @@ class Sweep:
 # The built-in default sweep; configs/sweeps/default.yaml holds the same (a test keeps them equal).
 # It lives in code so that `scalecalc compare` works from any folder and from a wheel.
 DEFAULT_SWEEP = Sweep(
-    bases=("regnety_4gf", "resnet50", "vit_b16", "convnext_t"),
+    bases=("regnety_4gf", "resnet50", "vit_b16", "convnext_t", "efficientnet_b0"),
     strategies=("w", "d", "r", "dw", "dwr", "dWr"),
     factors=(2.0, 4.0, 8.0, 16.0),
 )

@@ -10,6 +10,10 @@
   counts), results/benchmark-infer-amp-nchw-pt240-cu124-rtx3090.csv of
   huggingface/pytorch-image-models at commit aa4b585, written with two decimals (trailing
   zeros, dropped in the CSV, are restored here).
+- EfficientNet-B0..B5 (at 224, 240, 260, 300, 380, 456 px): params, paper flops and acts from
+  pycls's `dev/model_complexity.json` (commit 5719de6; its flops include bias adds, which lie
+  below the printed digits and are derived exactly in test_efficientnet.py); fvcore flops from
+  the timm CSV above where timm measured at the same resolution (B0, B1), else None.
 A printed count matches when the value rounds to the printed digits.
 """
 
@@ -28,6 +32,12 @@ PUBLISHED = {
     "convnext_t": (28_589_128, "4.456", "4.47", "13.44"),
     "convnext_s": (50_223_688, "8.684", "8.71", "21.56"),
     "convnext_b": (88_591_464, "15.355", "15.38", "28.75"),
+    "efficientnet_b0": (5_288_548, "0.386", "0.40", "6.748"),
+    "efficientnet_b1": (7_794_184, "0.687", "0.71", "10.884"),
+    "efficientnet_b2": (9_109_994, "0.994", None, "13.833"),
+    "efficientnet_b3": (12_233_232, "1.827", None, "23.831"),
+    "efficientnet_b4": (19_341_616, "4.394", None, "49.489"),
+    "efficientnet_b5": (30_389_784, "10.266", None, "98.857"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from scalecalc.families.convnext import ConvNeXtSpec
+from scalecalc.families.efficientnet import EfficientNetSpec
 from scalecalc.families.regnet import RegNetSpec
 from scalecalc.families.resnet import ResNetSpec
 from scalecalc.families.vit import ViTSpec
@@ -117,7 +118,31 @@ def convnext_specs(draw: st.DrawFn, grid: bool = True) -> ConvNeXtSpec:
     )
 
 
-any_spec = st.one_of(resnet_specs(), regnet_specs(), vit_specs(), convnext_specs())
+@st.composite
+def efficientnet_specs(draw) -> EfficientNetSpec:  # noqa: ANN001
+    """Small EfficientNets: widths on multiples of 8, any expansion, kernel, stride, SE ratio."""
+    stages = draw(st.integers(1, 4))
+
+    def per_stage(values: st.SearchStrategy) -> tuple:
+        return tuple(draw(st.lists(values, min_size=stages, max_size=stages)))
+
+    return EfficientNetSpec(
+        stem_width=8 * draw(st.integers(1, 6)),
+        depths=per_stage(st.integers(1, 3)),
+        widths=tuple(8 * w for w in per_stage(st.integers(1, 16))),
+        exp_ratios=per_stage(st.sampled_from((1, 2, 4, 6))),
+        kernels=per_stage(st.sampled_from((1, 3, 5))),
+        strides=per_stage(st.sampled_from((1, 2))),
+        se_ratio=draw(st.sampled_from((0.0, 0.25))),
+        head_width=8 * draw(st.integers(1, 40)),
+        resolution=4 * draw(st.integers(4, 24)),
+        num_classes=draw(st.integers(1, 1000)),
+    )
+
+
+any_spec = st.one_of(
+    resnet_specs(), regnet_specs(), vit_specs(), convnext_specs(), efficientnet_specs()
+)
 
 strategy_names = st.one_of(
     st.sampled_from(("w", "d", "r", "dw", "dr", "wr", "dwr", "dWr", "effnet", "d1_w8_g8_r1")),

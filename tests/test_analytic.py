@@ -15,12 +15,21 @@ from scalecalc.costs import CONVENTIONS, COUNTERS, Costs
 from scalecalc.nn.counting import count_meta
 from scalecalc.families._spec import BaseSpec
 from scalecalc.families.convnext import ConvNeXtSpec
+from scalecalc.families.efficientnet import EfficientNetSpec
 from scalecalc.families.regnet import RegNetSpec
 from scalecalc.families.resnet import ResNetSpec
 from scalecalc.families.vit import ViTSpec
 from scalecalc.registry import get_family
 
-BASES = ["resnet50", "resnext50_32x4d", "regnetx_400mf", "regnety_4gf", "vit_b16", "convnext_t"]
+BASES = [
+    "resnet50",
+    "resnext50_32x4d",
+    "regnetx_400mf",
+    "regnety_4gf",
+    "vit_b16",
+    "convnext_t",
+    "efficientnet_b0",
+]
 STRATEGIES = ["w", "d", "r", "dw", "dwr", "dWr"]
 FACTORS = [0.5, 2, 4, 8, 16]
 
@@ -72,6 +81,28 @@ def test_grid_covers_every_base_strategy_and_convention() -> None:
 # --- property tests over random valid specs of every family ---
 
 
+@st.composite
+def efficientnet_specs(draw: st.DrawFn) -> EfficientNetSpec:
+    """EfficientNets of any widths, including SE ratios that truncate to zero channels."""
+    stages = draw(st.integers(1, 4))
+
+    def per_stage(values: st.SearchStrategy) -> tuple:
+        return tuple(draw(st.lists(values, min_size=stages, max_size=stages)))
+
+    return EfficientNetSpec(
+        stem_width=draw(st.integers(1, 40)),
+        depths=per_stage(st.integers(1, 3)),
+        widths=per_stage(st.integers(1, 48)),
+        exp_ratios=per_stage(st.integers(1, 6)),
+        kernels=per_stage(st.sampled_from((1, 3, 5, 7))),
+        strides=per_stage(st.sampled_from((1, 2))),
+        se_ratio=draw(st.sampled_from([0.0, 0.25]) | st.floats(0.01, 1.0)),
+        head_width=draw(st.integers(1, 64)),
+        resolution=draw(st.integers(1, 72)),
+        num_classes=draw(CLASSES),
+    )
+
+
 @settings(max_examples=25)
 @given(resnet_specs(grid=False))
 def test_random_resnets(spec: ResNetSpec) -> None:
@@ -93,6 +124,12 @@ def test_random_vits(spec: ViTSpec) -> None:
 @settings(max_examples=25)
 @given(convnext_specs(grid=False))
 def test_random_convnexts(spec: ConvNeXtSpec) -> None:
+    assert_analytic_equals_meta(spec)
+
+
+@settings(max_examples=25)
+@given(efficientnet_specs())
+def test_random_efficientnets(spec: EfficientNetSpec) -> None:
     assert_analytic_equals_meta(spec)
 
 

@@ -31,6 +31,16 @@ TWINS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], Callable[[Tally
         (1, 16, 9, 9),
         lambda t: t.basic_block(16, 32, 9, 2),
     ),
+    "mbconv, expanded, strided, SE": (
+        lambda: blocks.MBConvBlock(16, 24, 96, 5, 2, 4),
+        (1, 16, 13, 13),
+        lambda t: t.mbconv_block(16, 24, 13, 96, 5, 2, 4),
+    ),
+    "mbconv, ratio 1, residual": (
+        lambda: blocks.MBConvBlock(24, 24, 24, 3, 1, 0),
+        (1, 24, 7, 7),
+        lambda t: t.mbconv_block(24, 24, 7, 24, 3, 1, 0),
+    ),
     "pool linear head": (
         lambda: blocks.PoolLinearHead(32, 10),
         (1, 32, 7, 7),

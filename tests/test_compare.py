@@ -31,7 +31,7 @@ UPDATE = os.environ.get("SCALECALC_UPDATE_GOLDEN") == "1"
 SMALL = make_sweep(["regnetx_400mf", "resnet50"], ["w", "dWr"], [2, 4])
 SMALL_ARGS = ["regnetx_400mf", "resnet50", "-s", "w,dWr", "--factors", "2,4"]
 TARGETS = make_sweep(["regnetx_400mf", "resnet50"], ["w", "dWr"], [2], ["8G"])
-CNN_BASES = ("regnety_4gf", "resnet50", "convnext_t")
+CNN_BASES = ("regnety_4gf", "resnet50", "convnext_t", "efficientnet_b0")
 runner = CliRunner()
 
 
@@ -311,8 +311,8 @@ def test_cli_plot_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 def test_default_compare_json_is_clean_and_complete(default_json: dict) -> None:
     assert default_json["convention"] == "paper"
-    assert len(default_json["rows"]) == 100
-    assert len(default_json["exponents"]) == 4 * 6
+    assert len(default_json["rows"]) == 5 * (1 + 6 * 4)
+    assert len(default_json["exponents"]) == 5 * 6
 
 
 def test_default_compare_dWr_has_fewer_acts_than_dwr_on_every_cnn(default_json: dict) -> None:

@@ -68,7 +68,10 @@ def test_dump_round_trips(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("family: resnet\ndepths: [3, 4]\nwidths: [1, 2, 3]\n", "widths: must have 2 entries"),
-        ("family: nope\n", "family: unknown family 'nope'; allowed: convnext, regnet, resnet, vit"),
+        (
+            "family: nope\n",
+            "family: unknown family 'nope'; allowed: convnext, efficientnet, regnet, resnet, vit",
+        ),
         ("preset: resnet50\ncolour: red\n", "colour: unknown key for family resnet; allowed:"),
         ("preset: vit_b16\nnum_heads: 7\n", "num_heads: must divide hidden_size 768, got 7"),
         ("preset: vit_b16\nresolution: 15\n", "resolution: must be at least patch_size 16, got 15"),

@@ -29,9 +29,9 @@ def test_committed_baseline_holds() -> None:
 def test_baseline_covers_every_preset_and_the_default_sweep() -> None:
     keys = set(json.loads(BASELINE.read_text(encoding="utf-8"))["entries"])
     presets = {f"{name}/base" for name in list_presets()}
-    assert len(presets) == 14
+    assert len(presets) == 20
     sweep = {entry.key for entry in expand(DEFAULT_SWEEP)}
-    assert len(sweep) == 100
+    assert len(sweep) == 125
     assert keys == presets | sweep
 
 

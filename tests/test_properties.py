@@ -60,7 +60,7 @@ def _grown_variants(spec):  # noqa: ANN001, ANN202
 
 def _width_step(spec, index: int) -> int:  # noqa: ANN001
     """The smallest width increase that keeps the stage's groups dividing its bottleneck."""
-    if spec.family == "convnext":
+    if spec.family in ("convnext", "efficientnet"):
         return 8
     group_width, ratio = spec.group_widths[index], spec.bottleneck_ratio
     return int(group_width / ratio) if ratio < 1 else group_width

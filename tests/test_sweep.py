@@ -34,11 +34,17 @@ def test_shipped_sweeps_load_and_expand(path: Path) -> None:
 
 
 def test_default_sweep_covers_one_base_per_family() -> None:
-    assert DEFAULT_SWEEP.bases == ("regnety_4gf", "resnet50", "vit_b16", "convnext_t")
+    assert DEFAULT_SWEEP.bases == (
+        "regnety_4gf",
+        "resnet50",
+        "vit_b16",
+        "convnext_t",
+        "efficientnet_b0",
+    )
     assert DEFAULT_SWEEP.strategies == ("w", "d", "r", "dw", "dwr", "dWr")
     assert DEFAULT_SWEEP.factors == (2, 4, 8, 16)
     entries = expand(DEFAULT_SWEEP)
-    assert len(entries) == 4 * (1 + 6 * 4)
+    assert len(entries) == 5 * (1 + 6 * 4)
     assert len({e.key for e in entries}) == len(entries)
 
 

@@ -102,13 +102,13 @@ class Tally:
     def conv_bn(
         self, c_in: int, c_out: int, size: int, kernel: int, stride: int = 1, groups: int = 1
     ) -> int:
-        """`_blocks.conv_bn`: bias-free convolution with padding kernel // 2, then batch norm."""
+        """`conv_bn`: bias-free convolution with padding kernel // 2, then batch norm."""
         side = self.conv(c_in, c_out, size, kernel, stride, kernel // 2, groups)
         self.batch_norm(c_out, c_out * side * side)
         return side
 
     def squeeze_excite(self, channels: int, se_channels: int, size: int) -> None:
-        """`_blocks.SqueezeExcite`: global mean, then 1x1 convolutions (with bias) down and up."""
+        """`SqueezeExcite`: global mean, then 1x1 convolutions (with bias) down and up."""
         self.mean(channels * size * size)
         self.conv(channels, se_channels, 1, 1, bias=True)
         self.conv(se_channels, channels, 1, 1, bias=True)
@@ -123,7 +123,7 @@ class Tally:
         group_width: int,
         se_channels: int = 0,
     ) -> int:
-        """`_blocks.BottleneckBlock`; returns the output side."""
+        """`BottleneckBlock`; returns the output side."""
         self.conv_bn(c_in, bottleneck, size, 1)
         side = self.conv_bn(bottleneck, bottleneck, size, 3, stride, bottleneck // group_width)
         if se_channels:
@@ -134,15 +134,34 @@ class Tally:
         return side
 
     def basic_block(self, c_in: int, c_out: int, size: int, stride: int) -> int:
-        """`_blocks.BasicBlock`; returns the output side."""
+        """`BasicBlock`; returns the output side."""
         side = self.conv_bn(c_in, c_out, size, 3, stride)
         self.conv_bn(c_out, c_out, side, 3)
         if stride != 1 or c_in != c_out:
             self.conv_bn(c_in, c_out, size, 1, stride)
         return side
 
+    def mbconv_block(
+        self,
+        c_in: int,
+        c_out: int,
+        size: int,
+        expanded: int,
+        kernel: int,
+        stride: int,
+        se_channels: int = 0,
+    ) -> int:
+        """`MBConvBlock`; returns the output side."""
+        if expanded != c_in:  # an expansion ratio of 1 has no 1x1 expansion
+            self.conv_bn(c_in, expanded, size, 1)
+        side = self.conv_bn(expanded, expanded, size, kernel, stride, expanded)
+        if se_channels:
+            self.squeeze_excite(expanded, se_channels, side)
+        self.conv_bn(expanded, c_out, side, 1)
+        return side
+
     def pool_linear_head(self, channels: int, size: int, num_classes: int) -> None:
-        """`_blocks.PoolLinearHead`: global average pool, then the classifier."""
+        """`PoolLinearHead`: global average pool, then the classifier."""
         self.mean(channels * size * size)
         self.linear(1, channels, num_classes)
 

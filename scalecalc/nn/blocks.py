@@ -46,13 +46,13 @@ def conv_bn(
 
 
 class SqueezeExcite(nn.Module):
-    """Squeeze-and-excitation: global pool, 1x1 conv down, ReLU, 1x1 conv up, sigmoid gate."""
+    """Squeeze-and-excitation: global pool, 1x1 conv down, activation, 1x1 conv up, sigmoid gate."""
 
-    def __init__(self, channels: int, se_channels: int) -> None:
+    def __init__(self, channels: int, se_channels: int, act: type[nn.Module] = nn.ReLU) -> None:
         super().__init__()
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
-        self.act = nn.ReLU(inplace=True)
+        self.act = act(inplace=True)
         self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -112,6 +112,33 @@ class PoolLinearHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.flatten(self.pool(x), 1))
+
+
+# --- EfficientNet ---
+
+
+def conv_bn_silu(c_in: int, c_out: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Module:
+    """Convolution, batch norm, SiLU."""
+    return nn.Sequential(conv_bn(c_in, c_out, kernel, stride, groups, relu=False), nn.SiLU())
+
+
+class MBConvBlock(nn.Module):
+    """Inverted bottleneck: [1x1 expansion], depthwise kxk (strided), [SE], 1x1 projection."""
+
+    def __init__(
+        self, c_in: int, c_out: int, expanded: int, kernel: int, stride: int, se_channels: int
+    ) -> None:
+        super().__init__()
+        # An expansion ratio of 1 leaves the width unchanged: no 1x1 expansion then.
+        self.expand = conv_bn_silu(c_in, expanded, 1) if expanded != c_in else nn.Identity()
+        self.dwise = conv_bn_silu(expanded, expanded, kernel, stride, groups=expanded)
+        self.se = SqueezeExcite(expanded, se_channels, nn.SiLU) if se_channels else nn.Identity()
+        self.project = conv_bn(expanded, c_out, 1, relu=False)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.se(self.dwise(self.expand(x))))
+        return x + y if self.residual else y
 
 
 # --- Vision Transformer ---
