@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # The estimate is the traced peak of tensor bytes (scalecalc.nn.memory). A process needs more: on
-# a CPU the C library keeps freed heap pages resident (peak RSS was 1.4-1.7x the allocator's peak
+# a CPU the C library keeps freed heap pages resident (peak RSS was 1.25-1.7x the allocator's peak
 # on the default sweep, benchmarks/memory.py) and oneDNN keeps caches; on CUDA the caching
 # allocator holds freed blocks and cuDNN takes workspaces. The fit check asks for the estimate
 # times HEADROOM plus OVERHEAD.

@@ -15,6 +15,7 @@ from scalecalc.families._spec import BaseSpec
 from scalecalc.families.resnet import ResNetSpec
 from scalecalc.families.vit import ViTSpec
 from scalecalc.nn.memory import (
+    LiveBytes,
     MemoryEstimate,
     MetaStep,
     estimate_peak,
@@ -40,6 +41,23 @@ def conv() -> nn.Conv2d:
 
 
 # --- toy modules, by hand ---
+
+
+def test_live_bytes_follow_allocations_and_frees() -> None:
+    weight = torch.empty(25, device="meta")
+    live = LiveBytes()
+    live.add(weight, "weights")  # 100 B
+    with live:
+        a = torch.empty(100, device="meta")  # 100 + 400
+        b = torch.empty(50, 2, device="meta")  # + 400 = 900
+        view = b.t()  # a view: no new storage
+        del a  # 500 before the next op
+        c = torch.empty(300, device="meta")  # + 1200 = 1700, the peak
+        del b, view, c
+        torch.empty(10, device="meta")  # 100 + 40
+    assert live.timeline == [500, 900, 900, 1700, 140]
+    assert live.peak == 1700
+    assert live.at_peak() == {"weights": 100, "grads": 0, "optimizer_state": 0, "activations": 1600}
 
 
 def test_inference_of_a_linear_layer() -> None:
@@ -79,6 +97,31 @@ def test_optimizer_state_and_step() -> None:
     for name in ("adam", "adamw"):
         adam = MetaStep(linear(bias=False), (4,), train=True, optimizer=name).estimate(2)
         assert adam == MemoryEstimate(320, 48, 48, 96, 128, 2, "float32", True, name)
+
+
+def test_optimizer_step_temporaries_on_cpu_and_cuda() -> None:
+    # Four 64x64 linear layers without bias (16384 B each), Adam, batch 1: the step holds the
+    # peak. Weights 4 x 16384, gradients 4 x 16384, state 8 x 16384, input 256 B, and:
+    # CPU, one weight at a time: sqrt(v) and sqrt(v)/c of this weight while `denom`, the
+    # previous weight's sqrt(v)/c, is still bound: 3 x 16384.
+    # CUDA, foreach kernels: sqrt(v) of all four weights at once, 4 x 16384; input rounded to 512.
+    def layers() -> nn.Sequential:
+        return nn.Sequential(*[nn.Linear(64, 64, bias=False, device="meta") for _ in range(4)])
+
+    cpu = MetaStep(layers(), (64,), train=True, optimizer="adam").estimate(1)
+    assert cpu.total_bytes == (16 + 3) * 16384 + 256
+    assert (cpu.weights, cpu.grads, cpu.optimizer_state) == (65536, 65536, 131072)
+    cuda = MetaStep(layers(), (64,), train=True, optimizer="adam", device="cuda").estimate(1)
+    assert cuda.total_bytes == (16 + 4) * 16384 + 512
+
+
+def test_parts_add_up_to_the_peak_of_a_real_model() -> None:
+    # The total is kept as a running sum, the parts rebuilt from each storage's lifetime.
+    for options in ({}, {"train": True}, {"train": True, "optimizer": "adam"}):
+        estimate = estimate_peak(TINY_REGNET, 3, **options)
+        parts = estimate.weights + estimate.grads + estimate.optimizer_state
+        assert parts + estimate.activations == estimate.total_bytes
+        assert estimate.weights > 0 and estimate.activations > 0
 
 
 def test_peak_moves_from_the_optimizer_step_to_the_forward_pass_with_the_batch() -> None:
