@@ -140,7 +140,7 @@ def test_peak_moves_from_the_optimizer_step_to_the_forward_pass_with_the_batch()
     step.trace = lambda batch: traced.append(batch) or trace(batch)  # type: ignore[method-assign]
     assert step.max_batch(600) == 16
     # Two traces give the line of every op, two more confirm 16 fits and 17 does not.
-    assert traced == [1, 2, 16, 17]
+    assert traced == [2, 3, 16, 17]
     assert step.max_batch(303) == 0  # batch 1 needs 304
 
 
@@ -148,10 +148,12 @@ def test_peak_moves_from_the_optimizer_step_to_the_forward_pass_with_the_batch()
 
 
 def test_linear_guess_takes_the_lowest_line() -> None:
-    # Ops with bytes 10 + 5B, 40 + 2B and a constant 30: budget 100 -> min(18, 30) = 18.
-    assert linear_guess([15, 42, 30], [20, 44, 30], 100) == 18
-    assert linear_guess([15, 42, 30], [20, 44, 30], 29) == 0  # the constant op alone is over
-    assert linear_guess([1, 2], [1, 2, 3], 100) == 1  # op sequences differ: start at 1
+    # Ops with bytes 10 + 5B, 40 + 2B and a constant 30, traced at B = 2 and 3:
+    # budget 100 -> min(18, 30) = 18.
+    assert linear_guess([20, 44, 30], [25, 46, 30], 100) == 18
+    assert linear_guess([20, 44, 30], [25, 46, 30], 29) == 0  # the constant op alone is over
+    assert linear_guess([20, 44, 30], [25, 46, 30], 41) == 0  # 40 + 2B > 41 at any batch
+    assert linear_guess([1, 2], [1, 2, 3], 100) == 2  # op sequences differ: start at 2
 
 
 @pytest.mark.parametrize("answer", [0, 1, 2, 7, 64, 1000])

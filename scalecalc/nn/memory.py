@@ -31,6 +31,9 @@ DEVICES = ("cpu", "cuda", "mps")
 # torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
 CUDA_BLOCK = 512
 KINDS = ("weights", "grads", "optimizer_state", "activations")
+# max_batch draws its lines through these batches. Not batch 1: some ops take other paths there
+# (ViT-B/16 runs a different op sequence at batch 1 than at 2 or 3).
+LINE_BATCHES = (2, 3)
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ class MetaStep:
         """The largest batch whose traced peak is at most `budget_bytes` (0 if none fits)."""
         peaks: dict[int, int] = {}
         lines = []
-        for batch in (1, 2):
+        for batch in LINE_BATCHES:
             live = self.trace(batch)
             peaks[batch] = live.peak
             lines.append(live.timeline)
@@ -248,24 +251,24 @@ class MetaStep:
         return largest_fitting(fits, linear_guess(lines[0], lines[1], budget_bytes))
 
 
-def linear_guess(one: list[int], two: list[int], budget_bytes: int) -> int:
+def linear_guess(small: list[int], large: list[int], budget_bytes: int) -> int:
     """The largest batch within budget if the bytes alive after each op are affine in the batch.
 
-    `one` and `two` are the live bytes after each op at batch 1 and 2. Every tensor of these
-    models is either independent of the batch (weights, gradients, optimizer state) or holds one
-    slice per image, so the bytes after op t are a_t + b_t·batch and the peak at any batch is
-    max_t(a_t + b_t·batch): exact from two traces, whichever op holds the peak."""
-    if len(one) != len(two):  # another op sequence at another batch: no line to follow
-        return 1
+    `small` and `large` are the live bytes after each op at batch 2 and 3 (LINE_BATCHES). Every
+    tensor of these models is either independent of the batch (weights, gradients, optimizer
+    state) or holds one slice per image, so the bytes after op t are a_t + b_t·batch and the
+    peak at any batch is max_t(a_t + b_t·batch): exact from two traces, whichever op holds it."""
+    if len(small) != len(large):  # another op sequence at another batch: no line to follow
+        return LINE_BATCHES[0]
     guess = math.inf
-    for low, high in zip(one, two, strict=True):
-        slope, intercept = high - low, 2 * low - high
+    for low, high in zip(small, large, strict=True):
+        slope = high - low
         if slope <= 0:
-            if intercept > budget_bytes:
+            if low > budget_bytes:
                 return 0
             continue
-        guess = min(guess, (budget_bytes - intercept) // slope)
-    return int(guess) if guess != math.inf else 1
+        guess = min(guess, LINE_BATCHES[0] + (budget_bytes - low) // slope)
+    return max(int(guess), 0) if guess != math.inf else LINE_BATCHES[0]
 
 
 def largest_fitting(fits: Callable[[int], bool], guess: int) -> int:
