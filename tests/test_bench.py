@@ -1,4 +1,4 @@
-"""`scalecalc bench`: timing harness, memory estimate, device checks and the command, on CPU."""
+"""`scalecalc bench`: timing harness, memory check, device checks and the command, on CPU."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from measured import allocator_peak
 from torch import nn
 from typer.testing import CliRunner
 
@@ -85,48 +86,42 @@ def test_measurement_statistics() -> None:
 # --- memory ---
 
 
-def test_weight_bytes_of_a_toy_module() -> None:
-    # Conv 3->4, 3x3, no bias: 108 weights; BN: 4 weight, 4 bias, 4 mean, 4 var (float32) and
-    # an int64 counter: (108 + 16) * 4 + 8 = 504; in bfloat16 only the floats halve: 256.
-    toy = nn.Sequential(nn.Conv2d(3, 4, 3, bias=False), nn.BatchNorm2d(4))
-    assert bench.weight_bytes(toy) == 504
-    assert bench.weight_bytes(toy.to(torch.bfloat16)) == 256
-
-
 MIB_128 = 128 * 1024 * 1024
 
 
-def test_estimate_memory_arithmetic() -> None:
-    # Inference: 1000 + 2*(12+100)*4 = 1896, x1.25 = 2370; training: 2*1000 + 4*896 = 5584 -> 6980;
-    # each plus the fixed 128 MiB.
-    assert bench.OVERHEAD == MIB_128
-    assert bench.estimate_memory(1000, 100, 12, 2, 4, train=False) == 2370 + MIB_128
-    assert bench.estimate_memory(1000, 100, 12, 2, 4, train=True) == 6980 + MIB_128
+def test_needed_memory_arithmetic() -> None:
+    # The estimate times the device's headroom, plus 128 MiB.
+    assert bench.needed_memory(1000, "cpu") == 1750 + MIB_128
+    assert bench.needed_memory(1000, "cuda") == 1250 + MIB_128
 
 
-def test_estimate_of_a_toy_vit_by_hand() -> None:
-    # Params: patch conv 3*16*16*8+8 = 6152, class token 8, positions 5*8 = 40; block: 2 LN 32,
-    # qkv 8*24+24 = 216, proj 72, MLP 144 + 136; head LN 16 + fc 90. Total 6906, no buffers.
-    # Acts: conv 32, qkv 120, q·kᵀ 2*5*5 = 50, attn·v 40, proj 40, MLP 80 + 40, fc 10 = 412.
-    # Batch 2, float32: weights 27624 + 2*(3*32*32 + 412)*4 = 27872 -> 55496 * 1.25 = 69370.
+@pytest.mark.parametrize("train", [False, True])
+def test_estimate_is_near_the_allocator_peak_of_bench_own_run(train: bool) -> None:
+    row = compare.run([Entry("tiny/base", load(TINY))])[0]
+    settings = BenchSettings("cpu", batch_size=8, train=train, warmup=1, iters=1)
+    measured = allocator_peak(lambda: bench.measure(row.spec, settings))
+    # Below by what the trace cannot see: oneDNN's scratch inside convolutions (30-40 kB here).
+    assert 0.9 * measured <= bench.estimate_row(row, settings) <= measured
+
+
+def test_estimate_follows_the_dtype() -> None:
+    # The toy ViT has no integer buffer: in bfloat16 every tensor of inference is half as large.
     [row] = toy_rows()
-    assert (row.costs.params, row.costs.acts) == (6906, 412)
-    assert bench.estimate_row(row, BenchSettings("cpu", batch_size=2)) == 69370 + MIB_128
-    # Training: 2*27624 + 4*27872 = 166736 -> 208420; bfloat16 halves everything: 104210.
-    train = BenchSettings("cpu", batch_size=2, train=True)
-    assert bench.estimate_row(row, train) == 208420 + MIB_128
-    assert bench.estimate_row(row, BenchSettings("cpu", "bfloat16", 2, True)) == 104210 + MIB_128
+    single = bench.estimate_row(row, BenchSettings("cpu", batch_size=2))
+    assert bench.estimate_row(row, BenchSettings("cpu", "bfloat16", 2)) * 2 == single
 
 
 def test_check_fits_refuses_or_skips() -> None:
     rows = toy_rows()
     settings = BenchSettings("cpu", batch_size=2)
+    estimate = bench.estimate_row(rows[0], settings)
+    needed = bench.needed_memory(estimate, "cpu")
     assert bench.check_fits(rows, settings, None, skip=False) == (rows, [])
-    assert bench.check_fits(rows, settings, 69370 + MIB_128, skip=False) == (rows, [])
+    assert bench.check_fits(rows, settings, needed, skip=False) == (rows, [])
     expected = r"^toy/base: needs about 0.1 GiB on cpu \(estimate\) but 0.1 GiB is available"
     with pytest.raises(ModelTooLargeError, match=expected):
-        bench.check_fits(rows, settings, 69369 + MIB_128, skip=False)
-    assert bench.check_fits(rows, settings, 1000, skip=True) == ([], [(rows[0], 69370 + MIB_128)])
+        bench.check_fits(rows, settings, needed - 1, skip=False)
+    assert bench.check_fits(rows, settings, 1000, skip=True) == ([], [(rows[0], estimate)])
 
 
 # --- devices ---
@@ -299,7 +294,7 @@ def test_bench_plot(tmp_path: Path) -> None:
 
 def test_oversize_model_is_refused_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    # 51,264 acts per image at 4 bytes: 10^8 images need about 19 TiB.
+    # 51,264 acts per image at 4 bytes: 10^8 images need tens of TiB.
     result = runner.invoke(
         app,
         ["bench", TINY, "-s", "d", "--factors", "2", "--batch-size", "100000000", "-o", str(out)],
@@ -314,7 +309,7 @@ def test_skip_oversize_warns_and_runs_the_rest(monkeypatch: pytest.MonkeyPatch) 
     settings = BenchSettings("cpu", batch_size=2)
     doubled = compare.run([Entry("x", load(TINY), "r", factor=2.0)])[0]
     # Room for the base but not for r ×2 (4x the pixels and acts).
-    limit = bench.estimate_row(doubled, settings) - 1
+    limit = bench.needed_memory(bench.estimate_row(doubled, settings), "cpu") - 1
     monkeypatch.setattr(devices, "available_memory", lambda device: limit)
     result = bench_cli("-f", "json")
     assert result.exit_code == 2 and "tiny/r/x2: needs about" in result.stderr

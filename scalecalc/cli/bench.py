@@ -112,7 +112,8 @@ def bench_command(
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
         for row, estimate in skipped:
             warn(
-                f"{row.key}: skipped, needs about {gib(estimate)} (estimate) but "
+                f"{row.key}: skipped, needs about "
+                f"{gib(bench.needed_memory(estimate, settings.device))} (estimate) but "
                 f"{gib(available or 0)} is available"
             )
         if not rows:

@@ -1,7 +1,8 @@
-"""Measure real runtime of built models: the timing harness, memory estimate and run loop."""
+"""Measure real runtime of built models: the timing harness, memory check and run loop."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,16 +20,13 @@ if TYPE_CHECKING:
     from scalecalc.families._spec import BaseSpec
 
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
-# The estimate (see estimate_memory) is multiplied by this margin for allocator rounding and
-# caching, then OVERHEAD is added for what does not scale with the model: kernel workspaces
-# (oneDNN, cuDNN) and the runtime's buffers (measured: 50-100 MiB of peak RSS on a CPU).
-SAFETY = 1.25
+# The estimate is the traced peak of tensor bytes (scalecalc.nn.memory). A process needs more: on
+# a CPU the C library keeps freed heap pages resident (peak RSS was 1.25-1.7x the allocator's peak
+# on the default sweep, benchmarks/memory.py) and oneDNN keeps caches; on CUDA the caching
+# allocator holds freed blocks and cuDNN takes workspaces. The fit check asks for the estimate
+# times HEADROOM plus OVERHEAD.
+HEADROOM = {"cpu": 1.75, "cuda": 1.25, "mps": 1.25}
 OVERHEAD = 128 * 2**20
-# Training keeps weights and their gradients; autograd saves 2.2-2.6 tensors per counted
-# activation (measured on RegNetY, ResNet-50, ViT-S, ConvNeXt-T) and backward holds gradients
-# of about one more alongside them.
-TRAIN_WEIGHT_COPIES = 2
-TRAIN_ACTS_COPIES = 4
 
 
 def time_model(
@@ -56,39 +54,22 @@ def time_model(
     return times
 
 
-def weight_bytes(model: nn.Module) -> int:
-    """Bytes of all parameters and buffers, each at its own element size."""
-    tensors = [*model.parameters(), *model.buffers()]
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def estimate_memory(
-    weights: int, acts: int, input_elements: int, batch_size: int, dtype_bytes: int, train: bool
-) -> int:
-    """Bytes a run should need: weights (×2 training: gradients) plus batch × (input + acts)
-    elements (×4 training: saved tensors and gradients), all × SAFETY, plus OVERHEAD."""
-    activations = batch_size * (input_elements + acts) * dtype_bytes
-    if train:
-        needed = TRAIN_WEIGHT_COPIES * weights + TRAIN_ACTS_COPIES * activations
-    else:
-        needed = weights + activations
-    return int(needed * SAFETY) + OVERHEAD
-
-
 def estimate_row(row: CompareRow, settings: BenchSettings) -> int:
-    """The memory estimate of one counted model, from its meta-built weights and its acts."""
-    from scalecalc.api import build
+    """Peak tensor bytes of one step of the row's model, traced on meta tensors."""
+    return _estimate(row.spec, settings.batch_size, settings.dtype, settings.train, settings.device)
 
-    model = build(row.spec, "meta").to(DTYPES[settings.dtype])
-    resolution = row.spec.resolution
-    return estimate_memory(
-        weight_bytes(model),
-        row.costs.acts,
-        3 * resolution * resolution,
-        settings.batch_size,
-        DTYPES[settings.dtype].itemsize,
-        settings.train,
-    )
+
+@functools.lru_cache(maxsize=256)
+def _estimate(spec: BaseSpec, batch_size: int, dtype: str, train: bool, device: str) -> int:
+    # check_fits and every round of run() ask for the same models.
+    from scalecalc.nn.memory import estimate_peak
+
+    return estimate_peak(spec, batch_size, dtype, train, device=device).total_bytes
+
+
+def needed_memory(estimate: int, device: str) -> int:
+    """Free bytes to ask for before running a model whose estimated peak is `estimate`."""
+    return int(estimate * HEADROOM[device]) + OVERHEAD
 
 
 def check_fits(
@@ -98,13 +79,14 @@ def check_fits(
     fitting, skipped = [], []
     for row in rows:
         estimate = estimate_row(row, settings)
-        if available is None or estimate <= available:
+        needed = needed_memory(estimate, settings.device)
+        if available is None or needed <= available:
             fitting.append(row)
         elif skip:
             skipped.append((row, estimate))
         else:
             raise ModelTooLargeError(
-                f"{row.key}: needs about {gib(estimate)} on {settings.device} (estimate) but "
+                f"{row.key}: needs about {gib(needed)} on {settings.device} (estimate) but "
                 f"{gib(available)} is available; lower --batch-size or pass --skip-oversize"
             )
     return fitting, skipped

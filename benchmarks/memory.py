@@ -1,0 +1,165 @@
+"""Predicted peak memory against the measured peak, for every model of `bench`'s default sweep.
+
+Prediction: scalecalc.nn.memory.estimate_peak (meta tensors, no weights), timed per model in one
+process after a first call that pays the one-time imports (its time is printed apart).
+Measurement: each model in a fresh process, with real weights, one warm-up step and one measured
+step as `bench` runs them (zero_grad(set_to_none), forward, .float().sum(), backward; or
+inference_mode). Two measured peaks:
+  allocator  the most bytes torch's CPU allocator had handed out at once, read from the profiler's
+             allocation events (torch.profiler, profile_memory=True), which carry the allocator's
+             running total; every tensor made in the process is included, kernels' own scratch
+             tensors too. This is the CPU twin of torch.cuda.max_memory_allocated.
+  rss        peak resident set size minus the resident size before the model was built (VmHWM
+             after /proc/self/clear_refs), as `bench` reports it: also counts the C library's
+             heap slack, oneDNN's caches and code pages first touched. Measured in the same
+             process before the profiled run, without the profiler.
+Run: python benchmarks/memory.py [--batch-size 8] [--inference] [--include GLOB...] [--cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import multiprocessing
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+GIB = 2**30
+MIB = 2**20
+
+
+def _rss(field: str) -> int:
+    found = re.search(
+        rf"^{field}:\s+(\d+)\s*kB", Path("/proc/self/status").read_text(), re.MULTILINE
+    )
+    return int(found.group(1)) * 1024 if found else 0
+
+
+def _run_steps(spec, batch_size: int, train: bool, device: str) -> None:
+    import torch
+
+    from scalecalc.api import build
+
+    model = build(spec, device)
+    inputs = torch.randn(batch_size, 3, spec.resolution, spec.resolution, device=device)
+    for _ in range(2):  # a warm-up step, then the step as bench times it
+        if train:
+            model.train()
+            model.zero_grad(set_to_none=True)
+            model(inputs).float().sum().backward()
+        else:
+            model.eval()
+            with torch.inference_mode():
+                model(inputs)
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def measure_cpu(spec, batch_size: int, train: bool) -> tuple[int, int]:
+    """(allocator peak, RSS peak) of two steps of `spec` on this CPU, in bytes."""
+    import ctypes
+    import gc
+
+    from torch._C._profiler import _EventType
+    from torch.profiler import ProfilerActivity, profile
+
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _rss("VmRSS")
+    _run_steps(spec, batch_size, train, "cpu")
+    rss = _rss("VmHWM") - before
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        _run_steps(spec, batch_size, train, "cpu")
+    peak, stack = 0, list(prof.profiler.kineto_results.experimental_event_tree())
+    while stack:
+        event = stack.pop()
+        stack.extend(event.children)
+        if event.tag == _EventType.Allocation and event.extra_fields.device.type == "cpu":
+            peak = max(peak, event.extra_fields.total_allocated)
+    return peak, rss
+
+
+def measure_cuda(spec, batch_size: int, train: bool) -> tuple[int, int]:
+    """(torch.cuda.max_memory_allocated, 0) over two steps of `spec`, in bytes."""
+    import torch
+
+    torch.cuda.reset_peak_memory_stats()
+    _run_steps(spec, batch_size, train, "cuda")
+    return torch.cuda.max_memory_allocated(), 0
+
+
+def bench_specs(include: list[str]) -> list[tuple[str, object]]:
+    """The models of `scalecalc bench`'s default sweep whose key matches a pattern of `include`."""
+    from scalecalc import compare
+    from scalecalc.sweep import BENCH_SWEEP
+    from scalecalc.sweep import expand
+
+    rows = compare.run(expand(BENCH_SWEEP), BENCH_SWEEP.convention)
+    return [
+        (row.key, row.spec)
+        for row in rows
+        if any(fnmatch.fnmatch(row.key, pattern) for pattern in include)
+    ]
+
+
+def _error(estimate: int, measured: int) -> str:
+    return f"{100 * (estimate - measured) / measured:+.1f}%" if measured else "-"
+
+
+def main() -> None:
+    """Print the table: estimate, measured peaks and errors, estimate time, per model."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--inference", action="store_true", help="inference instead of training")
+    parser.add_argument("--include", nargs="+", default=["*"], help="model keys (fnmatch)")
+    parser.add_argument("--cuda", action="store_true", help="measure on CUDA instead of the CPU")
+    args = parser.parse_args()
+    import torch
+
+    from scalecalc.nn.memory import estimate_peak
+
+    train, device = not args.inference, "cuda" if args.cuda else "cpu"
+    specs = bench_specs(args.include)
+    started = time.perf_counter()
+    estimate_peak(specs[0][1], 1, train=train, device=device)
+    first = time.perf_counter() - started
+    measure = measure_cuda if args.cuda else measure_cpu
+    context = multiprocessing.get_context("spawn")
+    print(
+        f"# {'training step' if train else 'inference'}, batch {args.batch_size}, float32, "
+        f"{device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"first estimate (imports) {first:.2f} s"
+    )
+    measured_name = "max_allocated" if args.cuda else "allocator"
+    print(
+        f"| model | res | estimate MiB | {measured_name} MiB | error | rss MiB | error "
+        "| estimate s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    errors, times = [], []
+    for key, spec in specs:
+        started = time.perf_counter()
+        estimate = estimate_peak(spec, args.batch_size, train=train, device=device).total_bytes
+        times.append(time.perf_counter() - started)
+        with context.Pool(1) as pool:
+            allocated, rss = pool.apply(measure, (spec, args.batch_size, train))
+        errors.append(abs(estimate - allocated) / allocated)
+        print(
+            f"| {key} | {spec.resolution} | {estimate / MIB:.1f} | {allocated / MIB:.1f} | "
+            f"{_error(estimate, allocated)} | {rss / MIB:.1f} | {_error(estimate, rss)} | "
+            f"{times[-1]:.2f} |",
+            flush=True,
+        )
+    print(
+        f"# {len(specs)} models: largest |error| vs {measured_name} {100 * max(errors):.1f}%, "
+        f"median {100 * statistics.median(errors):.1f}%; estimate time median "
+        f"{statistics.median(times):.2f} s, max {max(times):.2f} s",
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

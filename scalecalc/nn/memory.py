@@ -1,0 +1,350 @@
+"""Peak memory of inference and of a training step, traced on meta tensors: no weight is allocated.
+
+The model is built on the meta device and run once under a dispatch mode that keeps a weak
+reference to every tensor storage the run creates; the bytes of the storages alive after each op,
+plus the weights (and, in training, gradients and optimizer state), give the peak. Autograd's
+saved tensors, gradients of activations, in-place ops and views are counted as the real run
+allocates them, because the same Python and C++ code runs, only on tensors without data.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
+
+if TYPE_CHECKING:
+    from scalecalc.families._spec import BaseSpec
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+OPTIMIZERS = ("sgd", "adam", "adamw")
+DEVICES = ("cpu", "cuda", "mps")
+# The CUDA caching allocator hands out blocks in multiples of 512 bytes, and
+# torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
+CUDA_BLOCK = 512
+KINDS = ("weights", "grads", "optimizer_state", "activations")
+# max_batch draws its lines through these batches. Not batch 1: some ops take other paths there
+# (ViT-B/16 runs a different op sequence at batch 1 than at 2 or 3).
+LINE_BATCHES = (2, 3)
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak bytes of one inference or training step, and what was alive at that moment.
+
+    `activations` is everything else alive at the peak: the input, layer outputs, tensors saved
+    for backward, gradients of activations and the temporaries of the optimizer step. The four
+    parts add up to `total_bytes`."""
+
+    total_bytes: int
+    weights: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    batch_size: int
+    dtype: str
+    train: bool
+    optimizer: str | None
+
+
+class _Storage:
+    """One storage seen by LiveBytes: its bytes, what it is, and the checks it was alive for."""
+
+    __slots__ = ("born", "died", "kind", "nbytes")
+
+    def __init__(self, nbytes: int, kind: str, born: int) -> None:
+        self.nbytes, self.kind, self.born = nbytes, kind, born
+        self.died: int | None = None
+
+
+class LiveBytes(TorchDispatchMode):
+    """Bytes of the meta storages alive after each op run under it, and their peak."""
+
+    def __init__(self, block: int = 1) -> None:
+        super().__init__()
+        self.block = block
+        self.total = 0
+        self.peak = 0
+        self.peak_check = 0
+        # the bytes alive after each op; check i is the i-th op's
+        self.timeline: list[int] = []
+        self._storages: list[_Storage] = []
+        # storage address -> (weak reference that reports the free, its record)
+        self._live: dict[int, tuple[weakref.ref[Any], _Storage]] = {}
+
+    def add(self, tensor: torch.Tensor, kind: str = "activations") -> None:
+        """Count `tensor`'s storage as `kind` from now until it is freed (once per storage)."""
+        if tensor.device.type != "meta":
+            return  # host-side scalars such as Adam's step count: not device memory
+        storage = tensor.untyped_storage()
+        key = storage._cdata
+        nbytes = math.ceil(storage.nbytes() / self.block) * self.block
+        if key in self._live:
+            record = self._live[key][1]
+            self.total += nbytes - record.nbytes  # a storage resized in place
+            record.nbytes = nbytes
+            return
+        if nbytes == 0:
+            return
+        record = _Storage(nbytes, kind, len(self.timeline))
+        self._storages.append(record)
+        self._live[key] = (weakref.ref(storage, self._freed(key)), record)
+        self.total += nbytes
+
+    def retag(self, tensor: torch.Tensor, kind: str) -> None:
+        """Count `tensor`'s storage as `kind` over its whole life (a gradient autograd stored)."""
+        self.add(tensor, kind)
+        entry = self._live.get(tensor.untyped_storage()._cdata)
+        if entry is not None:
+            entry[1].kind = kind
+
+    def at_peak(self) -> dict[str, int]:
+        """Bytes alive at the peak by kind; a storage counts as what it finally became."""
+        parts = dict.fromkeys(KINDS, 0)
+        for record in self._storages:
+            if record.born <= self.peak_check and (
+                record.died is None or record.died > self.peak_check
+            ):
+                parts[record.kind] += record.nbytes
+        return parts
+
+    def _freed(self, key: int) -> Callable[[weakref.ref[Any]], None]:
+        def callback(_: weakref.ref[Any]) -> None:
+            entry = self._live.pop(key, None)
+            if entry is not None:
+                entry[1].died = len(self.timeline)
+                self.total -= entry[1].nbytes
+
+        return callback
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for leaf in tree_leaves(out):
+            if isinstance(leaf, torch.Tensor):
+                self.add(leaf)
+        if self.total > self.peak:
+            self.peak, self.peak_check = self.total, len(self.timeline)
+        self.timeline.append(self.total)
+        return out
+
+
+def _make_optimizer(name: str, params: list[nn.Parameter], device: str) -> torch.optim.Optimizer:
+    # On CUDA torch defaults to the foreach kernels, whose list temporaries span all parameters;
+    # elsewhere it updates one parameter at a time. Meta tensors would get the latter, so say it.
+    foreach = device == "cuda"
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=0.1, momentum=0.9, foreach=foreach)
+    if name == "adam":
+        return torch.optim.Adam(params, foreach=foreach)
+    return torch.optim.AdamW(params, foreach=foreach)
+
+
+@contextmanager
+def _grads_counted(live: LiveBytes, params: list[nn.Parameter]) -> Iterator[None]:
+    """Count each parameter's gradient as a gradient once autograd has stored it."""
+    handles = [
+        p.register_post_accumulate_grad_hook(lambda p: live.retag(p.grad, "grads")) for p in params
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+class MetaStep:
+    """A meta-device model (and optimizer) whose step is traced at any batch size."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        sample_shape: tuple[int, ...],
+        dtype: str = "float32",
+        train: bool = False,
+        optimizer: str | None = None,
+        device: str = "cpu",
+    ) -> None:
+        _check_options(dtype, train, optimizer, device)
+        if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
+            raise ValueError("the model must be on the meta device (no real weights)")
+        self.model = model.to(DTYPES[dtype])
+        self.sample_shape = sample_shape
+        self.dtype, self.train, self.optimizer_name = dtype, train, optimizer
+        self.block = CUDA_BLOCK if device == "cuda" else 1
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = None
+        if optimizer is not None:
+            self.optimizer = _make_optimizer(optimizer, self.params, device)
+            # The state exists from the first step on; create it so that every traced step
+            # is a steady-state one.
+            for p in self.params:
+                p.grad = torch.zeros_like(p)
+            self.optimizer.step()
+            self.model.zero_grad(set_to_none=True)
+
+    def trace(self, batch_size: int) -> LiveBytes:
+        """Run one step at `batch_size` on meta tensors; the live bytes over it."""
+        if batch_size < 1:
+            raise ValueError(f"batch size must be at least 1, got {batch_size}")
+        live = LiveBytes(self.block)
+        for tensor in [*self.model.parameters(), *self.model.buffers()]:
+            live.add(tensor, "weights")
+        for state in self.optimizer.state.values() if self.optimizer else ():
+            for value in state.values():
+                if isinstance(value, torch.Tensor):
+                    live.add(value, "optimizer_state")
+        shape = (batch_size, *self.sample_shape)
+        try:
+            with _grads_counted(live, self.params if self.train else []), live:
+                inputs = torch.empty(shape, device="meta", dtype=DTYPES[self.dtype])
+                if self.train:
+                    self.model.train()
+                    self.model(inputs).float().sum().backward()
+                    if self.optimizer is not None:
+                        self.optimizer.step()
+                else:
+                    self.model.eval()
+                    with torch.inference_mode():
+                        self.model(inputs)
+        finally:
+            self.model.zero_grad(set_to_none=True)
+        return live
+
+    def estimate(self, batch_size: int) -> MemoryEstimate:
+        """The peak of one step at `batch_size` and its parts."""
+        live = self.trace(batch_size)
+        parts = live.at_peak()
+        return MemoryEstimate(
+            live.peak,
+            parts["weights"],
+            parts["grads"],
+            parts["optimizer_state"],
+            parts["activations"],
+            batch_size,
+            self.dtype,
+            self.train,
+            self.optimizer_name,
+        )
+
+    def max_batch(self, budget_bytes: int) -> int:
+        """The largest batch whose traced peak is at most `budget_bytes` (0 if none fits)."""
+        peaks: dict[int, int] = {}
+        lines = []
+        for batch in LINE_BATCHES:
+            live = self.trace(batch)
+            peaks[batch] = live.peak
+            lines.append(live.timeline)
+
+        def fits(batch: int) -> bool:
+            if batch not in peaks:
+                peaks[batch] = self.trace(batch).peak
+            return peaks[batch] <= budget_bytes
+
+        return largest_fitting(fits, linear_guess(lines[0], lines[1], budget_bytes))
+
+
+def linear_guess(small: list[int], large: list[int], budget_bytes: int) -> int:
+    """The largest batch within budget if the bytes alive after each op are affine in the batch.
+
+    `small` and `large` are the live bytes after each op at batch 2 and 3 (LINE_BATCHES). Every
+    tensor of these models is either independent of the batch (weights, gradients, optimizer
+    state) or holds one slice per image, so the bytes after op t are a_t + b_t·batch and the
+    peak at any batch is max_t(a_t + b_t·batch): exact from two traces, whichever op holds it."""
+    if len(small) != len(large):  # another op sequence at another batch: no line to follow
+        return LINE_BATCHES[0]
+    guess = math.inf
+    for low, high in zip(small, large, strict=True):
+        slope = high - low
+        if slope <= 0:
+            if low > budget_bytes:
+                return 0
+            continue
+        guess = min(guess, LINE_BATCHES[0] + (budget_bytes - low) // slope)
+    return max(int(guess), 0) if guess != math.inf else LINE_BATCHES[0]
+
+
+def largest_fitting(fits: Callable[[int], bool], guess: int) -> int:
+    """The largest batch b >= 0 with fits(b), fits being true up to some batch and false after.
+
+    Searched outward from `guess` in doubling steps, then by bisection: two calls of `fits` when
+    the guess is right, a few more (logarithmic in the miss) when it is not."""
+    guess = max(guess, 1)
+    step = 1
+    if fits(guess):
+        low = guess
+        while fits(low + step):
+            low += step
+            step *= 2
+        high = low + step
+    else:
+        high = guess
+        while high - step >= 1 and not fits(high - step):
+            high -= step
+            step *= 2
+        low = max(high - step, 0)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
+def _check_options(dtype: str, train: bool, optimizer: str | None, device: str) -> None:
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if optimizer is not None and not train:
+        raise ValueError("an optimizer needs train=True")
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+
+
+def spec_step(
+    spec: BaseSpec,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> MetaStep:
+    """`spec` built on the meta device, ready to trace at any batch size."""
+    from scalecalc.api import build
+
+    _check_options(dtype, train, optimizer, device)
+    return MetaStep(
+        build(spec, "meta"), (3, spec.resolution, spec.resolution), dtype, train, optimizer, device
+    )
+
+
+def estimate_peak(
+    spec: BaseSpec,
+    batch_size: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> MemoryEstimate:
+    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`."""
+    return spec_step(spec, dtype, train, optimizer, device).estimate(batch_size)
+
+
+def max_batch(
+    spec: BaseSpec,
+    budget_bytes: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> int:
+    """The largest batch of `spec` whose estimated peak fits in `budget_bytes` (0 if none)."""
+    return spec_step(spec, dtype, train, optimizer, device).max_batch(budget_bytes)
