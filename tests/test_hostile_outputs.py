@@ -151,12 +151,12 @@ def test_inputs_are_refused_as_outputs(tmp_path: Path) -> None:
 def test_bench_output_folder_fails_before_timing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scalecalc.bench
+    import scalecalc.nn.bench
 
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the benchmark ran")
 
-    monkeypatch.setattr(scalecalc.bench, "run", never)
+    monkeypatch.setattr(scalecalc.nn.bench, "run", never)
     assert_one_error(invoke("bench", TINY, "-o", str(tmp_path)), "is a folder")
     assert_one_error(invoke("bench", TINY, "--plot", f"{tmp_path}/x.png/"), "names a folder")
 
