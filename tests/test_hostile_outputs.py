@@ -291,3 +291,19 @@ def test_two_options_naming_one_file_fail_before_work(
     same = str(tmp_path / "x.svg")
     result = invoke("compare", "resnet50", "-s", "w", "--plot", same, "-o", same)
     assert_one_error(result, "is also --output")
+
+
+def test_update_with_a_broken_stdout_leaves_the_baseline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    baseline, report = tmp_path / "b.json", tmp_path / "r.md"
+    assert invoke("check", "resnet50", "--baseline", str(baseline), "--update").exit_code == 0
+    before = baseline.read_bytes()
+
+    def broken(_text: str) -> None:
+        raise outputs.BrokenPipe("stdout: broken pipe (the reader exited); nothing was written")
+
+    monkeypatch.setattr(outputs, "write_stdout", broken)
+    args = ["check", "resnet50", "resnet101", "-b", str(baseline), "--update", "--report"]
+    assert_one_error(invoke(*args, str(report)), "broken pipe", 141)
+    assert baseline.read_bytes() == before and names(tmp_path) == ["b.json"]
