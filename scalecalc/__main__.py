@@ -1,5 +1,5 @@
 """`python -m scalecalc` runs the command line."""
 
-from scalecalc.cli import main
+from scalecalc.console import main
 
 main()

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scalecalc.measurement import BenchRow
 from scalecalc.compare import CompareRow
 from scalecalc.compare_report import (
     Runtimes,
@@ -21,9 +20,12 @@ from scalecalc.compare_report import (
 from scalecalc.compare_report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
 from scalecalc.costs import MEASURES
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, safe_text
+from scalecalc.files import read_text
+from scalecalc.measurement import BenchRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
 
+MAX_BENCH_BYTES = 16 << 20
 ROW_HEADERS = (
     "scaling",
     "s",
@@ -249,7 +251,7 @@ def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
 def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str = "png") -> bytes:
     """Runtime against flops, params and acts (log-log): a colour per strategy, each line
     joining a base to its scaled models; a marker shape per base."""
-    from scalecalc.plot import log_log_axes, pyplot_module
+    from scalecalc.plot import figure_bytes, log_log_axes, pyplot_module
 
     pyplot = pyplot_module()
     from matplotlib.lines import Line2D
@@ -293,11 +295,7 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
     figure.legend(handles=handles, loc="center right", frameon=False)
     figure.suptitle("Measured runtime against each cost measure (log-log)")
     figure.tight_layout(rect=(0, 0, 0.86, 1))
-    buffer = io.BytesIO()
-    # No date in SVG metadata, so the same data draws the same file.
-    figure.savefig(buffer, format=fmt, dpi=110, metadata={"Date": None} if fmt == "svg" else {})
-    pyplot.close(figure)
-    return buffer.getvalue()
+    return figure_bytes(figure, fmt)
 
 
 # What must agree between a bench file's row and a compare row for the runtime to be joined.
@@ -307,11 +305,13 @@ SAME_MODEL = ("resolution", "depths", "widths", "params", "acts")
 def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """The setup line and the rows by key of a `scalecalc bench --format json` file."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"--bench: {path}: no such file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ConfigError(f"--bench: {path}: not a JSON file ({error})") from None
+        text = read_text(path, MAX_BENCH_BYTES, ConfigError, "a `scalecalc bench` JSON file")
+    except ConfigError as error:
+        raise ConfigError(f"--bench: {error}") from None
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ConfigError(f"--bench: {safe_text(path)}: not a JSON file ({error})") from None
     try:
         setup = setup_line(document["setup"])
         rows = {row["key"]: row for row in document["rows"]}

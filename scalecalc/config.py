@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 
 from scalecalc.errors import ConfigError, SpecError, shown
-from scalecalc.files import read_text
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
+from scalecalc.files import STDIN, read_text
 from scalecalc.registry import get_family, list_presets, preset_family
 
 MAX_FILE_BYTES = 1 << 20
@@ -53,6 +53,8 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
     text = str(source)
     prefix = f"{origin}: " if origin else ""
     try:
+        if text == STDIN:
+            return from_mapping(read_yaml(Path(STDIN)), "stdin", "stdin")
         if text in preset_names():
             family = preset_family(text)
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import reprlib
 from typing import Any
 
 MAX_MESSAGE = 600
+MAX_SHOWN_TEXT = 200
+# C0 and C1 controls, DEL, lone surrogates and the bidirectional overrides that reorder a line.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 
 _REPR = reprlib.Repr()
 _REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = 8
@@ -18,15 +22,19 @@ def shown(value: Any) -> str:
     return _REPR.repr(list(value) if isinstance(value, tuple) else value)
 
 
+def safe_text(text: Any, limit: int = MAX_SHOWN_TEXT) -> str:
+    """`text` fit to echo on a terminal: control characters escaped, at most `limit` characters."""
+    escaped = _UNSAFE.sub(lambda match: ascii(match.group())[1:-1], str(text))
+    return escaped if len(escaped) <= limit else escaped[: limit - 3] + "..."
+
+
 class ScalecalcError(Exception):
     """A problem with the user's input; its message is the whole report, on one line."""
 
     exit_code = 2
 
     def __init__(self, message: str) -> None:
-        message = " ".join(str(message).split())
-        if len(message) > MAX_MESSAGE:
-            message = message[: MAX_MESSAGE - 3] + "..."
+        message = safe_text(" ".join(str(message).split()), MAX_MESSAGE)
         super().__init__(message)
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from scalecalc.files import write_atomic
 from scalecalc.compare import CompareRow
-from scalecalc.errors import ConfigError, ScalecalcError
+from scalecalc.errors import ConfigError, ScalecalcError, safe_text
 
 PLOT_SUFFIXES = (".png", ".svg")
 PANEL_ROWS = (("acts", "activations (M)"), ("params", "parameters (M)"))
@@ -18,13 +22,18 @@ class PlotUnavailableError(ScalecalcError):
     """matplotlib is not installed."""
 
 
-def check_plot_path(path: Path) -> None:
+def check_plot_path(path: str | Path) -> None:
     """Raise ConfigError unless `path` ends in a suffix we can draw."""
-    if path.suffix.lower() not in PLOT_SUFFIXES:
-        raise ConfigError(f"--plot: {path} must end in {' or '.join(PLOT_SUFFIXES)}")
+    if Path(path).suffix.lower() not in PLOT_SUFFIXES:
+        raise ConfigError(f"--plot: {safe_text(path)} must end in {' or '.join(PLOT_SUFFIXES)}")
 
 
-def log_log_axes(ax) -> None:  # type: ignore[no-untyped-def]  # noqa: ANN001
+def plot_format(path: str | Path) -> str:
+    """'png' or 'svg', from the path's suffix."""
+    return Path(path).suffix.lower().lstrip(".")
+
+
+def log_log_axes(ax) -> None:  # type: ignore[no-untyped-def]
     """Log scales with ticks at 1, 2, 5 x 10^k printed as plain numbers, and a light grid."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
@@ -39,6 +48,7 @@ def log_log_axes(ax) -> None:  # type: ignore[no-untyped-def]  # noqa: ANN001
 
 def pyplot_module():  # type: ignore[no-untyped-def]
     """matplotlib.pyplot on the file-only Agg backend, or a one-line error naming the extra."""
+    _writable_config_dir()
     try:
         import matplotlib
     except ImportError:
@@ -46,9 +56,47 @@ def pyplot_module():  # type: ignore[no-untyped-def]
             "--plot needs matplotlib; install the plot extra: pip install 'scalecalc[plot]'"
         ) from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
+    from matplotlib import pyplot
 
     return pyplot
+
+
+def _writable_config_dir() -> None:
+    """Give matplotlib a private config and cache folder, removed at exit, when its own is not
+    writable (an unwritable HOME): otherwise it warns on stderr at import."""
+    if "MPLCONFIGDIR" in os.environ:
+        return
+    config = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if all(_can_write(os.path.join(folder, "matplotlib")) for folder in (config, cache)):
+        return
+    private = tempfile.mkdtemp(prefix="scalecalc-matplotlib-")
+    atexit.register(shutil.rmtree, private, True)
+    os.environ["MPLCONFIGDIR"] = private
+
+
+def _can_write(folder: str) -> bool:
+    """Whether `folder` exists or can be made, and a file can be created in it."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def figure_bytes(figure: Any, fmt: str) -> bytes:
+    """A figure's PNG or SVG bytes, the same for the same figure on every run (no date, fixed
+    SVG ids); the figure is closed."""
+    import matplotlib
+    from matplotlib import pyplot
+
+    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    buffer = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "scalecalc", "svg.fonttype": "path"}):
+        figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata)
+    pyplot.close(figure)
+    return buffer.getvalue()
 
 
 def _lines(rows: Sequence[CompareRow]) -> dict[str, dict[str, list[CompareRow]]]:
@@ -101,18 +149,4 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
     figure.legend(handles, labels, title="strategy", loc="center right", frameon=False)
     figure.suptitle("Cost of each scaling strategy, base and scaled models (log-log)")
     figure.tight_layout(rect=(0, 0, 1 - 1.0 / (4 * columns + 1.2), 1))
-    buffer = io.BytesIO()
-    # No date in SVG metadata, so the same sweep draws the same file.
-    metadata = {"Date": None} if fmt == "svg" else {}
-    figure.savefig(buffer, format=fmt, dpi=110, metadata=metadata)
-    pyplot.close(figure)
-    return buffer.getvalue()
-
-
-def write_plot(rows: Sequence[CompareRow], path: Path) -> None:
-    """Draw the sweep to `path` (PNG or SVG by suffix), atomically: a failure leaves no file."""
-    check_plot_path(path)
-    data = plot_bytes(rows, path.suffix.lower().lstrip("."))
-    if not (path.parent if str(path.parent) else Path(".")).is_dir():
-        raise ConfigError(f"--plot: {path}: directory {path.parent} does not exist")
-    write_atomic(path, data)
+    return figure_bytes(figure, fmt)

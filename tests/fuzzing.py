@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from fuzzing_outputs import check_outputs_on, check_streams_on
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
@@ -148,7 +149,7 @@ def check_cli_on(text: str, runner: CliRunner, directory: Path) -> int:
     return result.exit_code
 
 
-def _assert_clean(result, text: str) -> None:  # noqa: ANN001
+def _assert_clean(result, text: str) -> None:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise AssertionError(f"{type(result.exception).__name__}: {result.exception}\n{text}")
     assert result.exit_code in (0, 2), (result.exit_code, result.output, text)
@@ -158,11 +159,21 @@ def _assert_clean(result, text: str) -> None:  # noqa: ANN001
         assert result.stdout == "", text
 
 
-def run(count: int, seed: int) -> dict[int, int]:
-    """Fuzz `count` inputs; returns how many exited 0 and 2."""
+def run(count: int, seed: int, process_every: int = 500) -> dict[int, int]:
+    """Fuzz `count` inputs; returns how many exited 0 and 2. About a third of the inputs are
+    also put in hostile places (output and input kinds, stdout encodings), and every
+    `process_every`-th runs in its own process with a closed, full or broken stdout or an
+    unfriendly environment."""
     runner = CliRunner()
+    rng = random.Random(seed + 1)
     outcomes = {0: 0, 2: 0}
     with tempfile.TemporaryDirectory() as directory:
-        for text in mutated_inputs(count, seed):
-            outcomes[check_cli_on(text, runner, Path(directory))] += 1
+        for index, text in enumerate(mutated_inputs(count, seed)):
+            case = Path(directory) / f"case{index}"
+            if index % process_every == process_every - 1:
+                outcomes[check_streams_on(text, rng, case)] += 1
+            elif rng.random() < 1 / 3:
+                outcomes[check_outputs_on(text, rng, case)] += 1
+            else:
+                outcomes[check_cli_on(text, runner, Path(directory))] += 1
     return outcomes

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
+
+from scalecalc import interrupts
+from scalecalc.outputs import outcome_text
 
 # Importing a command module registers its commands; `--help` lists them in this order.
 from scalecalc.cli import count, scale, compare, check, bench, profile  # noqa: F401, I001
@@ -14,14 +18,16 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console entry point: usage errors, like every other error, are one `error:` line."""
+    """Console entry point: usage errors, signals and output failures are one `error:` line."""
     command = typer.main.get_command(app)
     args = sys.argv[1:] or ["--help"]  # no arguments: the overview of commands, exit 0
     try:
         code = command.main(args=args, prog_name="scalecalc", standalone_mode=False)
-    except KeyboardInterrupt:
-        print("error: interrupted; nothing was written", file=sys.stderr)
-        code = 130
+    except (KeyboardInterrupt, interrupts.Stopped, click.exceptions.Abort) as error:
+        # Abort is how click reports a Ctrl-C that arrived while it parsed the arguments.
+        cause = (error.__context__ if isinstance(error, click.exceptions.Abort) else None) or error
+        print(f"error: {interrupts.stop_word(cause)}; {outcome_text()}", file=sys.stderr)
+        code = interrupts.stop_code(cause)
     except Exception as error:
         code = usage_error(error)
     sys.exit(code if isinstance(code, int) else 0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,10 +11,13 @@ from typing import Annotated, Any, Literal
 import typer
 from typer.core import TyperGroup
 
+from scalecalc import outputs
 from scalecalc.costs import CONVENTIONS
-from scalecalc.errors import ScalecalcError
-from scalecalc.files import write_atomic
+from scalecalc.errors import ScalecalcError, safe_text
+from scalecalc.interrupts import Stopped, stop_code, stop_word
+from scalecalc.outputs import Destination, Outputs
 from scalecalc.report import FORMATS
+from scalecalc.terminal import render_rich, stdout_is_terminal
 
 
 class OneLineErrors(TyperGroup):
@@ -42,7 +44,7 @@ def usage_error(error: Exception) -> int:
         raise error
     # typer's coercion of choices prefixes its message with "Value error, ": noise to a user.
     message = error.format_message().replace("Value error, ", "")
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {safe_text(message, 600)}", file=sys.stderr)
     return error.exit_code
 
 
@@ -64,8 +66,10 @@ Convention = Literal[CONVENTIONS]  # type: ignore[valid-type]
 FORMAT_HELP = "Output format; default: md when piped or written to a file, table on a terminal."
 FormatOption = Annotated[Format | None, typer.Option("--format", "-f", help=FORMAT_HELP)]
 OutputOption = Annotated[
-    Path | None,
-    typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
+    str | None,
+    typer.Option(
+        "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+    ),
 ]
 # Sweep options shared by `compare` and `bench`.
 ConfigsArgument = Annotated[
@@ -123,55 +127,56 @@ def _main(
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one `error:` line on stderr and return the Exit to raise."""
-    print(f"error: {message}", file=sys.stderr)
+    print(f"error: {safe_text(message, 600)}", file=sys.stderr)
     return typer.Exit(code)
 
 
 def warn(message: str) -> None:
     """A diagnostic line on stderr; stdout stays machine-readable."""
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {safe_text(message, 600)}", file=sys.stderr)
 
 
 def info(message: str) -> None:
     """An informational line on stderr."""
-    print(message, file=sys.stderr)
+    print(safe_text(message, 600), file=sys.stderr)
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn domain errors and Ctrl-C into one line on stderr and an exit code."""
+    """Turn domain errors, Ctrl-C and SIGTERM into one true line on stderr and an exit code."""
+    outputs.begin_run()
     try:
         yield
     except ScalecalcError as error:
         raise fail(str(error), error.exit_code) from None
-    except KeyboardInterrupt:
-        raise fail("interrupted; nothing was written", 130) from None
+    except (KeyboardInterrupt, Stopped) as error:
+        raise fail(f"{stop_word(error)}; {outputs.outcome_text()}", stop_code(error)) from None
 
 
-def output_format(requested: str | None, output: Path | None) -> str:
+def output_format(requested: str | None, output: Destination | None) -> str:
     """The format to render: as requested, else md for files and pipes, table on a terminal."""
     if requested is not None:
         return requested
-    return "table" if output is None and sys.stdout.isatty() else "md"
+    to_stdout = output is None or output.target is None
+    return "table" if to_stdout and stdout_is_terminal() else "md"
 
 
-def emit(render: Callable[[], Any], fmt: str, output: Path | None) -> None:
-    """Render and write to stdout or, atomically, to `output` (a failed run leaves no file)."""
+def emit(
+    render: Callable[[], Any], fmt: str, output: Destination, batch: Outputs | None = None
+) -> None:
+    """Render, then write to `output` (stdout, a device, or a file replaced atomically); with
+    `batch`, queue it there to be written with the command's other outputs, all or nothing."""
     content = render()
     if fmt == "table":
-        from rich.console import Console
-
-        console = Console(file=sys.stdout if output is None else io.StringIO(), record=True)
-        for item in content if isinstance(content, list) else [content]:
-            console.print(item)
-        if output is None:
-            return
-        content = console.export_text()
-    if output is None:
-        sys.stdout.write(content)
-        sys.stdout.flush()
+        items = content if isinstance(content, list) else [content]
+        to_stdout = output.target is None
+        content = render_rich(items, to_stdout and stdout_is_terminal(), to_stdout)
+    if batch is None:
+        batch = Outputs()
+        batch.add(output, content)
+        batch.commit()
     else:
-        write_atomic(output, content)
+        batch.add(output, content)
 
 
 @contextmanager

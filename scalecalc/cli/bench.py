@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 
+from scalecalc import outputs
 from scalecalc.cli._common import (
     ConfigsArgument,
     FactorsOption,
@@ -23,8 +23,8 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
+from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError
-from scalecalc.files import write_atomic
 from scalecalc.measurement import DTYPE_NAMES
 
 
@@ -76,7 +76,7 @@ def bench_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--plot", metavar="FILE", help="Also plot runtime vs each measure: .png, .svg"
         ),
@@ -91,14 +91,17 @@ def bench_command(
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
-        fmt = output_format(fmt, output)
-        for path, option in ((output, "--output"), (plot, "--plot")):
-            if path is not None and not path.parent.is_dir():
-                raise ConfigError(f"{option}: directory {path.parent} does not exist")
+        inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
+        # Every destination is checked before anything is timed, not after.
+        destination = outputs.destination(output, "--output", inputs)
+        fmt = output_format(fmt, destination)
+        plot_to = None
         if plot is not None:
             from scalecalc.plot import check_plot_available, check_plot_path
 
             check_plot_path(plot)
+            plot_to = outputs.destination(plot, "--plot", inputs)
+            outputs.distinct(destination, plot_to)
             check_plot_available()
         settings = BenchSettings(
             devices.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
@@ -107,6 +110,7 @@ def bench_command(
         sweep, entries = sweep_from_options(
             BENCH_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
         )
+        refuse_bases(sweep, destination, plot_to)
         counted = compare.run(entries, sweep.convention)
         available = devices.available_memory(settings.device) if memory_check else None
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
@@ -123,8 +127,11 @@ def bench_command(
         fits = bench_report.correlations(results)
         setup = bench.describe_setup(settings, sweep.convention)
         missing = [(row.key, estimate) for row, estimate in skipped]
-        if plot is not None:
-            data = bench_report.plot_bytes(results, fits, plot.suffix.lower().lstrip("."))
-            write_atomic(plot, data)
+        batch = outputs.Outputs()
+        if plot is not None and plot_to is not None:
+            from scalecalc.plot import plot_format
+
+            batch.add(plot_to, bench_report.plot_bytes(results, fits, plot_format(plot)))
         render = bench_report.renderer(fmt, results, fits, setup, missing)
-        emit(render, fmt, output)
+        emit(render, fmt, destination, batch)
+        batch.commit()

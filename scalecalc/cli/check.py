@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from scalecalc import outputs
 from scalecalc.cli._common import (
     FORMAT_HELP,
     SweepConventionOption,
@@ -16,8 +17,7 @@ from scalecalc.cli._common import (
     output_format,
     user_errors,
 )
-from scalecalc.errors import BaselineError, ConfigError
-from scalecalc.files import write_atomic
+from scalecalc.errors import ConfigError
 
 
 @app.command("check")
@@ -51,7 +51,7 @@ def check_command(
         typer.Option("--update", help="Rewrite the baseline (atomically) with this run's counts."),
     ] = False,
     report: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--report", metavar="FILE", help="Also write the report as markdown to FILE."),
     ] = None,
     fmt: Annotated[
@@ -68,30 +68,29 @@ def check_command(
         if baseline is None:
             raise ConfigError("--baseline: required; name the baseline JSON file")
         fmt = output_format(fmt, None)
-        for path in (report, baseline):
-            if path is not None and not path.absolute().parent.is_dir():
-                raise ConfigError(f"{path}: directory {path.parent} does not exist")
+        # Every destination is checked before any counting; all are written at the end.
+        stdout = outputs.destination(None)
+        inputs = [*(sources or []), baseline]
+        report_to = None if report is None else outputs.destination(report, "--report", inputs)
+        baseline_to = None
+        if update:
+            baseline_to = outputs.destination(str(baseline), "--baseline", sources or [])
+        outputs.distinct(baseline_to, report_to)
         rtol = check.check_rtol(rtol)
         entries, run_convention = check_entries(sources or [], presets, convention)
         old = check.open_baseline(baseline, run_convention, update)
         rows = compare.run(entries, run_convention)
         version = scalecalc.__version__
         result = check.run_check(rows, run_convention, baseline, old, rtol, update, version)
-        if result.new_baseline is not None:
-            _write(baseline, result.new_baseline)
-        if report is not None:
-            _write(report, check_report.to_markdown(result.outcome))
-        emit(check_report.renderer(fmt, result.outcome), fmt, None)
+        batch = outputs.Outputs()
+        if result.new_baseline is not None and baseline_to is not None:
+            batch.add(baseline_to, result.new_baseline)
+        if report_to is not None:
+            batch.add(report_to, check_report.to_markdown(result.outcome))
+        emit(check_report.renderer(fmt, result.outcome), fmt, stdout, batch)
+        batch.commit()
         for note in result.notes:
             info(note)
         info(check_report.summary(result.outcome))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
-
-
-def _write(path: Path, text: str) -> None:
-    """write_atomic with OS errors as a one-line error; the old file survives any failure."""
-    try:
-        write_atomic(path, text)
-    except OSError as error:
-        raise BaselineError(f"{path}: cannot write ({error.strerror or error})") from None

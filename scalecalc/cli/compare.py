@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from scalecalc import outputs
 from scalecalc.cli._common import (
     ConfigsArgument,
     FactorsOption,
@@ -24,7 +25,8 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
-from scalecalc.errors import ConfigError
+from scalecalc.outputs import Destination
+from scalecalc.sweep import Sweep
 
 
 @app.command("compare")
@@ -38,7 +40,7 @@ def compare_command(
     fmt: FormatOption = None,
     output: OutputOption = None,
     plot: Annotated[
-        Path | None,
+        str | None,
         typer.Option("--plot", metavar="FILE", help="Also plot acts, params vs flops: .png, .svg"),
     ] = None,
     bench_file: Annotated[
@@ -55,15 +57,18 @@ def compare_command(
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
 
     with user_errors():
-        fmt = output_format(fmt, output)
+        inputs = [*(configs or []), *(p for p in (sweep_file, bench_file) if p is not None)]
+        # Every destination is checked before the sweep runs, not after.
+        destination = outputs.destination(output, "--output", inputs)
+        fmt = output_format(fmt, destination)
+        plot_to = None
         if plot is not None:
             from scalecalc.plot import check_plot_available, check_plot_path
 
             check_plot_path(plot)
+            plot_to = outputs.destination(plot, "--plot", inputs)
+            outputs.distinct(destination, plot_to)
             check_plot_available()
-        # Fail before the sweep runs, not after (write_atomic would check too, but late).
-        if output is not None and not output.absolute().parent.is_dir():
-            raise ConfigError(f"{output}: directory {output.parent} does not exist")
         measured = None
         if bench_file is not None:
             from scalecalc.bench_report import read_runtimes, runtimes_for
@@ -72,6 +77,7 @@ def compare_command(
         sweep, entries = sweep_from_options(
             DEFAULT_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
         )
+        refuse_bases(sweep, destination, plot_to)
         with progress("counting", len(entries)) as advance:
             done = itertools.count(1)
             on_entry = lambda entry: advance(next(done), entry.key)  # noqa: E731
@@ -83,9 +89,19 @@ def compare_command(
             runtimes, warnings = runtimes_for(rows, bench_file, measured)
             for line in warnings:
                 warn(line)
-        if plot is not None:
-            from scalecalc.plot import write_plot
+        batch = outputs.Outputs()
+        if plot is not None and plot_to is not None:
+            from scalecalc.plot import plot_bytes, plot_format
 
-            write_plot(rows, plot)
+            batch.add(plot_to, plot_bytes(rows, plot_format(plot)))
         fits = compare.exponents(rows)
-        emit(compare_report.renderer(fmt, rows, fits, sweep.convention, runtimes), fmt, output)
+        render = compare_report.renderer(fmt, rows, fits, sweep.convention, runtimes)
+        emit(render, fmt, destination, batch)
+        batch.commit()
+
+
+def refuse_bases(sweep: Sweep, *places: Destination | None) -> None:
+    """OutputError if an output is one of the sweep's base files."""
+    for place in places:
+        if place is not None and place.target is not None:
+            outputs.refuse_inputs(place.option, place.given, place.target, sweep.bases)

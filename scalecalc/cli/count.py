@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from scalecalc import outputs
 from scalecalc.cli._common import (
     ConventionOption,
     FormatOption,
@@ -42,14 +43,15 @@ def count_command(
     from scalecalc.api import count, load
 
     with user_errors():
-        fmt = output_format(fmt, output)
+        destination = outputs.destination(output, "--output", inputs=configs)
+        fmt = output_format(fmt, destination)
         rows = []
         for model in [load(source) for source in configs]:
             costs = count(model.spec, convention, counter)
             for op, calls in costs.unsupported:
                 warn(f"{model.name}: unsupported op {op} ({calls} calls) counted as zero")
             rows.append(report.CountRow(model, convention, costs))
-        emit(lambda: report.COUNT_RENDERERS[fmt](rows), fmt, output)
+        emit(lambda: report.COUNT_RENDERERS[fmt](rows), fmt, destination)
 
 
 @app.command("list")
@@ -60,8 +62,9 @@ def list_command(
     """The built-in presets, one per line with their family."""
     from scalecalc.registry import list_presets, preset_family
 
-    for name in list_presets(include, exclude):
-        typer.echo(f"{name}\t{preset_family(name).name}")
+    with user_errors():
+        names = list_presets(include, exclude)
+        outputs.write_stdout("".join(f"{name}\t{preset_family(name).name}\n" for name in names))
 
 
 @app.command("show")
@@ -71,4 +74,4 @@ def show_command(config: Annotated[str, ModelArgument]) -> None:
     from scalecalc.config import dump
 
     with user_errors():
-        typer.echo(dump(load(config)), nl=False)
+        outputs.write_stdout(dump(load(config)))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from scalecalc import outputs
 from scalecalc.cli._common import ConventionOption, OutputOption, app, emit, info, user_errors
 
 
@@ -31,7 +32,8 @@ def scale_command(
     from scalecalc.solver import scale_to
 
     with user_errors():
+        destination = outputs.destination(output, "--output", inputs=[config])
         model = load(config)
         result = scale_to(model, strategy, convention, factor, target_flops, target_factor)
-        info(result.summary())
-        emit(lambda: dump(ModelConfig(result.name, result.spec)), "yaml", output)
+        emit(lambda: dump(ModelConfig(result.name, result.spec)), "yaml", destination)
+        info(result.summary())  # after the write: a failed write stays the only stderr line
