@@ -22,7 +22,7 @@ def fit_command(
         Path, typer.Argument(metavar="BENCH.json", help="Output of `scalecalc bench -f json`.")
     ],
     output: Annotated[
-        Path, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
+        str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
     ],
     name: Annotated[
         str | None, typer.Option("--name", help="The profile's name (default: file stem).")
@@ -34,12 +34,15 @@ def fit_command(
     from scalecalc.profile_data import profile_from_bench
     from scalecalc.profile_report import to_markdown
 
+    from scalecalc import outputs
+
     with user_errors():
+        destination = outputs.destination(output, "--output", inputs=[bench_file])
         text = read_text(
             bench_file, PROFILE_LIMIT, ProfileError, "`scalecalc bench -f json` output"
         )
-        profile = profile_from_bench(text, str(bench_file), name or output.stem)
-        emit(lambda: profile_to_json(profile), "json", output)
+        profile = profile_from_bench(text, str(bench_file), name or Path(output).stem)
+        emit(lambda: profile_to_json(profile), "json", destination)
         typer.echo(to_markdown(profile), nl=False)
 
 
