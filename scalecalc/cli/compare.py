@@ -16,6 +16,7 @@ from scalecalc.cli._common import (
     StrategiesOption,
     SweepConventionOption,
     SweepOption,
+    TargetFactorsOption,
     TargetFlopsOption,
     app,
     emit,
@@ -34,6 +35,7 @@ def compare_command(
     strategies: StrategiesOption = None,
     factors: FactorsOption = None,
     target_flops: TargetFlopsOption = None,
+    target_factors: TargetFactorsOption = None,
     convention: SweepConventionOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
@@ -70,7 +72,14 @@ def compare_command(
 
             measured = read_runtimes(bench_file)
         sweep, entries = sweep_from_options(
-            DEFAULT_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
+            DEFAULT_SWEEP,
+            sweep_file,
+            configs,
+            strategies,
+            factors,
+            target_flops,
+            target_factors,
+            convention,
         )
         with progress("counting", len(entries)) as advance:
             done = itertools.count(1)
