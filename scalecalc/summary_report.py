@@ -38,8 +38,8 @@ def title(group: EqualFlops) -> str:
     if group.kind == "target_factor":
         goal = f"{group.value:g}× its flops ({goal})"
     return (
-        f"{group.base} at {goal}, fewest acts first: flops off the goal by "
-        f"{min(misses):+.1%} to {max(misses):+.1%}"
+        f"{group.base} at {goal}, fewest acts first: flops {min(misses):+.1%} to "
+        f"{max(misses):+.1%} off the goal"
     )
 
 

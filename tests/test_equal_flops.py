@@ -50,7 +50,7 @@ def test_regnety_4gf_at_4x_flops_ranks_dWr_first(regnety_at_4x: tuple[str, dict]
     markdown, _ = regnety_at_4x
     first = markdown.split("\n### ")[0]
     heading = first.splitlines()[0]
-    assert heading.startswith("### regnety_4gf at 4× its flops (15.89")
+    assert heading.startswith("### regnety_4gf at 4× its flops (15.89") and len(heading) <= 100
     header, *rows = table_lines(first)
     assert header == list(compare_report.summary_report.HEADERS)
     assert [row[1] for row in rows] == ["**dWr** (best)", "w", "dw", "dwr", "d", "r"]
@@ -233,7 +233,7 @@ def test_summary_titles_say_whether_flops_are_equal() -> None:
         "b at s = 4, fewest acts first: flops NOT equal, 3.00× to 3.90× base (30% apart)"
     )
     assert summary_report.title(target) == (
-        "b at 3× its flops (0.000 GF), fewest acts first: flops off the goal by -2.0% to +1.0%"
+        "b at 3× its flops (0.000 GF), fewest acts first: flops -2.0% to +1.0% off the goal"
     )
 
 
