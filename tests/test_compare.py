@@ -203,6 +203,11 @@ def test_cli_options_override_the_sweep() -> None:
             ["--target-flops", "16Q"],
             "error: --target-flops: expected a count such as 16G or 4e9, got '16Q'\n",
         ),
+        (["--target-factor", "0"], "error: --target-factor: 0.0 must be a finite number > 0\n"),
+        (
+            ["--target-factor", "four"],
+            "error: --target-factor: 'four' is not a number; factors must be > 0\n",
+        ),
         (
             ["--convention", "timm"],
             "error: Invalid value for '--convention': 'timm' is not one of 'paper', 'fvcore'.\n",
