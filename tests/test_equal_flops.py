@@ -17,7 +17,7 @@ from scalecalc import compare, compare_report
 from scalecalc.api import load, scale
 from scalecalc.cli import app
 from scalecalc.config import spec_from_fields
-from scalecalc.counting import Costs
+from scalecalc.costs import Costs
 from scalecalc.registry import get_family
 from scalecalc.summary import equal_flops
 from scalecalc.sweep import expand, make_sweep
