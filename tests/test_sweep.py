@@ -139,8 +139,10 @@ def test_format_count() -> None:
     [
         (
             "bases: [resnet50]\nstrategies: [w]\nfactor: [2]\n",
-            "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, "
-            "target_factors, convention",
+            (
+                "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, "
+                "target_factors, convention"
+            ),
         ),
         ("strategies: [w]\nfactors: [2]\n", "missing key 'bases'"),
         (
@@ -210,13 +212,17 @@ def test_format_count() -> None:
         ),
         (
             "[1, 2]\n",
-            "expected a mapping with keys bases, strategies, factors, target_flops, "
-            "target_factors, convention, got a list",
+            (
+                "expected a mapping with keys bases, strategies, factors, target_flops, "
+                "target_factors, convention, got a list"
+            ),
         ),
         (
             "",
-            "expected a mapping with keys bases, strategies, factors, target_flops, "
-            "target_factors, convention, got empty",
+            (
+                "expected a mapping with keys bases, strategies, factors, target_flops, "
+                "target_factors, convention, got empty"
+            ),
         ),
     ],
 )
