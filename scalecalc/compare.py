@@ -15,7 +15,8 @@ from scalecalc.sweep import Entry
 
 @dataclass(frozen=True)
 class CompareRow:
-    """One counted model of a sweep, with the counts of its base for ratios."""
+    """One counted model of a sweep, with the counts of its base for ratios. A row scaled to a
+    multiple of its base's flops has that `target_factor` and the `target_flops` it means."""
 
     key: str
     base: str
@@ -23,6 +24,7 @@ class CompareRow:
     strategy: str | None
     factor: float
     target_flops: int | None
+    target_factor: float | None
     convention: str
     spec: BaseSpec
     costs: Costs
@@ -79,7 +81,11 @@ def run(
     rows = []
     for entry in entries:
         try:
-            spec, factor = _scaled(entry, convention, lambda s: costs_of(s).flops)
+            base_flops = costs_of(entry.model.spec).flops
+            target = entry.target_flops
+            if entry.target_factor is not None:
+                target = round(entry.target_factor * base_flops)
+            spec, factor = _scaled(entry, target, convention, lambda s: costs_of(s).flops)
             rows.append(
                 CompareRow(
                     key=entry.key,
@@ -87,7 +93,8 @@ def run(
                     family=entry.model.family,
                     strategy=entry.strategy,
                     factor=factor,
-                    target_flops=entry.target_flops,
+                    target_flops=target,
+                    target_factor=entry.target_factor,
                     convention=convention,
                     spec=spec,
                     costs=costs_of(spec),
@@ -102,9 +109,10 @@ def run(
 
 
 def _scaled(
-    entry: Entry, convention: str, flops_of: Callable[[BaseSpec], int]
+    entry: Entry, target: int | None, convention: str, flops_of: Callable[[BaseSpec], int]
 ) -> tuple[BaseSpec, float]:
-    """The entry's spec and the factor handed to the scaler (1 for a base)."""
+    """The entry's spec and the factor handed to the scaler (1 for a base; for a flops
+    `target`, the solver's)."""
     from scalecalc.api import scale
 
     if entry.strategy is None:
@@ -113,11 +121,16 @@ def _scaled(
         return scale(entry.model.spec, entry.strategy, entry.factor), entry.factor
     from scalecalc.solver import solve
 
-    assert entry.target_flops is not None
-    solution = solve(
-        entry.model.spec, entry.strategy, entry.target_flops, convention, flops_of=flops_of
-    )
+    assert target is not None
+    solution = solve(entry.model.spec, entry.strategy, target, convention, flops_of=flops_of)
     return solution.spec, solution.factor
+
+
+def changed_fields(rows: Sequence[CompareRow]) -> list[str]:
+    """Spec fields (in the spec's order) whose value is not the same in every row."""
+    specs = [row.spec.to_dict() for row in rows]
+    names = dict.fromkeys(name for spec in specs for name in spec)
+    return [name for name in names if any(s.get(name) != specs[0].get(name) for s in specs)]
 
 
 def fit_exponent(flops: Sequence[float], measure: Sequence[float]) -> float | None:

@@ -5,21 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scalecalc.compare import CompareRow, Exponent
+from scalecalc import summary_report
+from scalecalc.compare import CompareRow, Exponent, changed_fields
 from scalecalc.costs import MEASURES
 from scalecalc.report import giga, markdown_table, mega, rich_table
+from scalecalc.summary import EqualFlops, equal_flops
 from scalecalc.sweep import format_count
 
-ROW_HEADERS = (
-    "scaling",
-    "s",
-    "res",
-    "depths",
-    "widths",
+SHAPE_HEADERS = ("scaling", "s", "res (px)", "depths", "widths")
+SHAPE_ALIGN = "lrrll"
+COST_HEADERS = (
     "flops (G)",
     "flops ×",
     "params (M)",
@@ -27,8 +27,17 @@ ROW_HEADERS = (
     "acts (M)",
     "acts ×",
 )
-ROW_ALIGN = "lrrllrrrrrr"
-STAGE_HEADERS = ("depths", "widths")
+COST_ALIGN = "rrrrrr"
+# Spec fields the shape columns already show (a ViT's depth and width are its layers and size).
+SHOWN_FIELDS = ("family", "resolution", "depths", "widths", "num_layers", "hidden_size")
+FIELD_HEADERS = {
+    "se_ratio": "SE ratio",
+    "num_heads": "heads",
+    "mlp_size": "MLP size",
+    "mlp_ratio": "MLP ratio",
+    "num_classes": "classes",
+    "patch_size": "patch (px)",
+}
 EXPONENT_HEADERS = (
     "base",
     "strategy",
@@ -39,10 +48,11 @@ EXPONENT_HEADERS = (
     "points",
 )
 EXPONENT_ALIGN = "llrrrrr"
-EXPONENT_NOTE = (
+EXPONENT_NOTE = textwrap.fill(
     "k fitted by least squares of log(measure) on log(flops) over each base and its scaled "
     "models; *plain net* is the paper's prediction for a network with flops ∝ d·w²·r², "
-    "params ∝ d·w², acts ∝ d·w·r²."
+    "params ∝ d·w², acts ∝ d·w·r².",
+    width=100,
 )
 CSV_COLUMNS = (
     "key",
@@ -51,6 +61,7 @@ CSV_COLUMNS = (
     "strategy",
     "factor",
     "target_flops",
+    "target_factor",
     "resolution",
     "depths",
     "widths",
@@ -79,21 +90,47 @@ def _dashed(values: Sequence[int]) -> str:
 
 
 def scaling_label(row: CompareRow) -> str:
-    """How a row was scaled: "base", the strategy, or the strategy and its flops target."""
+    """How a row was scaled: "base", the strategy, or the strategy and its flops target (as
+    flops, or as a multiple of the base's: `@4x`)."""
     if row.strategy is None:
         return "base"
+    if row.target_factor is not None:
+        return f"{row.strategy} @{row.target_factor:g}x"
     if row.target_flops is not None:
         return f"{row.strategy} @{format_count(row.target_flops)}"
     return row.strategy
 
 
-def _row_cells(row: CompareRow) -> list[str]:
+def field_value(value: Any) -> str:
+    """A spec field's value in a table cell: lists dashed, numbers short, booleans yes/no."""
+    if isinstance(value, (list, tuple)):
+        return _dashed(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def shown_changes(rows: Sequence[CompareRow]) -> list[str]:
+    """Spec fields that differ between the rows, beyond those the shape columns show."""
+    return [name for name in changed_fields(rows) if name not in SHOWN_FIELDS]
+
+
+def field_header(name: str) -> str:
+    """A spec field's column header: `group_widths` -> "group widths"."""
+    return FIELD_HEADERS.get(name, name.replace("_", " "))
+
+
+def _row_cells(row: CompareRow, fields: Sequence[str]) -> list[str]:
+    spec = row.spec.to_dict()
     return [
         scaling_label(row),
         f"{row.factor:.3g}",
         str(row.spec.resolution),
         _dashed(row.depths),
         _dashed(row.widths),
+        *(field_value(spec[name]) for name in fields),
         giga(row.costs.flops),
         f"{row.ratio('flops'):.2f}",
         mega(row.costs.params),
@@ -103,20 +140,40 @@ def _row_cells(row: CompareRow) -> list[str]:
     ]
 
 
-def _headers(runtimes: Runtimes | None) -> tuple[tuple[str, ...], str]:
-    """Row headers and alignment, with the runtime columns when there are runtimes."""
+def _headers(fields: Sequence[str], runtimes: Runtimes | None) -> tuple[tuple[str, ...], str]:
+    """Row headers and alignment: shape, changed spec fields, costs, and runtime columns when
+    there are runtimes."""
+    headers = SHAPE_HEADERS + tuple(field_header(f) for f in fields) + COST_HEADERS
+    align = SHAPE_ALIGN + "l" * len(fields) + COST_ALIGN
     if runtimes is None:
-        return ROW_HEADERS, ROW_ALIGN
-    return ROW_HEADERS + RUNTIME_HEADERS, ROW_ALIGN + "rr"
+        return headers, align
+    return headers + RUNTIME_HEADERS, align + "rr"
 
 
-def _cells(row: CompareRow, runtimes: Runtimes | None) -> list[str]:
+def _cells(row: CompareRow, fields: Sequence[str], runtimes: Runtimes | None) -> list[str]:
+    cells = _row_cells(row, fields)
     if runtimes is None:
-        return _row_cells(row)
+        return cells
     measured = runtimes.by_key.get(row.key)
     if measured is None:
-        return _row_cells(row) + ["n/a", "n/a"]
-    return _row_cells(row) + [f"{measured[0] * 1e3:.1f}", f"{measured[1]:.1f}"]
+        return cells + ["n/a", "n/a"]
+    return cells + [f"{measured[0] * 1e3:.1f}", f"{measured[1]:.1f}"]
+
+
+def _list_headers(group: Sequence[CompareRow], fields: Sequence[str]) -> set[str]:
+    """Headers of the columns that may fold on a narrow terminal: the label and lists."""
+    spec = group[0].spec.to_dict()
+    lists = [f for f in fields if isinstance(spec.get(f), list)]
+    return {"scaling", "depths", "widths", *(field_header(f) for f in lists)}
+
+
+def summary(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> list[EqualFlops]:
+    """The equal-flops summary of the rows, with measured median time when there are
+    runtimes."""
+    if runtimes is None:
+        return equal_flops(rows)
+    medians = {key: median for key, (median, _throughput) in runtimes.by_key.items()}
+    return equal_flops(rows, {"median_s": medians})
 
 
 def _runtime_note(runtimes: Runtimes) -> str:
@@ -157,17 +214,20 @@ def base_title(base_rows: Sequence[CompareRow]) -> str:
     )
 
 
+def _base_table(group: Sequence[CompareRow], runtimes: Runtimes | None) -> str:
+    fields = shown_changes(group)
+    headers, align = _headers(fields, runtimes)
+    lines = [_cells(r, fields, runtimes) for r in group]
+    return f"### {base_title(group)}\n\n" + markdown_table(headers, lines, align)
+
+
 def to_markdown(
     rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
 ) -> str:
-    """Per base a heading and a table of its models (with runtime columns when given); then the
-    fitted exponents."""
-    headers, align = _headers(runtimes)
-    sections = [
-        f"### {base_title(group)}\n\n"
-        + markdown_table(headers, [_cells(r, runtimes) for r in group], align)
-        for group in by_base(rows).values()
-    ]
+    """The equal-flops summary; per base a heading and a table of its models (with the spec
+    fields that change, and runtime columns when given); then the fitted exponents."""
+    sections = [summary_report.to_markdown(summary(rows, runtimes))]
+    sections += [_base_table(group, runtimes) for group in by_base(rows).values()]
     if runtimes is not None:
         sections.append(_runtime_note(runtimes))
     if fits:
@@ -190,6 +250,8 @@ def row_record(row: CompareRow) -> dict[str, Any]:
         "strategy": row.strategy,
         "factor": row.factor,
         "target_flops": row.target_flops,
+        "target_factor": row.target_factor,
+        "spec": row.spec.to_dict(),
         "resolution": row.spec.resolution,
         "depths": list(row.depths),
         "widths": list(row.widths),
@@ -232,11 +294,13 @@ def to_json(
     convention: str,
     runtimes: Runtimes | None = None,
 ) -> str:
-    """Rows (raw integers, in sweep order) and exponents under their own key; keys sorted.
-    With runtimes, each row has `runtime` (null where not measured) and `runtime_setup`."""
+    """Rows (raw integers, with the full spec, in sweep order), the equal-flops summary and
+    the exponents under their own keys; keys sorted. With runtimes, each row has `runtime`
+    (null where not measured), each summary entry `median_s`, and there is `runtime_setup`."""
     document: dict[str, Any] = {
         "convention": convention,
         "rows": [_with_runtime(row_record(r), runtimes) for r in rows],
+        "summary": summary_report.records(summary(rows, runtimes)),
         "exponents": [_exponent_record(f) for f in fits],
     }
     if runtimes is not None:
@@ -244,13 +308,25 @@ def to_json(
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return _dashed(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
 def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
-    """One line per model, raw integers; ratios as full-precision floats; with runtimes, also
+    """One line per model, raw integers; ratios as full-precision floats; then every spec
+    field of the rows' families (empty where a family has no such field); with runtimes, also
     median seconds and images per second (empty where not measured)."""
+    specs = [row.spec.to_dict() for row in rows]
+    fields = [f for f in dict.fromkeys(f for s in specs for f in s) if f not in CSV_COLUMNS]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS + (() if runtimes is None else RUNTIME_CSV_COLUMNS))
-    for row in rows:
+    runtime_columns = () if runtimes is None else RUNTIME_CSV_COLUMNS
+    writer.writerow(CSV_COLUMNS + tuple(fields) + runtime_columns)
+    for row, spec in zip(rows, specs):
         line = [
             row.key,
             row.base,
@@ -258,6 +334,7 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
             row.strategy or "",
             row.factor,
             "" if row.target_flops is None else row.target_flops,
+            "" if row.target_factor is None else row.target_factor,
             row.spec.resolution,
             _dashed(row.depths),
             _dashed(row.widths),
@@ -267,6 +344,7 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
             row.ratio("flops"),
             row.ratio("params"),
             row.ratio("acts"),
+            *(_csv_value(spec[f]) if f in spec else "" for f in fields),
         ]
         if runtimes is not None:
             line += list(runtimes.by_key.get(row.key, ("", "")))
@@ -277,24 +355,21 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
 def to_rich(
     rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
 ) -> list[Any]:
-    """Rich tables for a terminal: one per base (with runtime columns when given), then the
-    exponents."""
-
-    def table(title: str, headers: Sequence[str], align: str, lines: list[list[str]]) -> Any:
-        return rich_table(title, headers, align, lines, folding=STAGE_HEADERS)
-
-    tables: list[Any] = []
-    headers, align = _headers(runtimes)
+    """Rich tables for a terminal: the equal-flops summary, one table per base (with the spec
+    fields that change, and runtime columns when given), then the exponents."""
+    tables = summary_report.to_rich(summary(rows, runtimes))
     for group in by_base(rows).values():
-        lines = [_cells(r, runtimes) for r in group]
-        tables += [table(base_title(group), headers, align, lines), ""]
+        fields = shown_changes(group)
+        headers, align = _headers(fields, runtimes)
+        lines = [_cells(r, fields, runtimes) for r in group]
+        fold = _list_headers(group, fields)
+        tables += [rich_table(base_title(group), headers, align, lines, fold), ""]
     if runtimes is not None:
         tables.append(_runtime_note(runtimes))
     if fits:
         lines = [_exponent_cells(f) for f in fits]
-        tables.append(
-            table("Fitted exponents: measure ∝ flops^k", EXPONENT_HEADERS, EXPONENT_ALIGN, lines)
-        )
+        title = "Fitted exponents: measure ∝ flops^k"
+        tables.append(rich_table(title, EXPONENT_HEADERS, EXPONENT_ALIGN, lines))
     return tables
 
 

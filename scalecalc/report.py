@@ -44,10 +44,13 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align:
 
 
 def rich_header(header: str) -> str:
-    """Narrow headers for a terminal: units on a second line, ratio columns as a bare ×."""
+    """Narrow headers for a terminal, on two lines: units or the last word on the second line,
+    ratio columns as a bare ×."""
     if header.endswith(" ×"):
         return "×"
-    return header.replace(" (", "\n(").replace(", ", ",\n")
+    if " (" in header or ", " in header:
+        return header.replace(" (", "\n(").replace(", ", ",\n")
+    return "\n".join(header.rsplit(" ", 1))
 
 
 def rich_table(
@@ -57,10 +60,12 @@ def rich_table(
     lines: Sequence[Sequence[str]],
     folding: Collection[str] = (),
     caption: str | None = None,
+    bold: Collection[int] = (),
 ) -> Any:
     """A rich table for a terminal. Cells are never cut: each column keeps the width of its
-    longest cell, except the columns named in `folding` (lists such as stage widths), which
-    fold between their items on a narrow terminal."""
+    longest cell, except the columns named in `folding` (labels, and lists such as stage
+    widths), which fold between their words or items on a narrow terminal, never narrower than
+    the longest of them. Rows whose index is in `bold` stand out."""
     from rich import box
     from rich.table import Table
 
@@ -74,18 +79,21 @@ def rich_table(
     )
     for index, (header, side) in enumerate(zip(headers, align)):
         folds = header in folding
-        longest = max((len(line[index]) for line in lines), default=0)
+        cells = [line[index] for line in lines]
+        longest = max(map(len, cells), default=0)
+        words = [word for cell in cells for word in cell.replace("-", " ").split()]
         table.add_column(
             rich_header(header),
             justify="left" if side == "l" else "right",
             no_wrap=not folds,
             overflow="fold",
-            min_width=7 if folds else longest,
+            min_width=max(map(len, words + header.split())) if folds else longest,
         )
-    for line in lines:
+    for index, line in enumerate(lines):
         # Spaces let a list fold between its items rather than inside a number.
         table.add_row(
-            *(cell.replace("-", " ") if h in folding else cell for cell, h in zip(line, headers))
+            *(cell.replace("-", " ") if h in folding else cell for cell, h in zip(line, headers)),
+            style="bold" if index in bold else None,
         )
     return table
 

@@ -1,4 +1,4 @@
-"""Sweeps: base models × scaling strategies × flops factors (or flops targets), from YAML."""
+"""Sweeps: base models × scaling strategies × flops factors or flops targets, from YAML."""
 
 from __future__ import annotations
 
@@ -16,25 +16,30 @@ from scalecalc.registry import list_presets
 from scalecalc.scaling import parse_strategy
 from scalecalc.units import parse_count
 
-SWEEP_KEYS = ("bases", "strategies", "factors", "target_flops", "convention")
+SWEEP_KEYS = ("bases", "strategies", "factors", "target_flops", "target_factors", "convention")
+# Keys of which a sweep needs at least one: what each strategy is scaled to.
+GOAL_KEYS = ("factors", "target_flops", "target_factors")
 # How the command line spells each key, for errors about options.
 OPTION_NAMES = {
     "bases": "CONFIG",
     "strategies": "--strategies",
     "factors": "--factors",
     "target_flops": "--target-flops",
+    "target_factors": "--target-factor",
     "convention": "--convention",
 }
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """What `scalecalc compare` runs: every base with every strategy at every factor or target."""
+    """What `scalecalc compare` runs: every base with every strategy at every factor, flops
+    target, and flops target given as a multiple of the base's flops."""
 
     bases: tuple[str, ...]
     strategies: tuple[str, ...]
     factors: tuple[float, ...] = ()
     target_flops: tuple[int, ...] = ()
+    target_factors: tuple[float, ...] = ()
     convention: str = "paper"
 
 
@@ -53,13 +58,15 @@ BENCH_SWEEP = Sweep(bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"),
 
 @dataclass(frozen=True)
 class Entry:
-    """One model of an expanded sweep: a base, or a base scaled by a factor or to a target."""
+    """One model of an expanded sweep: a base, or a base scaled by a factor, to a flops target,
+    or to a multiple of its own flops (`target_factor`)."""
 
     key: str
     model: ModelConfig
     strategy: str | None = None
     factor: float | None = None
     target_flops: int | None = None
+    target_factor: float | None = None
 
 
 def make_sweep(
@@ -67,6 +74,7 @@ def make_sweep(
     strategies: Any,
     factors: Any = (),
     target_flops: Any = (),
+    target_factors: Any = (),
     convention: Any = "paper",
     origin: str | None = None,
 ) -> Sweep:
@@ -78,12 +86,14 @@ def make_sweep(
         strategies=_strategies(strategies, label("strategies")),
         factors=_factors(factors, label("factors")),
         target_flops=_targets(target_flops, label("target_flops")),
+        target_factors=_factors(target_factors, label("target_factors")),
         convention=_convention(convention, label("convention")),
     )
-    if not sweep.factors and not sweep.target_flops:
+    if not any(getattr(sweep, key) for key in GOAL_KEYS):
         if origin:
-            raise ConfigError(f"{origin}: needs at least one of 'factors' or 'target_flops'")
-        raise ConfigError("give --factors, --target-flops or both")
+            keys = ", ".join(repr(key) for key in GOAL_KEYS)
+            raise ConfigError(f"{origin}: needs at least one of {keys}")
+        raise ConfigError("give at least one of --factors, --target-flops, --target-factor")
     return sweep
 
 
@@ -106,6 +116,7 @@ def read_sweep(path: str | Path) -> Sweep:
         data["strategies"],
         _as_list(data.get("factors", [])),
         _as_list(data.get("target_flops", [])),
+        _as_list(data.get("target_factors", [])),
         data.get("convention", "paper"),
         origin=str(path),
     )
@@ -119,7 +130,7 @@ def read_sweep(path: str | Path) -> Sweep:
 
 def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
     """Every model of the sweep with a stable key, in order: per base, the base, then each
-    strategy's factors (ascending), then its flops targets (ascending)."""
+    strategy's factors, flops targets and target factors (each ascending)."""
     entries: list[Entry] = []
     owners: dict[str, str] = {}
     for source in sweep.bases:
@@ -139,6 +150,9 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
             for target in sweep.target_flops:
                 key = f"{model.name}/{strategy}/@{format_count(target)}"
                 entries.append(Entry(key, model, strategy, target_flops=target))
+            for multiple in sweep.target_factors:
+                key = f"{model.name}/{strategy}/@{multiple:g}x"
+                entries.append(Entry(key, model, strategy, target_factor=multiple))
     keys = [entry.key for entry in entries]
     if len(set(keys)) != len(keys):
         duplicate = next(k for k in keys if keys.count(k) > 1)
@@ -168,16 +182,21 @@ def sweep_from_options(
     strategies: list[str] | None,
     factors: list[str] | None,
     target_flops: list[str] | None,
+    target_factors: list[str] | None,
     convention: str | None,
 ) -> tuple[Sweep, list[Entry]]:
     """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
     start = default if sweep_file is None else read_sweep(sweep_file)
-    given = factors is not None or target_flops is not None  # either replaces both
+    # Any of the three goals given replaces all three.
+    given = any(goal is not None for goal in (factors, target_flops, target_factors))
     sweep = make_sweep(
         bases=configs or start.bases,
         strategies=_split(strategies) or start.strategies,
         factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
         target_flops=(_split(target_flops) or []) if given else start.target_flops,
+        target_factors=(
+            [_number(f) for f in _split(target_factors) or []] if given else start.target_factors
+        ),
         convention=start.convention if convention is None else convention,
     )
     return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))

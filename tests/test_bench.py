@@ -266,6 +266,17 @@ def test_bench_json(tmp_path: Path) -> None:
     ]
 
 
+def test_bench_target_factor() -> None:
+    result = runner.invoke(
+        app, ["bench", TINY, "-s", "d", "--target-factor", "2", *FAST, "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    base, scaled = json.loads(result.stdout)["rows"]
+    assert (base["key"], scaled["key"], scaled["target_factor"]) == ("tiny/base", "tiny/d/@2x", 2.0)
+    assert scaled["target_flops"] == round(2 * base["flops"])
+    assert scaled["runtime"]["median_s"] > 0
+
+
 def test_bench_csv_and_markdown_and_table() -> None:
     result = bench_cli("-f", "csv", "--train")
     assert result.exit_code == 0, result.output
@@ -416,10 +427,17 @@ def test_compare_joins_runtime_by_key(tmp_path: Path) -> None:
     assert "| n/a | n/a |" in markdown
     assert "Runtime measured by `scalecalc bench`: cpu (test)" in markdown
     header, *lines = runner.invoke(app, [*args, "-f", "csv"]).stdout.splitlines()
-    assert header.endswith(",acts_ratio,median_s,throughput")
+    assert ",acts_ratio," in header and header.endswith(",median_s,throughput")
     assert lines[0].endswith(",0.004,500.0") and lines[2].endswith(",,")
     table = runner.invoke(app, [*args, "-f", "table"]).stdout
     assert "images/s" in table and "500.0" in table
+    # The equal-flops summary carries the measured median: 6.5 ms at s = 2, none at s = 4.
+    assert [
+        [(entry["key"], entry["median_s"]) for entry in group["ranking"]]
+        for group in document["summary"]
+    ] == [[("tiny/d/x2", 0.0065)], [("tiny/d/x4", None)]]
+    assert "| acts / best | median (ms) |" in markdown
+    assert "| 1.00 | 6.5 |" in markdown and "| 1.00 | n/a |" in markdown
 
 
 def test_compare_skips_runtime_of_a_different_model(tmp_path: Path) -> None:

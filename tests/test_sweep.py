@@ -53,7 +53,8 @@ def test_read_sweep_with_presets_paths_and_targets(tmp_path: Path) -> None:
     path = write(
         tmp_path / "sweeps",
         "bases: [regnetx_400mf, ../models/r50.yaml]\nstrategies: [dWr, ' w ']\n"
-        "factors: [4, 2]\ntarget_flops: [16G, 2e9]\nconvention: fvcore\n",
+        "factors: [4, 2]\ntarget_flops: [16G, 2e9]\ntarget_factors: [8, 2.5]\n"
+        "convention: fvcore\n",
     )
     sweep = read_sweep(path)
     assert sweep == Sweep(
@@ -61,8 +62,11 @@ def test_read_sweep_with_presets_paths_and_targets(tmp_path: Path) -> None:
         strategies=("dWr", "w"),
         factors=(2.0, 4.0),
         target_flops=(2_000_000_000, 16_000_000_000),
+        target_factors=(2.5, 8.0),
         convention="fvcore",
     )
+    lone = write(tmp_path, "bases: [resnet50]\nstrategies: [w]\ntarget_factors: 4\n")
+    assert read_sweep(lone).target_factors == (4.0,)
 
 
 def test_relative_base_paths_resolve_against_the_sweep_folder(
@@ -89,26 +93,43 @@ def test_a_file_named_like_a_preset_in_the_cwd_is_not_read(
 
 
 def test_expand_keys_and_order() -> None:
-    sweep = make_sweep(["regnetx_400mf", "resnet50"], ["dWr", "w"], [4, 2.5], ["16G"])
+    sweep = make_sweep(["regnetx_400mf", "resnet50"], ["dWr", "w"], [4, 2.5], ["16G"], [4, 1.5])
     keys = [e.key for e in expand(sweep)]
     assert keys == [
         "regnetx_400mf/base",
         "regnetx_400mf/dWr/x2.5",
         "regnetx_400mf/dWr/x4",
         "regnetx_400mf/dWr/@16G",
+        "regnetx_400mf/dWr/@1.5x",
+        "regnetx_400mf/dWr/@4x",
         "regnetx_400mf/w/x2.5",
         "regnetx_400mf/w/x4",
         "regnetx_400mf/w/@16G",
+        "regnetx_400mf/w/@1.5x",
+        "regnetx_400mf/w/@4x",
         "resnet50/base",
         "resnet50/dWr/x2.5",
         "resnet50/dWr/x4",
         "resnet50/dWr/@16G",
+        "resnet50/dWr/@1.5x",
+        "resnet50/dWr/@4x",
         "resnet50/w/x2.5",
         "resnet50/w/x4",
         "resnet50/w/@16G",
+        "resnet50/w/@1.5x",
+        "resnet50/w/@4x",
     ]
-    entry = expand(sweep)[3]
-    assert (entry.strategy, entry.factor, entry.target_flops) == ("dWr", None, 16_000_000_000)
+    entries = expand(sweep)
+    assert (entries[3].strategy, entries[3].factor, entries[3].target_flops) == (
+        "dWr",
+        None,
+        16_000_000_000,
+    )
+    assert (entries[5].strategy, entries[5].target_factor, entries[5].target_flops) == (
+        "dWr",
+        4.0,
+        None,
+    )
 
 
 def test_format_count() -> None:
@@ -124,16 +145,35 @@ def test_format_count() -> None:
     [
         (
             "bases: [resnet50]\nstrategies: [w]\nfactor: [2]\n",
-            "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, convention",
+            (
+                "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, "
+                "target_factors, convention"
+            ),
         ),
         ("strategies: [w]\nfactors: [2]\n", "missing key 'bases'"),
         (
             "bases: [resnet50]\nstrategies: [w]\n",
-            "needs at least one of 'factors' or 'target_flops'",
+            "needs at least one of 'factors', 'target_flops', 'target_factors'",
         ),
         (
-            "bases: [resnet50]\nstrategies: [w]\nfactors: []\n",
-            "needs at least one of 'factors' or 'target_flops'",
+            "bases: [resnet50]\nstrategies: [w]\nfactors: []\ntarget_factors: []\n",
+            "needs at least one of 'factors', 'target_flops', 'target_factors'",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\ntarget_factors: [4, 0]\n",
+            "target_factors: 0 must be a finite number > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\ntarget_factors: [4x]\n",
+            "target_factors: '4x' is not a number; factors must be > 0",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\ntarget_factors: {a: 1}\n",
+            "target_factors: must be a list of numbers > 0, got {'a': 1}",
+        ),
+        (
+            "bases: [resnet50]\nstrategies: [w]\ntarget_factors: [4, 4.0]\n",
+            "target_factors: [4, 4.0] has a factor twice",
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\nfactors: [2, -1]\n",
@@ -178,13 +218,17 @@ def test_format_count() -> None:
         ),
         (
             "[1, 2]\n",
-            "expected a mapping with keys bases, strategies, factors, target_flops, "
-            "convention, got a list",
+            (
+                "expected a mapping with keys bases, strategies, factors, target_flops, "
+                "target_factors, convention, got a list"
+            ),
         ),
         (
             "",
-            "expected a mapping with keys bases, strategies, factors, target_flops, "
-            "convention, got empty",
+            (
+                "expected a mapping with keys bases, strategies, factors, target_flops, "
+                "target_factors, convention, got empty"
+            ),
         ),
     ],
 )
@@ -229,5 +273,9 @@ def test_command_line_errors_name_the_option() -> None:
     with pytest.raises(ConfigError) as error:
         make_sweep(["resnet50"], ["w"], [], ["lots"])
     assert str(error.value) == "--target-flops: expected a count such as 16G or 4e9, got 'lots'"
-    with pytest.raises(ConfigError, match="^give --factors, --target-flops or both$"):
+    with pytest.raises(ConfigError) as error:
+        make_sweep(["resnet50"], ["w"], target_factors=[float("nan")])
+    assert str(error.value) == "--target-factor: nan must be a finite number > 0"
+    message = "^give at least one of --factors, --target-flops, --target-factor$"
+    with pytest.raises(ConfigError, match=message):
         make_sweep(["resnet50"], ["w"])

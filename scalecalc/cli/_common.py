@@ -98,6 +98,14 @@ TargetFlopsOption = Annotated[
         "--target-flops", metavar="N,...", help="Flops targets instead of or with factors: 16G."
     ),
 ]
+TargetFactorsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target-factor",
+        metavar="F,...",
+        help="Flops targets as multiples of each base's flops, e.g. 4: equal flops.",
+    ),
+]
 SweepConventionOption = Annotated[
     Convention | None,
     typer.Option("--convention", help="Flops convention; default: the sweep's (paper)."),

@@ -15,6 +15,7 @@ from scalecalc.cli._common import (
     StrategiesOption,
     SweepConventionOption,
     SweepOption,
+    TargetFactorsOption,
     TargetFlopsOption,
     app,
     emit,
@@ -35,6 +36,7 @@ def bench_command(
     strategies: StrategiesOption = None,
     factors: FactorsOption = None,
     target_flops: TargetFlopsOption = None,
+    target_factors: TargetFactorsOption = None,
     convention: SweepConventionOption = None,
     device: Annotated[
         Literal["cpu", "cuda", "mps"] | None,
@@ -108,7 +110,14 @@ def bench_command(
         )
         bench.check_dtype(settings.device, dtype, train)
         sweep, entries = sweep_from_options(
-            BENCH_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
+            BENCH_SWEEP,
+            sweep_file,
+            configs,
+            strategies,
+            factors,
+            target_flops,
+            target_factors,
+            convention,
         )
         refuse_bases(sweep, destination, plot_to)
         counted = compare.run(entries, sweep.convention)

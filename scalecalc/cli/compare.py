@@ -17,6 +17,7 @@ from scalecalc.cli._common import (
     StrategiesOption,
     SweepConventionOption,
     SweepOption,
+    TargetFactorsOption,
     TargetFlopsOption,
     app,
     emit,
@@ -36,6 +37,7 @@ def compare_command(
     strategies: StrategiesOption = None,
     factors: FactorsOption = None,
     target_flops: TargetFlopsOption = None,
+    target_factors: TargetFactorsOption = None,
     convention: SweepConventionOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
@@ -75,7 +77,14 @@ def compare_command(
 
             measured = read_runtimes(bench_file)
         sweep, entries = sweep_from_options(
-            DEFAULT_SWEEP, sweep_file, configs, strategies, factors, target_flops, convention
+            DEFAULT_SWEEP,
+            sweep_file,
+            configs,
+            strategies,
+            factors,
+            target_flops,
+            target_factors,
+            convention,
         )
         refuse_bases(sweep, destination, plot_to)
         with progress("counting", len(entries)) as advance:
