@@ -119,23 +119,29 @@ def convnext_specs(draw: st.DrawFn, grid: bool = True) -> ConvNeXtSpec:
 
 
 @st.composite
-def efficientnet_specs(draw) -> EfficientNetSpec:  # noqa: ANN001
-    """Small EfficientNets: widths on multiples of 8, any expansion, kernel, stride, SE ratio."""
+def efficientnet_specs(draw: st.DrawFn, grid: bool = True) -> EfficientNetSpec:
+    """EfficientNets of any expansion, kernel, stride and SE ratio; on the scaling grid (widths
+    on multiples of 8) or off it (any widths and sizes, SE ratios that truncate to 0 channels)."""
     stages = draw(st.integers(1, 4))
 
     def per_stage(values: st.SearchStrategy) -> tuple:
         return tuple(draw(st.lists(values, min_size=stages, max_size=stages)))
 
+    step = 8 if grid else 1
     return EfficientNetSpec(
-        stem_width=8 * draw(st.integers(1, 6)),
+        stem_width=step * draw(st.integers(1, 6 if grid else 40)),
         depths=per_stage(st.integers(1, 3)),
-        widths=tuple(8 * w for w in per_stage(st.integers(1, 16))),
-        exp_ratios=per_stage(st.sampled_from((1, 2, 4, 6))),
-        kernels=per_stage(st.sampled_from((1, 3, 5))),
+        widths=tuple(step * w for w in per_stage(st.integers(1, 16 if grid else 48))),
+        exp_ratios=per_stage(st.sampled_from((1, 2, 4, 6)) if grid else st.integers(1, 6)),
+        kernels=per_stage(st.sampled_from((1, 3, 5) if grid else (1, 3, 5, 7))),
         strides=per_stage(st.sampled_from((1, 2))),
-        se_ratio=draw(st.sampled_from((0.0, 0.25))),
-        head_width=8 * draw(st.integers(1, 40)),
-        resolution=4 * draw(st.integers(4, 24)),
+        se_ratio=draw(
+            st.sampled_from((0.0, 0.25))
+            if grid
+            else st.sampled_from((0.0, 0.25)) | st.floats(0.01, 1.0)
+        ),
+        head_width=step * draw(st.integers(1, 40 if grid else 64)),
+        resolution=4 * draw(st.integers(4, 24)) if grid else draw(st.integers(1, 72)),
         num_classes=draw(st.integers(1, 1000)),
     )
 

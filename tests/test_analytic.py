@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from conftest import PRESETS
 from hypothesis import given, settings
-from spec_strategies import convnext_specs, regnet_specs, resnet_specs, vit_specs
+from spec_strategies import (
+    convnext_specs,
+    efficientnet_specs,
+    regnet_specs,
+    resnet_specs,
+    vit_specs,
+)
 from torch import nn
 from typer.testing import CliRunner
 
@@ -81,28 +87,6 @@ def test_grid_covers_every_base_strategy_and_convention() -> None:
 # --- property tests over random valid specs of every family ---
 
 
-@st.composite
-def efficientnet_specs(draw: st.DrawFn) -> EfficientNetSpec:
-    """EfficientNets of any widths, including SE ratios that truncate to zero channels."""
-    stages = draw(st.integers(1, 4))
-
-    def per_stage(values: st.SearchStrategy) -> tuple:
-        return tuple(draw(st.lists(values, min_size=stages, max_size=stages)))
-
-    return EfficientNetSpec(
-        stem_width=draw(st.integers(1, 40)),
-        depths=per_stage(st.integers(1, 3)),
-        widths=per_stage(st.integers(1, 48)),
-        exp_ratios=per_stage(st.integers(1, 6)),
-        kernels=per_stage(st.sampled_from((1, 3, 5, 7))),
-        strides=per_stage(st.sampled_from((1, 2))),
-        se_ratio=draw(st.sampled_from([0.0, 0.25]) | st.floats(0.01, 1.0)),
-        head_width=draw(st.integers(1, 64)),
-        resolution=draw(st.integers(1, 72)),
-        num_classes=draw(CLASSES),
-    )
-
-
 @settings(max_examples=25)
 @given(resnet_specs(grid=False))
 def test_random_resnets(spec: ResNetSpec) -> None:
@@ -128,7 +112,7 @@ def test_random_convnexts(spec: ConvNeXtSpec) -> None:
 
 
 @settings(max_examples=25)
-@given(efficientnet_specs())
+@given(efficientnet_specs(grid=False))
 def test_random_efficientnets(spec: EfficientNetSpec) -> None:
     assert_analytic_equals_meta(spec)
 
