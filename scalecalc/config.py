@@ -11,12 +11,17 @@ from typing import Any
 import yaml
 
 from scalecalc.errors import ConfigError, SpecError, shown
-from scalecalc.files import read_text
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
+from scalecalc.files import read_text
+from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.registry import get_family, list_presets, preset_family
 
 MAX_FILE_BYTES = 1 << 20
+# A 1 MiB file written out holds fewer values than this; only aliases can expand past it.
+MAX_VALUES = 1 << 20
+# Longer integers are typos or attacks, and Python refuses to read those of over 4300 digits.
+MAX_NUMBER_CHARS = 100
 RESERVED_KEYS = ("family", "preset", "name")
 
 
@@ -33,17 +38,79 @@ class ModelConfig:
         return self.spec.family
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key twice, over-long integers and text no output can write."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                key = self.construct_object(key_node)
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {shown(key)} appears twice (first at line {first[key].line + 1})",
+                        key_node.start_mark,
+                    )
+                first[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {len(node.value)} characters; at most {MAX_NUMBER_CHARS} are read",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
+        text = super().construct_yaml_str(node)
+        if not is_text(text):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a string with a lone surrogate escape (such as \\ud800)",
+                node.start_mark,
+            )
+        return text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (no Python objects), with size and syntax errors as ConfigError."""
+    """Parse a YAML file safely (no Python objects, no key twice, aliases expanding to at most
+    MAX_VALUES values), with size and syntax errors as ConfigError."""
     text = read_text(path, MAX_FILE_BYTES, ConfigError, "a YAML file")
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a subclass of SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: YAML error{where}: {error.problem or error}") from None
     except (yaml.YAMLError, RecursionError) as error:
         raise ConfigError(f"{path}: YAML error: {str(error).splitlines()[0]}") from None
+    if _expanded_size(data, {}) > MAX_VALUES:
+        raise ConfigError(
+            f"{path}: YAML aliases expand to more than {MAX_VALUES} values; write the values out"
+        )
+    return data
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """Values in `value` with every alias expanded; an aliased node is sized once (`sizes`)."""
+    if not isinstance(value, (list, dict)):
+        return 1
+    if id(value) not in sizes:
+        children = value.values() if isinstance(value, dict) else value
+        sizes[id(value)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(value)]
 
 
 def load(source: str | Path, origin: str | None = None) -> ModelConfig:
@@ -58,7 +125,7 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
         if not is_path(text):
             raise ConfigError(
-                f"unknown preset {text!r}; allowed: {', '.join(list_presets())} "
+                f"unknown preset {shown(text)}; allowed: {', '.join(list_presets())} "
                 "(or a path ending in .yaml)"
             )
         path = Path(source)
@@ -90,10 +157,10 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
     fields = {key: value for key, value in data.items() if key not in RESERVED_KEYS}
     bad_key = next((key for key in data if not isinstance(key, str)), None)
     if bad_key is not None:
-        raise ConfigError(f"{origin}: key {bad_key!r} is not a string")
+        raise ConfigError(f"{origin}: key {shown(bad_key)} is not a string")
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{origin}: name: must be a non-empty string, got {shown(name)}")
+    if not is_text(name) or not name.strip():
+        raise ConfigError(f"{origin}: name: must be a non-empty UTF-8 string, got {shown(name)}")
     preset = data.get("preset")
     if preset is not None:
         if not isinstance(preset, str):
@@ -101,7 +168,8 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
         family = _family_of_preset(preset, origin)
         if "family" in data and data["family"] != family.name:
             raise ConfigError(
-                f"{origin}: family: preset {preset!r} is a {family.name}, not {data['family']!r}"
+                f"{origin}: family: preset {shown(preset)} is a {family.name}, "
+                f"not {shown(data['family'])}"
             )
         fields = _merge(family, dict(family.presets[preset]), fields, origin)
     elif "family" in data:
@@ -165,7 +233,7 @@ def _coerce(value: Any, hint: Any) -> Any:
     if typing.get_origin(hint) is tuple and isinstance(value, list):
         item = typing.get_args(hint)[0]
         return tuple(_coerce(v, item) for v in value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+    if hint is float and isinstance(value, int) and is_finite_number(value):
         return float(value)
     return value
 

@@ -61,7 +61,7 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         ("preset: vit_b16\nresolution: 200\n", "resolution: must be a multiple of patch_size 16"),
         ("preset: resnet50\nresolution: -1\n", "resolution: must be between 1 and 8192, got -1"),
         ("preset: resnet50\ndepths: [3, 4, 6.5, 3]\n", "depths: must be a list of integers"),
-        ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be a positive integer, got 0"),
+        ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be an integer from 1 to 131072, got 0"),
         ("family: resnet\ndepths: [1]\nwidths: [64]\ngroup_widths: [48]\n", "group_widths: group"),
         ("preset: regnetx_400mf\nwm: 1\n", "wm: must be a number above 1"),
         ("[1, 2]\n", "expected a mapping with 'family' or 'preset', got a list"),
