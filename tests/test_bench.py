@@ -443,6 +443,21 @@ def test_compare_skips_runtime_of_a_different_model(tmp_path: Path) -> None:
     )
 
 
+BENCH_ROW = '{"key": KEY, "runtime": {"median_s": MEDIAN, "throughput": 10}}'
+BENCH_SETUP = (
+    '"device": "cpu", "torch": "x", "mode": "inference", "dtype": "float32", '
+    '"batch_size": 1, "warmup": 1, "iters": 1'
+)
+
+
+def bench_text(setup: str = "", rows: str = "", median: str = "0.1", key: str = '"a"') -> str:
+    """A bench document with one part replaced (later keys of a JSON object win)."""
+    row = BENCH_ROW.replace("KEY", key).replace("MEDIAN", median)
+    rows = rows.replace("KEY", key).replace("MEDIAN", median) or f"[{row}]"
+    setup_text = BENCH_SETUP + (f", {setup}" if setup else "")
+    return f'{{"setup": {{{setup_text}}}, "rows": {rows}}}'
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -450,6 +465,17 @@ def test_compare_skips_runtime_of_a_different_model(tmp_path: Path) -> None:
         ("{", "not a JSON file"),
         ('{"rows": []}', "not the JSON output of `scalecalc bench --format json`"),
         ('{"setup": {}, "rows": [{"key": "a"}]}', "not the JSON output"),
+        ("[" * 100_000 + "]" * 100_000, "not a JSON file"),
+        ('{"setup": "x", "rows": []}', "'setup' must be an object and 'rows' a list"),
+        (bench_text(rows="[{}]"), "rows: each must be an object with a 'key' and a 'runtime'"),
+        (bench_text(setup='"device": 7'), "setup: device: must be a UTF-8 string, got 7"),
+        (bench_text(setup='"device": "x\\ud800"'), "setup: device: must be a UTF-8 string"),
+        (bench_text(setup='"iters": 1e400'), "setup: iters: must be an integer from 1 to 1e9"),
+        (bench_text(median="1" + "0" * 400), "median_s: must be a finite number > 0, got 1000"),
+        (bench_text(median="NaN"), "median_s: must be a finite number > 0, got nan"),
+        (bench_text(median="-1"), "median_s: must be a finite number > 0, got -1"),
+        (bench_text(key='"a\\udfff"'), "each must be an object with a 'key' and a 'runtime'"),
+        (bench_text(rows=f"[{BENCH_ROW}, {BENCH_ROW}]"), "rows: 'a' appears twice"),
     ],
 )
 def test_compare_bad_bench_file(tmp_path: Path, content: str | None, message: str) -> None:
