@@ -47,6 +47,9 @@ def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
 
 # Building a module per block costs time: past this many blocks only the analytic counter runs.
 MAX_TRACED_BLOCKS = 1000
+# torch refuses tensors of 2^63 bytes or more; the largest tensor of a forward pass is at most
+# its activations (the sum of the outputs counted), so this leaves a margin of 2 at float32.
+MAX_TRACED_ELEMENTS = 2**60
 
 
 def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") -> Costs:
@@ -71,8 +74,13 @@ def _check_traceable(spec: BaseSpec, counter: str) -> None:
             f"{spec.num_blocks} blocks is more than the {counter} counter builds "
             f"(limit {MAX_TRACED_BLOCKS}); the analytic counter (the default) counts it exactly"
         )
+    costs = get_family(spec.family).complexity(spec, "paper")
+    if costs.acts > MAX_TRACED_ELEMENTS:
+        raise ModelTooLargeError(
+            f"this model's activations ({costs.acts:.3g} elements) are more than the {counter} "
+            "counter's tensors can hold (2^60); the analytic counter (the default) counts it exactly"
+        )
     if counter == "fvcore":
-        costs = get_family(spec.family).complexity(spec, "paper")
         # float32 weights plus, with room to spare, the outputs of one forward pass
         needed = 4 * (costs.params + 4 * costs.acts)
         available = available_bytes()

@@ -123,8 +123,22 @@ def test_fvcore_counter_refuses_models_larger_than_memory(tmp_path: Path) -> Non
     path = tmp_path / "wide.yaml"
     path.write_text("preset: vit_b16\nhidden_size: 65536\nnum_heads: 64\nmlp_size: 262144\n")
     out = tmp_path / "out.json"
-    args = ["count", str(path), "--counter", "fvcore", "-o", str(out)]
-    assert_clean_failure(args, "the fvcore counter needs about", out)
+    args = ["count", str(path), "resnet50", "--counter", "fvcore", "-o", str(out)]
+    assert_clean_failure(args, f"error: {path}: the fvcore counter needs about", out)
+
+
+@pytest.mark.parametrize("counter", ["meta", "fvcore"])
+def test_traced_counters_refuse_tensors_torch_cannot_hold(counter: str, tmp_path: Path) -> None:
+    # 4096 heads of 67,108,865 tokens (8192^2 patches and the class token): one attention
+    # matrix alone has 4096 * 67108865^2 = 1.8e19 elements, beyond torch's 2^63-byte storage.
+    path = tmp_path / "vit.yaml"
+    path.write_text(
+        "family: vit\npatch_size: 1\nhidden_size: 4096\nnum_layers: 1\nnum_heads: 4096\n"
+        "mlp_size: 4096\nresolution: 8192\n"
+    )
+    out = tmp_path / "out.json"
+    args = ["count", str(path), "--counter", counter, "-o", str(out)]
+    assert_clean_failure(args, f"error: {path}: this model's activations (1.84e+19 elements)", out)
 
 
 SWEEP_CASES = sorted((CORPUS / "sweeps").glob("*.yaml"))
