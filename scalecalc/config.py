@@ -241,4 +241,15 @@ def _coerce(value: Any, hint: Any) -> Any:
 def dump(model: ModelConfig) -> str:
     """YAML text for a model that `load` reads back to an equal spec."""
     fields = {"name": model.name, **model.spec.to_dict()}
-    return yaml.safe_dump(fields, sort_keys=False, default_flow_style=None)
+    return yaml.dump(fields, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    """One style for every family: block mappings, lists inline (`depths: [3, 4, 6, 3]`)."""
+
+
+def _inline_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+_Dumper.add_representer(list, _inline_list)
