@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -39,7 +40,10 @@ def read_text(
     expected: str,
     missing_hint: str = "",
 ) -> str:
-    """The UTF-8 text of a user's file of at most `limit` bytes; any failure is one `error` line."""
+    """The UTF-8 text of a user's file of at most `limit` bytes (`-`: standard input); any
+    failure is one `error` line."""
+    if str(path) == "-":
+        return _read_stdin(limit, error, expected)
     try:
         size = path.stat().st_size
         if size > limit:
@@ -53,3 +57,17 @@ def read_text(
         raise error(f"{path}: not UTF-8 text; expected {expected}") from None
     except OSError as failure:
         raise error(f"{path}: cannot read ({failure.strerror})") from None
+
+
+def _read_stdin(limit: int, error: type[ScalecalcError], expected: str) -> str:
+    """Standard input as text, reading at most one byte past `limit` whatever feeds it."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise error(f"-: standard input is closed; expected {expected}")
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise error(f"-: standard input is over the limit of {limit} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error(f"-: standard input is not UTF-8 text; expected {expected}") from None
