@@ -116,7 +116,8 @@ def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
 def load(source: str | Path, origin: str | None = None) -> ModelConfig:
     """A model from a preset name or a YAML file, the one rule for every command: a preset's
     name always means the preset (write ./NAME for a file of that name); anything else is a
-    path. Errors name `origin` (the sweep file that lists `source`) when given."""
+    path, and `-` is YAML on standard input. Errors name `origin` (the sweep file that lists
+    `source`) when given."""
     text = str(source)
     prefix = f"{origin}: " if origin else ""
     try:
@@ -128,6 +129,8 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
                 f"unknown preset {shown(text)}; allowed: {', '.join(list_presets())} "
                 "(or a path ending in .yaml)"
             )
+        if text == "-":
+            return from_mapping(read_yaml(Path("-")), "stdin", "-")
         path = Path(source)
         return from_mapping(read_yaml(path), path.stem, str(path))
     except ConfigError as error:
@@ -137,7 +140,8 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
 def is_path(source: str) -> bool:
     """Whether a model argument that is not a preset names a file (.yaml, or has a folder)."""
     return (
-        source.endswith((".yaml", ".yml"))
+        source == "-"
+        or source.endswith((".yaml", ".yml"))
         or "/" in source
         or "\\" in source
         or Path(source).exists()
