@@ -84,7 +84,7 @@ def solve(
             _bisect(evaluate, target_flops, s_a, s_b)
     if not evaluate.tried:
         raise StrategyError(
-            f"strategy {strategy.name!r} gives no model within the spec limits at any factor "
+            f"strategy {shown(strategy.name)} gives no model within the spec limits at any factor "
             f"tried from {MIN_FACTOR:g} to {MAX_FACTOR:g}"
         )
     best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))

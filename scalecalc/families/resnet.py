@@ -43,7 +43,7 @@ class ResNetSpec(StageSpec):
 
     def validate(self) -> None:
         if self.block not in BLOCKS:
-            raise SpecError("block", f"must be one of {', '.join(BLOCKS)}, got {self.block!r}")
+            raise SpecError("block", f"must be one of {', '.join(BLOCKS)}, got {shown(self.block)}")
         super().validate()
         check_range("stem_width", self.stem_width, 1, MAX_WIDTH)
         if self.block == "basic":
