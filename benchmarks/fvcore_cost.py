@@ -33,7 +33,7 @@ import json, resource, sys, time
 from pathlib import Path
 from scalecalc.api import build, count, load
 from scalecalc.config import from_mapping, read_yaml
-from scalecalc.counting import count_fvcore
+from scalecalc.nn.counting import count_fvcore
 source = sys.argv[1]
 model = from_mapping(read_yaml(Path(source)), "m", source) if source.endswith(".yaml") else load(source)
 analytic = count(model.spec)
