@@ -28,9 +28,11 @@ class BenchSettings:
     rounds: int = 1
 
     def __post_init__(self) -> None:
-        # Upper bounds so that a typo (an extra 000) is an error, not a run of days.
+        # Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch
+        # size is bounded by each model's memory estimate instead.
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size: must be at least 1, got {shown(self.batch_size)}")
         for option, value, least, most in (
-            ("--batch-size", self.batch_size, 1, 65_536),
             ("--warmup", self.warmup, 0, 100_000),
             ("--iters", self.iters, 1, 100_000),
             ("--rounds", self.rounds, 1, 1000),

@@ -341,7 +341,6 @@ def test_skip_oversize_warns_and_runs_the_rest(monkeypatch: pytest.MonkeyPatch) 
         (["--iters", "0"], "error: --iters: must be from 1 to 100000, got 0\n"),
         (["--rounds", "0"], "error: --rounds: must be from 1 to 1000, got 0\n"),
         (["--iters", "1" + "0" * 400], "error: --iters: must be from 1 to 100000, got 1000"),
-        (["--batch-size", "100000"], "error: --batch-size: must be from 1 to 65536, got 100000\n"),
         (["--plot", "x.pdf"], "error: --plot: x.pdf must end in .png or .svg\n"),
     ],
 )

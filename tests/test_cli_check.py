@@ -35,9 +35,12 @@ BAD_BASELINES = {
     "wrong_version.json": "version: 2 is not supported, this scalecalc reads 1; it was "
     "written by a newer scalecalc",
     "version_string.json": "version: must be the integer 1, got '1'",
-    "count_string.json": "entry 'resnet50/base': flops: must be an integer from 0 to 1e+30, got '4089184256'",
-    "count_negative.json": "entry 'resnet50/base': params: must be an integer from 0 to 1e+30, got -25557032",
-    "count_float.json": "entry 'resnet50/base': acts: must be an integer from 0 to 1e+30, got 11114984.0",
+    "count_string.json": "entry 'resnet50/base': "
+    "flops: must be an integer from 0 to 1e+30, got '4089184256'",
+    "count_negative.json": "entry 'resnet50/base': "
+    "params: must be an integer from 0 to 1e+30, got -25557032",
+    "count_float.json": "entry 'resnet50/base': "
+    "acts: must be an integer from 0 to 1e+30, got 11114984.0",
     "count_bool.json": "entry 'resnet50/base': flops: must be an integer from 0 to 1e+30, got True",
     "count_nan.json": "NaN is not a valid count",
     "missing_field.json": "entry 'resnet50/base': acts: missing; required: flops, params, acts",
