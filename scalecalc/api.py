@@ -47,6 +47,14 @@ def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
 
 # Building a module per block costs time: past this many blocks only the analytic counter runs.
 MAX_TRACED_BLOCKS = 1000
+# torch refuses tensors of 2^63 bytes or more; the largest tensor of a forward pass is at most
+# its activations (the sum of the outputs counted), so this leaves a margin of 2 at float32.
+MAX_TRACED_ELEMENTS = 2**60
+# The fvcore counter's time, fitted over 8 models (benchmarks/fvcore_cost.py, a busy 2-core
+# CPU): tracing costs about 0.67 s a block, running about 0.42 s per 1e9 multiply-adds.
+FVCORE_SECONDS_PER_BLOCK = 0.67
+FVCORE_SECONDS_PER_FLOP = 0.42e-9
+MAX_FVCORE_SECONDS = 600
 
 
 def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") -> Costs:
@@ -64,6 +72,12 @@ def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") 
     return count_fvcore(model, spec.resolution, convention)
 
 
+def fvcore_bytes(params: int, acts: int, blocks: int) -> int:
+    """Peak memory the fvcore counter needs: float32 weights, twice the activations (the trace
+    keeps the outputs it records), half a MiB of graph per block, and a fixed 64 MiB."""
+    return 4 * params + 8 * acts + blocks * 2**19 + 2**26
+
+
 def _check_traceable(spec: BaseSpec, counter: str) -> None:
     """Refuse models the traced counters could not build in reasonable time and memory."""
     if spec.num_blocks > MAX_TRACED_BLOCKS:
@@ -71,13 +85,24 @@ def _check_traceable(spec: BaseSpec, counter: str) -> None:
             f"{spec.num_blocks} blocks is more than the {counter} counter builds "
             f"(limit {MAX_TRACED_BLOCKS}); the analytic counter (the default) counts it exactly"
         )
+    costs = get_family(spec.family).complexity(spec, "paper")
+    if costs.acts > MAX_TRACED_ELEMENTS:
+        raise ModelTooLargeError(
+            f"this model's activations ({costs.acts:.3g} elements) are more than the {counter} "
+            "counter's tensors can hold (2^60); the analytic counter (the default) counts it exactly"
+        )
     if counter == "fvcore":
-        costs = get_family(spec.family).complexity(spec, "paper")
-        # float32 weights plus, with room to spare, the outputs of one forward pass
-        needed = 4 * (costs.params + 4 * costs.acts)
+        needed = fvcore_bytes(costs.params, costs.acts, spec.num_blocks)
         available = available_bytes()
         if available is not None and needed > available:
             raise ModelTooLargeError(
                 f"the fvcore counter needs about {gib(needed)} for this model, "
                 f"{gib(available)} is available; the analytic or meta counter needs none"
+            )
+        seconds = FVCORE_SECONDS_PER_BLOCK * spec.num_blocks + FVCORE_SECONDS_PER_FLOP * costs.flops
+        if seconds > MAX_FVCORE_SECONDS:
+            raise ModelTooLargeError(
+                f"the fvcore counter would take about {seconds / 60:.0f} minutes for this model "
+                f"({spec.num_blocks} blocks, {costs.flops / 1e9:.3g} GFLOPs; limit "
+                f"{MAX_FVCORE_SECONDS // 60} minutes); the analytic or meta counter takes a second"
             )

@@ -12,7 +12,6 @@ Counts are raw integers; `unsupported_ops` maps an op the counter did not know t
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any, Protocol
 from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
 from scalecalc.files import read_text
+from scalecalc.inputs import is_finite_number, is_text
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
@@ -29,6 +29,9 @@ ENTRY_KEYS = (*MEASURES, "unsupported_ops")
 KINDS = ("changed", "missing", "new", "unsupported")
 # Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
 MAX_BASELINE_BYTES = 64 << 20
+# Far above any count within the spec limits (the largest ViT has about 1.2e24 flops), and
+# small enough that every arithmetic on counts stays within a float.
+MAX_COUNT = 10**30
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,10 @@ def records(rows: Sequence[Counted]) -> dict[str, Record]:
 
 def check_rtol(rtol: float) -> float:
     """`rtol` if it is a finite number >= 0, else a ConfigError naming the option."""
-    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not math.isfinite(rtol):
+    if not is_finite_number(rtol):
         raise ConfigError(f"--rtol: must be a finite number >= 0, got {shown(rtol)}")
     if rtol < 0:
-        raise ConfigError(f"--rtol: must be a finite number >= 0, got {rtol!r}")
+        raise ConfigError(f"--rtol: must be a finite number >= 0, got {shown(rtol)}")
     return float(rtol)
 
 
@@ -287,8 +290,8 @@ def read_baseline(path: str | Path) -> Baseline:
     convention, tool_version, entries = data["convention"], data["tool_version"], data["entries"]
     if convention not in CONVENTIONS:
         raise bad(f"convention: {shown(convention)} is not one of {', '.join(CONVENTIONS)}")
-    if not isinstance(tool_version, str):
-        raise bad(f"tool_version: must be a string, got {shown(tool_version)}")
+    if not is_text(tool_version):
+        raise bad(f"tool_version: must be a UTF-8 string, got {shown(tool_version)}")
     if not isinstance(entries, dict):
         raise bad(f"entries: must be an object, got {_kind(entries)}")
     blank = next((key for key in entries if not key.strip()), None)
@@ -314,6 +317,10 @@ class _Refused(ValueError):
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
+        if not is_text(key):
+            raise _Refused(
+                f"key {shown(key)} has a lone surrogate escape, which no output can write"
+            )
         if key in result:
             raise _Refused(f"duplicate key {shown(key)} in a JSON object")
         result[key] = value
@@ -356,8 +363,10 @@ def _check_keys(data: dict, allowed: tuple[str, ...], origin: str) -> None:
 
 
 def _count(value: Any, label: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise BaselineError(f"{label}: must be an integer >= {minimum}, got {shown(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_COUNT:
+        raise BaselineError(
+            f"{label}: must be an integer from {minimum} to {MAX_COUNT:.0e}, got {shown(value)}"
+        )
     return value
 
 

@@ -14,9 +14,14 @@ from scalecalc.errors import ConfigError, SpecError, shown
 from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
 from scalecalc.files import STDIN, read_text
+from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.registry import get_family, list_presets, preset_family
 
 MAX_FILE_BYTES = 1 << 20
+# A 1 MiB file written out holds fewer values than this; only aliases can expand past it.
+MAX_VALUES = 1 << 20
+# Longer integers are typos or attacks, and Python refuses to read those of over 4300 digits.
+MAX_NUMBER_CHARS = 100
 RESERVED_KEYS = ("family", "preset", "name")
 
 
@@ -33,23 +38,86 @@ class ModelConfig:
         return self.spec.family
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key twice, over-long integers and text no output can write."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, yaml.Mark] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                key = self.construct_object(key_node)
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key {shown(key)} appears twice (first at line {first[key].line + 1})",
+                        key_node.start_mark,
+                    )
+                first[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(node.value) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"a number of {len(node.value)} characters; at most {MAX_NUMBER_CHARS} are read",
+                node.start_mark,
+            )
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
+        text = super().construct_yaml_str(node)
+        if not is_text(text):
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                "a string with a lone surrogate escape (such as \\ud800)",
+                node.start_mark,
+            )
+        return text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
+
+
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (no Python objects), with size and syntax errors as ConfigError."""
+    """Parse a YAML file safely (no Python objects, no key twice, aliases expanding to at most
+    MAX_VALUES values), with size and syntax errors as ConfigError."""
     text = read_text(path, MAX_FILE_BYTES, ConfigError, "a YAML file")
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a subclass of SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: YAML error{where}: {error.problem or error}") from None
     except (yaml.YAMLError, RecursionError) as error:
         raise ConfigError(f"{path}: YAML error: {str(error).splitlines()[0]}") from None
+    if _expanded_size(data, {}) > MAX_VALUES:
+        raise ConfigError(
+            f"{path}: YAML aliases expand to more than {MAX_VALUES} values; write the values out"
+        )
+    return data
+
+
+def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
+    """Values in `value` with every alias expanded; an aliased node is sized once (`sizes`)."""
+    if not isinstance(value, (list, dict)):
+        return 1
+    if id(value) not in sizes:
+        children = value.values() if isinstance(value, dict) else value
+        sizes[id(value)] = 1 + sum(_expanded_size(child, sizes) for child in children)
+    return sizes[id(value)]
 
 
 def load(source: str | Path, origin: str | None = None) -> ModelConfig:
     """A model from a preset name or a YAML file, the one rule for every command: a preset's
     name always means the preset (write ./NAME for a file of that name); anything else is a
-    path. Errors name `origin` (the sweep file that lists `source`) when given."""
+    path, and `-` is YAML on standard input. Errors name `origin` (the sweep file that lists
+    `source`) when given."""
     text = str(source)
     prefix = f"{origin}: " if origin else ""
     try:
@@ -60,9 +128,11 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
         if not is_path(text):
             raise ConfigError(
-                f"unknown preset {text!r}; allowed: {', '.join(list_presets())} "
+                f"unknown preset {shown(text)}; allowed: {', '.join(list_presets())} "
                 "(or a path ending in .yaml)"
             )
+        if text == "-":
+            return from_mapping(read_yaml(Path("-")), "stdin", "-")
         path = Path(source)
         return from_mapping(read_yaml(path), path.stem, str(path))
     except ConfigError as error:
@@ -72,7 +142,8 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
 def is_path(source: str) -> bool:
     """Whether a model argument that is not a preset names a file (.yaml, or has a folder)."""
     return (
-        source.endswith((".yaml", ".yml"))
+        source == "-"
+        or source.endswith((".yaml", ".yml"))
         or "/" in source
         or "\\" in source
         or Path(source).exists()
@@ -92,10 +163,10 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
     fields = {key: value for key, value in data.items() if key not in RESERVED_KEYS}
     bad_key = next((key for key in data if not isinstance(key, str)), None)
     if bad_key is not None:
-        raise ConfigError(f"{origin}: key {bad_key!r} is not a string")
+        raise ConfigError(f"{origin}: key {shown(bad_key)} is not a string")
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigError(f"{origin}: name: must be a non-empty string, got {shown(name)}")
+    if not is_text(name) or not name.strip():
+        raise ConfigError(f"{origin}: name: must be a non-empty UTF-8 string, got {shown(name)}")
     preset = data.get("preset")
     if preset is not None:
         if not isinstance(preset, str):
@@ -103,7 +174,8 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
         family = _family_of_preset(preset, origin)
         if "family" in data and data["family"] != family.name:
             raise ConfigError(
-                f"{origin}: family: preset {preset!r} is a {family.name}, not {data['family']!r}"
+                f"{origin}: family: preset {shown(preset)} is a {family.name}, "
+                f"not {shown(data['family'])}"
             )
         fields = _merge(family, dict(family.presets[preset]), fields, origin)
     elif "family" in data:
@@ -167,7 +239,7 @@ def _coerce(value: Any, hint: Any) -> Any:
     if typing.get_origin(hint) is tuple and isinstance(value, list):
         item = typing.get_args(hint)[0]
         return tuple(_coerce(v, item) for v in value)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+    if hint is float and isinstance(value, int) and is_finite_number(value):
         return float(value)
     return value
 
@@ -175,4 +247,15 @@ def _coerce(value: Any, hint: Any) -> Any:
 def dump(model: ModelConfig) -> str:
     """YAML text for a model that `load` reads back to an equal spec."""
     fields = {"name": model.name, **model.spec.to_dict()}
-    return yaml.safe_dump(fields, sort_keys=False, default_flow_style=None)
+    return yaml.dump(fields, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+class _Dumper(yaml.SafeDumper):
+    """One style for every family: block mappings, lists inline (`depths: [3, 4, 6, 3]`)."""
+
+
+def _inline_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+_Dumper.add_representer(list, _inline_list)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from scalecalc.errors import shown
+
 MEASURES = ("flops", "params", "acts")
 CONVENTIONS = ("paper", "fvcore")
 # analytic: closed form from the spec (default); meta: traced on the meta device; fvcore: reference.
@@ -37,7 +39,9 @@ def convention_flops(op: str, elements: int, convention: str) -> int:
 def check_convention(convention: str) -> None:
     """Raise ValueError unless `convention` is one of CONVENTIONS."""
     if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {', '.join(CONVENTIONS)}, got {convention!r}")
+        raise ValueError(
+            f"convention must be one of {', '.join(CONVENTIONS)}, got {shown(convention)}"
+        )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, shown
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -28,14 +28,17 @@ class BenchSettings:
     rounds: int = 1
 
     def __post_init__(self) -> None:
-        for option, value, least in (
-            ("--batch-size", self.batch_size, 1),
-            ("--warmup", self.warmup, 0),
-            ("--iters", self.iters, 1),
-            ("--rounds", self.rounds, 1),
+        # Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch
+        # size is bounded by each model's memory estimate instead.
+        if self.batch_size < 1:
+            raise ConfigError(f"--batch-size: must be at least 1, got {shown(self.batch_size)}")
+        for option, value, least, most in (
+            ("--warmup", self.warmup, 0, 100_000),
+            ("--iters", self.iters, 1, 100_000),
+            ("--rounds", self.rounds, 1, 1000),
         ):
-            if value < least:
-                raise ConfigError(f"{option}: must be at least {least}, got {value}")
+            if not least <= value <= most:
+                raise ConfigError(f"{option}: must be from {least} to {most}, got {shown(value)}")
 
     @property
     def mode(self) -> str:

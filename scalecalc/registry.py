@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, shown
 from scalecalc.families import Family, convnext, efficientnet, regnet, resnet, vit
 
 
@@ -79,7 +79,7 @@ def get_family(name: str) -> Family:
         return FAMILIES[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"unknown family {name!r}; allowed: {', '.join(sorted(FAMILIES))}"
+            f"unknown family {shown(name)}; allowed: {', '.join(sorted(FAMILIES))}"
         ) from None
 
 
@@ -88,7 +88,7 @@ def preset_family(preset: str) -> Family:
     for family in FAMILIES.values():
         if preset in family.presets:
             return family
-    raise ConfigError(f"unknown preset {preset!r}; allowed: {', '.join(list_presets())}")
+    raise ConfigError(f"unknown preset {shown(preset)}; allowed: {', '.join(list_presets())}")
 
 
 def list_presets(include: str = "*", exclude: str = "") -> list[str]:

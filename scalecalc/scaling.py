@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scalecalc.errors import StrategyError
+from scalecalc.errors import StrategyError, shown
+from scalecalc.inputs import is_finite_number
 
 GRAMMAR = (
     "a strategy is letters from d, w, r (e.g. w, dw, dwr), weights such as d1_w8_g8_r1 "
@@ -18,6 +20,8 @@ GRAMMAR = (
 # As weights: e_d = log2(1.2), e_w = 2*log2(1.1), e_r = 2*log2(1.15) (their sum is ~1).
 _EFFNET_WEIGHTS = (math.log2(1.2), 2 * math.log2(1.1), 2 * math.log2(1.15))
 
+# Only ratios of weights matter; larger ones are typos (and 400-digit ones overflow a float).
+MAX_WEIGHT = 1000.0
 _WEIGHTED = re.compile(r"^([dwgr])(\d+(?:\.\d+)?)$")
 _LETTERS = re.compile(r"^(?=.)(d?)(w?)(r?)$")
 
@@ -48,10 +52,21 @@ class Factors:
     resolution: float = 1.0
 
 
+def parse_strategy_list(values: Sequence[str], what: str = "strategies") -> list[str]:
+    """Strategy texts from repeated, comma-separated values ("w,dwr", "dWr"); none may be empty."""
+    names = [part.strip() for value in values for part in value.split(",")]
+    if not names or not all(names):
+        raise StrategyError(
+            f"{what}: {shown(','.join(values))} has an empty strategy; "
+            "give a comma-separated list such as w,dwr,dWr"
+        )
+    return names
+
+
 def parse_strategy(text: str) -> Strategy:
     """Parse a strategy string of the grammar in GRAMMAR into weights."""
     if not isinstance(text, str) or not text.strip():
-        raise StrategyError(f"strategy {text!r} is empty; {GRAMMAR}")
+        raise StrategyError(f"strategy {shown(text)} is empty; {GRAMMAR}")
     text = text.strip()
     if text == "dWr":
         return Strategy("dWr", 1.0, 8.0, 8.0, 1.0)
@@ -73,7 +88,7 @@ def _parse_fast(text: str) -> Strategy:
     except ValueError:
         alpha = math.nan
     if not 0.0 <= alpha <= 1.0:  # also rejects NaN
-        raise StrategyError(f"strategy {text!r}: ALPHA must be a number in [0, 1]; {GRAMMAR}")
+        raise StrategyError(f"strategy {shown(text)}: ALPHA must be a number in [0, 1]; {GRAMMAR}")
     # e_w = alpha, e_d = e_r = (1 - alpha) / 2; group width follows width as in dWr.
     return Strategy(text, (1 - alpha) / 2, alpha, alpha, (1 - alpha) / 2)
 
@@ -84,18 +99,22 @@ def _parse_weighted(text: str) -> Strategy:
     for part in text.split("_"):
         match = _WEIGHTED.match(part)
         if not match or match.group(1) in seen:
-            raise StrategyError(f"strategy {text!r} is not understood; {GRAMMAR}")
+            raise StrategyError(f"strategy {shown(text)} is not understood; {GRAMMAR}")
         seen.add(match.group(1))
         weights[match.group(1)] = float(match.group(2))
+        if weights[match.group(1)] > MAX_WEIGHT:
+            raise StrategyError(
+                f"strategy {shown(text)}: weights must be at most {MAX_WEIGHT:g}; {GRAMMAR}"
+            )
     if weights["d"] + weights["w"] + weights["r"] <= 0:
-        raise StrategyError(f"strategy {text!r} has all-zero d, w, r weights; {GRAMMAR}")
+        raise StrategyError(f"strategy {shown(text)} has all-zero d, w, r weights; {GRAMMAR}")
     return Strategy(text, weights["d"], weights["w"], weights["g"], weights["r"])
 
 
 def check_factor(s: float) -> float:
     """Return s if it is a usable flops factor (finite, > 0), else raise StrategyError."""
-    if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
-        raise StrategyError(f"factor {s!r} must be a finite number > 0")
+    if not is_finite_number(s) or s <= 0:
+        raise StrategyError(f"factor {shown(s)} must be a finite number > 0")
     return float(s)
 
 

@@ -7,15 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scalecalc.config import ModelConfig
-from scalecalc.errors import ScalecalcError, StrategyError
+from scalecalc.errors import ScalecalcError, StrategyError, shown
 from scalecalc.families._spec import BaseSpec
+from scalecalc.inputs import is_finite_number
 from scalecalc.scaling import Strategy, check_factor, parse_strategy, scaling_factors
-from scalecalc.units import parse_count
+from scalecalc.units import MAX_COUNT, parse_count
 
 # Factors searched: far beyond any sensible model, short of sizes the specs refuse.
 MIN_FACTOR, MAX_FACTOR = 2.0**-12, 2.0**16
 GRID_POINTS = 48
 BISECTION_STEPS = 30
+MAX_TARGET = MAX_COUNT
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,7 @@ def solve(
     """The factor (and spec) of `strategy` whose realized flops are closest to `target_flops`."""
     if isinstance(strategy, str):
         strategy = parse_strategy(strategy)
-    if not isinstance(target_flops, int) or isinstance(target_flops, bool) or target_flops <= 0:
-        raise StrategyError(f"target flops must be a positive integer, got {target_flops!r}")
+    target_flops = check_target(target_flops)
     if flops_of is None:
         from scalecalc.api import count
 
@@ -81,15 +82,43 @@ def solve(
     for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
         if f_a is not None and f_b is not None and f_a < target_flops <= f_b:
             _bisect(evaluate, target_flops, s_a, s_b)
+    if not evaluate.tried:
+        raise StrategyError(
+            f"strategy {shown(strategy.name)} gives no model within the spec limits at any factor "
+            f"tried from {MIN_FACTOR:g} to {MAX_FACTOR:g}"
+        )
     best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))
     return Solution(factor=best[0], spec=best[1], flops=best[2], target_flops=target_flops)
+
+
+def check_target(target_flops: float) -> int:
+    """`target_flops` as an int if it is a whole number from 1 to MAX_TARGET (16e9 is fine)."""
+    whole = is_finite_number(target_flops) and target_flops == int(target_flops)
+    if not whole or not 1 <= target_flops <= MAX_TARGET:
+        raise StrategyError(
+            f"target flops must be a whole number from 1 to {MAX_TARGET:.0e}, "
+            f"got {shown(target_flops)}"
+        )
+    return int(target_flops)
+
+
+def target_from_factor(base_flops: int, factor: float) -> int:
+    """The flops target `factor` times `base_flops`, refused beyond what `solve` aims for."""
+    check_factor(factor)
+    if base_flops * factor > MAX_TARGET:
+        raise StrategyError(
+            f"--target-factor: {shown(factor)} times the base's {base_flops:.3g} flops is above "
+            f"the {MAX_TARGET:.0e} flops the solver aims for"
+        )
+    return max(1, round(base_flops * factor))
 
 
 def _bracket(evaluate: _Evaluator, target: int, estimate: float) -> tuple[float, float]:
     """Factors [low, high] around the estimate, widened until they straddle the target."""
     clamp = lambda s: min(MAX_FACTOR, max(MIN_FACTOR, s))  # noqa: E731
     low, high = clamp(estimate / 4), clamp(estimate * 4)
-    while low > MIN_FACTOR and (evaluate(low) or 0) > target:
+    # Down while too large or invalid (beyond the spec limits), so a valid model is in range.
+    while low > MIN_FACTOR and (evaluate(low) is None or evaluate(low) > target):
         low = clamp(low / 4)
     while high < MAX_FACTOR:
         flops = evaluate(high)
@@ -155,7 +184,7 @@ def scale_to(
         if target_flops is not None:
             target = parse_count(target_flops, "--target-flops")
         else:
-            target = round(base_flops * check_factor(target_factor))
+            target = target_from_factor(base_flops, target_factor)
         solution = solve(model.spec, parsed, target, convention)
         spec, flops, used = solution.spec, solution.flops, solution.factor
     name = f"{model.name}_{parsed.name.replace(':', '')}_x{used:.4g}"

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scalecalc.config import ModelConfig, is_path, load, preset_names, read_yaml
 from scalecalc.costs import CONVENTIONS
-from scalecalc.errors import ConfigError, ScalecalcError
+from scalecalc.errors import ConfigError, ScalecalcError, shown
+from scalecalc.inputs import is_finite_number
 from scalecalc.registry import list_presets
-from scalecalc.scaling import parse_strategy
+from scalecalc.scaling import parse_strategy, parse_strategy_list
 from scalecalc.units import parse_count
 
 SWEEP_KEYS = ("bases", "strategies", "factors", "target_flops", "target_factors", "convention")
@@ -28,6 +29,8 @@ OPTION_NAMES = {
     "target_factors": "--target-factor",
     "convention": "--convention",
 }
+# Models in one sweep: each is scaled and counted, so this bounds a sweep's work and output.
+MAX_SWEEP_MODELS = 10_000
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,14 @@ def make_sweep(
             keys = ", ".join(repr(key) for key in GOAL_KEYS)
             raise ConfigError(f"{origin}: needs at least one of {keys}")
         raise ConfigError("give at least one of --factors, --target-flops, --target-factor")
+    per_base = 1 + len(sweep.strategies) * (
+        len(sweep.factors) + len(sweep.target_flops) + len(sweep.target_factors)
+    )
+    if len(sweep.bases) * per_base > MAX_SWEEP_MODELS:
+        raise ConfigError(
+            f"{origin or 'sweep'}: {len(sweep.bases)} bases x {per_base} models each is "
+            f"{len(sweep.bases) * per_base} models; at most {MAX_SWEEP_MODELS} are run at once"
+        )
     return sweep
 
 
@@ -107,7 +118,7 @@ def read_sweep(path: str | Path) -> Sweep:
         raise ConfigError(f"{path}: expected a mapping with keys {keys}, got {kind}")
     for key in data:
         if key not in SWEEP_KEYS:
-            raise ConfigError(f"{path}: unknown key {key!r}; allowed: {', '.join(SWEEP_KEYS)}")
+            raise ConfigError(f"{path}: unknown key {shown(key)}; allowed: {', '.join(SWEEP_KEYS)}")
     for key in ("bases", "strategies"):
         if key not in data:
             raise ConfigError(f"{path}: missing key {key!r}")
@@ -138,8 +149,8 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
         model = load(source, label if origin else None)
         if model.name in owners:
             raise ConfigError(
-                f"{label}: {owners[model.name]!r} and {source!r} are both named "
-                f"{model.name!r}; give one a 'name:'"
+                f"{label}: {shown(owners[model.name])} and {shown(source)} are both named "
+                f"{shown(model.name)}; give one a 'name:'"
             )
         owners[model.name] = source
         entries.append(Entry(f"{model.name}/base", model))
@@ -153,10 +164,9 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
             for multiple in sweep.target_factors:
                 key = f"{model.name}/{strategy}/@{multiple:g}x"
                 entries.append(Entry(key, model, strategy, target_factor=multiple))
-    keys = [entry.key for entry in entries]
-    if len(set(keys)) != len(keys):
-        duplicate = next(k for k in keys if keys.count(k) > 1)
-        raise ConfigError(f"{origin or 'sweep'}: two entries have the key {duplicate!r}")
+    duplicate = first_duplicate(entry.key for entry in entries)
+    if duplicate is not None:
+        raise ConfigError(f"{origin or 'sweep'}: two entries have the key {shown(duplicate)}")
     return entries
 
 
@@ -191,7 +201,9 @@ def sweep_from_options(
     given = any(goal is not None for goal in (factors, target_flops, target_factors))
     sweep = make_sweep(
         bases=configs or start.bases,
-        strategies=_split(strategies) or start.strategies,
+        strategies=start.strategies
+        if strategies is None
+        else parse_strategy_list(strategies, "--strategies"),
         factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
         target_flops=(_split(target_flops) or []) if given else start.target_flops,
         target_factors=(
@@ -250,12 +262,23 @@ def _unique(entries: list[tuple[Entry, str]]) -> list[Entry]:
             first, first_where = seen[entry.key]
             if first != entry:
                 raise ConfigError(
-                    f"{where}: entry {entry.key!r} is also defined, differently, by {first_where}; "
+                    f"{where}: entry {shown(entry.key)} is also defined, differently, by "
+                    f"{first_where}; "
                     "give one model another 'name:'"
                 )
             continue
         seen[entry.key] = (entry, where)
     return [entry for entry, _ in seen.values()]
+
+
+def first_duplicate(items: Iterable[Hashable]) -> Hashable | None:
+    """The first item that appeared before, or None (linear time, for lists of any length)."""
+    seen: set[Hashable] = set()
+    for item in items:
+        if item in seen:
+            return item
+        seen.add(item)
+    return None
 
 
 def format_count(value: int) -> str:
@@ -280,14 +303,14 @@ def _strings(value: Any, label: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ConfigError(f"{label}: must be a non-empty list, got {value!r}")
+        raise ConfigError(f"{label}: must be a non-empty list, got {shown(value)}")
     for item in value:
         if not isinstance(item, str) or not item.strip():
-            raise ConfigError(f"{label}: entries must be non-empty strings, got {item!r}")
+            raise ConfigError(f"{label}: entries must be non-empty strings, got {shown(item)}")
     items = [item.strip() for item in value]
-    if len(set(items)) != len(items):
-        duplicate = next(v for v in items if items.count(v) > 1)
-        raise ConfigError(f"{label}: {duplicate!r} appears twice")
+    duplicate = first_duplicate(items)
+    if duplicate is not None:
+        raise ConfigError(f"{label}: {shown(duplicate)} appears twice")
     return tuple(items)
 
 
@@ -303,29 +326,31 @@ def _strategies(value: Any, label: str) -> tuple[str, ...]:
 
 def _factors(value: Any, label: str) -> tuple[float, ...]:
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{label}: must be a list of numbers > 0, got {value!r}")
+        raise ConfigError(f"{label}: must be a list of numbers > 0, got {shown(value)}")
     factors = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise ConfigError(f"{label}: {item!r} is not a number; factors must be > 0")
-        if not math.isfinite(item) or item <= 0:
-            raise ConfigError(f"{label}: {item!r} must be a finite number > 0")
+            raise ConfigError(f"{label}: {shown(item)} is not a number; factors must be > 0")
+        if not is_finite_number(item) or item <= 0:
+            raise ConfigError(f"{label}: {shown(item)} must be a finite number > 0")
         factors.append(float(item))
-    if len(set(factors)) != len(factors):
-        raise ConfigError(f"{label}: {value!r} has a factor twice")
+    duplicate = first_duplicate(factors)
+    if duplicate is not None:
+        raise ConfigError(f"{label}: factor {duplicate:g} appears twice")
     return tuple(sorted(factors))
 
 
 def _targets(value: Any, label: str) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{label}: must be a list such as [8G, 16G], got {value!r}")
+        raise ConfigError(f"{label}: must be a list such as [8G, 16G], got {shown(value)}")
     targets = [parse_count(item, label) for item in value]
-    if len(set(targets)) != len(targets):
-        raise ConfigError(f"{label}: {value!r} has a target twice")
+    duplicate = first_duplicate(targets)
+    if duplicate is not None:
+        raise ConfigError(f"{label}: target {format_count(duplicate)} appears twice")
     return tuple(sorted(targets))
 
 
 def _convention(value: Any, label: str) -> str:
-    if value not in CONVENTIONS:
-        raise ConfigError(f"{label}: {value!r} is not one of {', '.join(CONVENTIONS)}")
+    if not isinstance(value, str) or value not in CONVENTIONS:
+        raise ConfigError(f"{label}: {shown(value)} is not one of {', '.join(CONVENTIONS)}")
     return value

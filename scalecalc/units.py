@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import math
 import re
 
 from scalecalc.errors import ConfigError, shown
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)\s*$")
+MAX_COUNT = 10**18
+# A count with no unit below this is almost surely a forgotten G ("16" meaning 16G flops).
+MIN_BARE_COUNT = 10**6
+SUFFIXES = "K (1e3), M (1e6), G (1e9), T (1e12)"
 
 
-def parse_count(text: str | int | float, what: str = "value") -> int:
-    """'16G' -> 16000000000; plain numbers too. Raises ConfigError naming `what`."""
-    if isinstance(text, bool):
-        raise ConfigError(f"{what}: expected a count such as 16G or 4e9, got {shown(text)}")
-    if isinstance(text, (int, float)):
-        value = float(text)
+def parse_count(text: str | float, what: str = "value") -> int:
+    """'16G' -> 16000000000; plain numbers of at least 1M too. Raises ConfigError naming `what`."""
+    match = _QUANTITY.match(text.upper()) if isinstance(text, str) else None
+    if match:
+        unit, value = match.group(2), float(match.group(1)) * _SUFFIX[match.group(2)]
+    elif isinstance(text, (int, float)) and not isinstance(text, bool):
+        unit, value = "", text
     else:
-        match = _QUANTITY.match(str(text).upper())
-        if not match:
-            raise ConfigError(f"{what}: expected a count such as 16G or 4e9, got {shown(text)}")
-        value = float(match.group(1)) * _SUFFIX[match.group(2)]
-    if not math.isfinite(value) or value < 1 or value > 1e18:
+        raise ConfigError(f"{what}: expected a count such as 16G or 4e9, got {shown(text)}")
+    if not 1 <= value <= MAX_COUNT:  # exact for any int; false for NaN
         raise ConfigError(f"{what}: must be between 1 and 1e18, got {shown(text)}")
+    if not unit and value < MIN_BARE_COUNT:
+        raise ConfigError(
+            f"{what}: {shown(text)} has no unit and is below 1M; write the unit, "
+            f"one of {SUFFIXES}, e.g. 16G"
+        )
     return round(value)

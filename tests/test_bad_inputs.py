@@ -123,8 +123,60 @@ def test_fvcore_counter_refuses_models_larger_than_memory(tmp_path: Path) -> Non
     path = tmp_path / "wide.yaml"
     path.write_text("preset: vit_b16\nhidden_size: 65536\nnum_heads: 64\nmlp_size: 262144\n")
     out = tmp_path / "out.json"
+    args = ["count", str(path), "resnet50", "--counter", "fvcore", "-o", str(out)]
+    assert_clean_failure(args, f"error: {path}: the fvcore counter needs about", out)
+
+
+def test_fvcore_counter_refuses_models_that_would_take_minutes(tmp_path: Path) -> None:
+    # 1000 blocks at 32 px: within the block limit, but tracing alone took minutes.
+    path = tmp_path / "deep.yaml"
+    path.write_text(
+        "family: resnet\ndepths: [250, 250, 250, 250]\nwidths: [64, 128, 256, 512]\n"
+        "resolution: 32\n"
+    )
+    out = tmp_path / "out.json"
     args = ["count", str(path), "--counter", "fvcore", "-o", str(out)]
-    assert_clean_failure(args, "the fvcore counter needs about", out)
+    assert_clean_failure(
+        args, f"error: {path}: the fvcore counter would take about 11 minutes", out
+    )
+
+
+# Peak memory growth of the fvcore counter as benchmarks/fvcore_cost.py measured it (MiB), with
+# the model's blocks, params and acts: the estimate must cover each, and by at most 2.5x.
+FVCORE_PEAKS = [
+    ("resnet50", 16, 25_557_032, 11_114_984, 164),
+    ("vit_b16", 12, 86_567_656, 23_895_544, 235),
+    ("convnext_t", 18, 28_589_128, 13_435_624, 191),
+    ("regnety_4gf", 22, 20_646_656, 12_287_200, 200),
+    ("ResNet 4x50 blocks at 32 px", 200, 19_300_000, 600_000, 176),
+    ("ResNet 4x100 blocks at 32 px", 400, 37_900_000, 1_200_000, 291),
+    ("ResNet-50 at 512 px", 16, 25_557_032, 58_100_000, 550),
+    ("ViT-L/16 at 384 px", 24, 304_700_000, 270_200_000, 1687),
+]
+
+
+@pytest.mark.parametrize(("model", "blocks", "params", "acts", "peak_mib"), FVCORE_PEAKS)
+def test_fvcore_memory_estimate_covers_measured_peaks(
+    model: str, blocks: int, params: int, acts: int, peak_mib: int
+) -> None:
+    from scalecalc.api import fvcore_bytes
+
+    ratio = fvcore_bytes(params, acts, blocks) / (peak_mib * 2**20)
+    assert 1 <= ratio <= 2.5, (model, ratio)
+
+
+@pytest.mark.parametrize("counter", ["meta", "fvcore"])
+def test_traced_counters_refuse_tensors_torch_cannot_hold(counter: str, tmp_path: Path) -> None:
+    # 4096 heads of 67,108,865 tokens (8192^2 patches and the class token): one attention
+    # matrix alone has 4096 * 67108865^2 = 1.8e19 elements, beyond torch's 2^63-byte storage.
+    path = tmp_path / "vit.yaml"
+    path.write_text(
+        "family: vit\npatch_size: 1\nhidden_size: 4096\nnum_layers: 1\nnum_heads: 4096\n"
+        "mlp_size: 4096\nresolution: 8192\n"
+    )
+    out = tmp_path / "out.json"
+    args = ["count", str(path), "--counter", counter, "-o", str(out)]
+    assert_clean_failure(args, f"error: {path}: this model's activations (1.84e+19 elements)", out)
 
 
 SWEEP_CASES = sorted((CORPUS / "sweeps").glob("*.yaml"))

@@ -35,10 +35,13 @@ BAD_BASELINES = {
     "wrong_version.json": "version: 2 is not supported, this scalecalc reads 1; it was "
     "written by a newer scalecalc",
     "version_string.json": "version: must be the integer 1, got '1'",
-    "count_string.json": "entry 'resnet50/base': flops: must be an integer >= 0, got '4089184256'",
-    "count_negative.json": "entry 'resnet50/base': params: must be an integer >= 0, got -25557032",
-    "count_float.json": "entry 'resnet50/base': acts: must be an integer >= 0, got 11114984.0",
-    "count_bool.json": "entry 'resnet50/base': flops: must be an integer >= 0, got True",
+    "count_string.json": "entry 'resnet50/base': "
+    "flops: must be an integer from 0 to 1e+30, got '4089184256'",
+    "count_negative.json": "entry 'resnet50/base': "
+    "params: must be an integer from 0 to 1e+30, got -25557032",
+    "count_float.json": "entry 'resnet50/base': "
+    "acts: must be an integer from 0 to 1e+30, got 11114984.0",
+    "count_bool.json": "entry 'resnet50/base': flops: must be an integer from 0 to 1e+30, got True",
     "count_nan.json": "NaN is not a valid count",
     "missing_field.json": "entry 'resnet50/base': acts: missing; required: flops, params, acts",
     "unknown_measure.json": "entry 'resnet50/base': latency_ms: unknown key; allowed: flops",
@@ -48,10 +51,18 @@ BAD_BASELINES = {
     "entry_not_object.json": "entry 'resnet50/base': must be an object with flops, params",
     "convention_unknown.json": "convention: 'timm' is not one of paper, fvcore",
     "unsupported_ops_zero.json": "entry 'resnet50/base': unsupported_ops: 'aten::foo': must be an "
-    "integer >= 1, got 0",
+    "integer from 1 to 1e+30, got 0",
     "duplicate_key.json": "duplicate key 'flops' in a JSON object",
     "convention_mismatch.json": "convention: the baseline was counted with the 'fvcore' "
     "convention, this run uses 'paper'; pass --convention fvcore",
+    "count_310_digits.json": "entry 'resnet50/base': flops: must be an integer from 0 to 1e+30, "
+    "got 1000000000",
+    "count_5000_digits.json": "not a usable JSON document (Exceeds the limit (4300 digits)",
+    "op_calls_huge.json": "entry 'resnet50/base': unsupported_ops: 'aten::foo': must be an "
+    "integer from 1 to 1e+30, got 1000000000",
+    "key_lone_surrogate.json": "key 'resnet50/base\\ud800' has a lone surrogate escape",
+    "op_lone_surrogate.json": "key 'aten::f\\udfffoo' has a lone surrogate escape",
+    "tool_version_lone_surrogate.json": "tool_version: must be a UTF-8 string, got '0.1.0\\ud800'",
 }
 
 

@@ -64,6 +64,20 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         assert again == model
 
 
+def test_dump_has_one_style_for_every_family() -> None:
+    # Block style, one `key: value` line per field in the spec's order, lists inline.
+    for name in ("resnext50_32x4d", "regnety_400mf", "vit_s16", "convnext_t"):
+        model = load(name)
+        fields = {"name": name, **model.spec.to_dict()}
+        lines = dump(model).splitlines()
+        assert [line.split(": ", 1)[0] for line in lines] == list(fields)
+        for line, value in zip(lines, fields.values()):
+            if isinstance(value, list):
+                assert line.endswith("[" + ", ".join(str(v) for v in value) + "]"), line
+            else:
+                assert "{" not in line and "[" not in line, line
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -77,7 +91,7 @@ def test_dump_round_trips(tmp_path: Path) -> None:
         ("preset: vit_b16\nresolution: 15\n", "resolution: must be at least patch_size 16, got 15"),
         ("preset: resnet50\nresolution: -1\n", "resolution: must be between 1 and 8192, got -1"),
         ("preset: resnet50\ndepths: [3, 4, 6.5, 3]\n", "depths: must be a list of integers"),
-        ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be a positive integer, got 0"),
+        ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be an integer from 1 to 131072, got 0"),
         ("family: resnet\ndepths: [1]\nwidths: [258]\ngroups: 32\n", "widths: must be multiples"),
         (
             "family: resnet\ndepths: [1]\nwidths: [64]\ngroups: 2\nwidth_per_group: 1\n",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import math
 
 import pytest
 from conftest import PRESETS
 
 from scalecalc.api import count, load, scale
-from scalecalc.errors import ScalecalcError, StrategyError
+from scalecalc.errors import ScalecalcError, SpecError, StrategyError
 from scalecalc.solver import solve
 
 STRATEGIES = ("w", "d", "r", "dwr", "dWr")
@@ -63,6 +64,31 @@ def test_solution_by_hand_for_depth_scaling() -> None:
     assert solution.spec.num_layers == 24
 
 
-def test_bad_targets() -> None:
-    with pytest.raises(StrategyError, match="target flops must be a positive integer"):
-        solve(load("resnet50").spec, "w", 0)
+@pytest.mark.parametrize("target", [0, -5, 16.5e0, math.nan, math.inf, 10**400, 2e18, True, "16G"])
+def test_bad_targets(target: object) -> None:
+    with pytest.raises(StrategyError, match="target flops must be a whole number from 1 to 1e"):
+        solve(load("resnet50").spec, "w", target)  # type: ignore[arg-type]
+
+
+def test_an_integral_float_target_is_the_integer_target() -> None:
+    spec = load("resnet50").spec
+    solution = solve(spec, "dWr", 16e9)
+    assert solution.target_flops == 16_000_000_000 and type(solution.target_flops) is int
+    assert solution.spec == solve(spec, "dWr", 16_000_000_000).spec
+
+
+def test_a_target_beyond_the_limits_gives_the_largest_valid_model() -> None:
+    # w scaling of ResNet-50 ends where its last stage reaches the width limit: 2048 x 64 =
+    # 131072 = MAX_WIDTH at flops factor 64^2 = 4096; no valid model comes closer to 1e17.
+    solution = solve(load("resnet50").spec, "w", 10**17)
+    assert solution.spec.widths == (16384, 32768, 65536, 131072)
+    assert solution.factor == pytest.approx(4096, rel=0.01)
+
+
+def test_no_valid_model_at_any_factor_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def invalid(spec: object, factors: object) -> None:
+        raise SpecError("widths", "too wide")
+
+    monkeypatch.setattr("scalecalc.api.scale_by", invalid)
+    with pytest.raises(StrategyError, match="gives no model within the spec limits"):
+        solve(load("resnet50").spec, "w", 8 * 10**9)

@@ -197,7 +197,7 @@ def test_format_count() -> None:
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\nfactors: [2, 2.0]\n",
-            "factors: [2, 2.0] has a factor twice",
+            "factors: factor 2 appears twice",
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\ntarget_flops: [16X]\n",

@@ -41,13 +41,17 @@ def count_command(
     """Flops, params and acts of each model, in total and per stage."""
     from scalecalc import report
     from scalecalc.api import count, load
+    from scalecalc.errors import ModelTooLargeError
 
     with user_errors():
         destination = outputs.destination(output, "--output", inputs=configs)
         fmt = output_format(fmt, destination)
         rows = []
-        for model in [load(source) for source in configs]:
-            costs = count(model.spec, convention, counter)
+        for source, model in zip(configs, [load(source) for source in configs]):
+            try:
+                costs = count(model.spec, convention, counter)
+            except ModelTooLargeError as error:
+                raise ModelTooLargeError(f"{source}: {error}") from None
             for op, calls in costs.unsupported:
                 warn(f"{model.name}: unsupported op {op} ({calls} calls) counted as zero")
             rows.append(report.CountRow(model, convention, costs))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from scalecalc.errors import SpecError, shown
+from scalecalc.inputs import is_finite_number
 
 # Upper bounds keep a typo (an extra zero or three) from describing a model that would take
 # minutes to build; counting itself never allocates, so these are generous.
@@ -29,7 +29,8 @@ def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
         return "a list of " + {int: "integers", float: "numbers"}[item]
-    return {int: "an integer", float: "a number", bool: "true or false", str: "a string"}[hint]
+    names = {int: "an integer", float: "a finite number", bool: "true or false", str: "a string"}
+    return names[hint]
 
 
 def _matches(value: Any, hint: Any) -> bool:
@@ -41,7 +42,7 @@ def _matches(value: Any, hint: Any) -> bool:
     if isinstance(value, bool):
         return False
     if hint is float:
-        return isinstance(value, (int, float)) and math.isfinite(value)
+        return is_finite_number(value)
     return isinstance(value, hint)
 
 

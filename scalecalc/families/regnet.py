@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,6 +10,7 @@ from scalecalc.errors import SpecError, shown
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
 from scalecalc.families._cost import Tally, total
 from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, check_range
+from scalecalc.inputs import is_finite_number
 from scalecalc.scaling import Factors, adjust_compatibility
 
 PAPER_KEYS = ("depth", "w0", "wa", "wm", "group_width")
@@ -66,7 +66,7 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     depth, w0, wa, wm, group_width = (fields.pop(key) for key in PAPER_KEYS)
     _check_paper(depth, w0, wa, wm, group_width)
     ratio = fields.get("bottleneck_ratio", 1.0)
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 64:
+    if not is_finite_number(ratio) or not 0 < ratio <= 64:
         raise SpecError("bottleneck_ratio", f"must be a number in (0, 64], got {shown(ratio)}")
     stages = stages_from_paper(depth, w0, wa, wm, group_width, ratio)
     fields.update({key: list(value) for key, value in stages.items()})
@@ -78,7 +78,7 @@ def _check_paper(depth: Any, w0: Any, wa: Any, wm: Any, group_width: Any) -> Non
         return isinstance(value, int) and not isinstance(value, bool)
 
     def is_number(value: Any) -> bool:
-        return is_int(value) or (isinstance(value, float) and math.isfinite(value))
+        return is_finite_number(value)
 
     if not is_int(depth) or not 1 <= depth <= MAX_DEPTH:
         raise SpecError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,6 +10,7 @@ from scalecalc.errors import SpecError, shown
 from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
 from scalecalc.families._cost import Tally, out_size, total
 from scalecalc.families._spec import MAX_WIDTH, check_each, check_range
+from scalecalc.inputs import is_finite_number
 from scalecalc.scaling import Factors, scale_width
 
 BLOCKS = ("bottleneck", "basic")
@@ -34,16 +34,19 @@ class ResNetSpec(StageSpec):
 
     def __post_init__(self) -> None:
         ratio = self.bottleneck_ratio if self.block == "bottleneck" else 1
-        ratio_ok = isinstance(ratio, (int, float)) and not isinstance(ratio, bool)
+        # Only for values the checks can pass; the base class reports the others by key.
+        ratio_ok = is_finite_number(ratio) and 0 < ratio <= 64
         if self.group_widths == () and isinstance(self.widths, tuple) and ratio_ok:
-            if math.isfinite(ratio):  # type errors are reported by the base class
-                single = tuple(int(w * ratio) if isinstance(w, int) else w for w in self.widths)
-                object.__setattr__(self, "group_widths", single)
+            single = tuple(
+                int(w * ratio) if isinstance(w, int) and 0 < w <= MAX_WIDTH else w
+                for w in self.widths
+            )
+            object.__setattr__(self, "group_widths", single)
         super().__post_init__()
 
     def validate(self) -> None:
         if self.block not in BLOCKS:
-            raise SpecError("block", f"must be one of {', '.join(BLOCKS)}, got {self.block!r}")
+            raise SpecError("block", f"must be one of {', '.join(BLOCKS)}, got {shown(self.block)}")
         super().validate()
         check_range("stem_width", self.stem_width, 1, MAX_WIDTH)
         if self.block == "basic":
@@ -93,8 +96,8 @@ def expand_aliases(fields: dict[str, Any]) -> dict[str, Any]:
     groups = fields.pop("groups", 1)
     width_per_group = fields.pop("width_per_group", 64)
     for key, value in (("groups", groups), ("width_per_group", width_per_group)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise SpecError(key, f"must be a positive integer, got {shown(value)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WIDTH:
+            raise SpecError(key, f"must be an integer from 1 to {MAX_WIDTH}, got {shown(value)}")
     widths = fields.get("widths")
     if not isinstance(widths, list) or not all(isinstance(w, int) for w in widths):
         raise SpecError("widths", "must be a list of integers when groups are given")

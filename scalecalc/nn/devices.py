@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, shown
 from scalecalc.memory import available_bytes
 
 DEVICES = ("cpu", "cuda", "mps")
@@ -37,7 +37,7 @@ def resolve_device(name: str | None) -> str:
     if name is None:
         return best_device()
     if name not in DEVICES:
-        raise ConfigError(f"--device: {name!r} is not one of {', '.join(DEVICES)}")
+        raise ConfigError(f"--device: {shown(name)} is not one of {', '.join(DEVICES)}")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device cuda: CUDA is not available to torch {torch.__version__}")
     if name == "mps" and not torch.backends.mps.is_available():
