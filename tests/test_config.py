@@ -91,7 +91,10 @@ def test_dump_has_one_style_for_every_family() -> None:
         ("preset: vit_b16\nresolution: 15\n", "resolution: must be at least patch_size 16, got 15"),
         ("preset: resnet50\nresolution: -1\n", "resolution: must be between 1 and 8192, got -1"),
         ("preset: resnet50\ndepths: [3, 4, 6.5, 3]\n", "depths: must be a list of integers"),
-        ("preset: resnext50_32x4d\ngroups: 0\n", "groups: must be an integer from 1 to 131072, got 0"),
+        (
+            "preset: resnext50_32x4d\ngroups: 0\n",
+            "groups: must be an integer from 1 to 131072, got 0",
+        ),
         ("family: resnet\ndepths: [1]\nwidths: [258]\ngroups: 32\n", "widths: must be multiples"),
         (
             "family: resnet\ndepths: [1]\nwidths: [64]\ngroups: 2\nwidth_per_group: 1\n",

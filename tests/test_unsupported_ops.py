@@ -55,9 +55,7 @@ def test_count_reports_the_op_on_stderr_and_in_json(
     )
 
 
-def test_compare_reports_the_op_in_json_and_on_stderr(
-    cumsum_head: None, tmp_path: Path
-) -> None:
+def test_compare_reports_the_op_in_json_and_on_stderr(cumsum_head: None, tmp_path: Path) -> None:
     config = tmp_path / "tiny.yaml"
     config.write_text(CONFIG)
     entries = expand(Sweep(bases=(str(config),), strategies=("w",), factors=(2.0,)))
