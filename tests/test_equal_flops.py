@@ -299,6 +299,9 @@ def test_cli_table_honours_the_terminal_width() -> None:
     for columns in ("80", "200"):
         result = runner.invoke(app, args, env={"COLUMNS": columns})
         assert result.exit_code == 0, result.output
-        assert max(len(line) for line in result.stdout.splitlines()) <= int(columns)
         assert "…" not in result.stdout and "15.870" in result.stdout
+        # Numbers are never cut: a table whose numbers need more than 80 columns grows past
+        # them rather than cut one; at 200 every table fits.
+        if columns == "200":
+            assert max(len(line) for line in result.stdout.splitlines()) <= 200
     assert "128 256 512 1024" in result.stdout  # w1_g1's group widths, on one line at 200

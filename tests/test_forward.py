@@ -21,4 +21,10 @@ def test_forward_gives_finite_logits(name: str) -> None:
         logits = model(image)
     assert logits.shape == (2, 10)
     assert torch.isfinite(logits).all()
-    assert not torch.equal(logits[0], logits[1])  # the output depends on the input
+    # The output depends on the input. In training mode: batch norm then normalises with the
+    # batch's statistics; in eval mode with fresh running statistics it is the identity, and
+    # at PyTorch's default initialisation EfficientNet's signal shrinks about 40x per stage
+    # until the logits no longer depend on the image.
+    with torch.no_grad():
+        logits = model.train()(image)
+    assert torch.isfinite(logits).all() and not torch.equal(logits[0], logits[1])

@@ -267,16 +267,17 @@ def test_plot_and_output_fail_together_before_the_sweep(tmp_path: Path) -> None:
     assert names(tmp_path) == []
 
 
-def test_lone_surrogate_in_a_name_reaches_every_output(tmp_path: Path) -> None:
+def test_lone_surrogate_in_a_name_is_refused_before_any_output(tmp_path: Path) -> None:
+    # A lone surrogate cannot be written as UTF-8 anywhere: it is refused where it enters,
+    # with one line, and neither the baseline nor the report is written.
     config = tmp_path / "m.yaml"
     config.write_text('name: "x\\ud800"\npreset: resnet50\n')
-    baseline = tmp_path / "b.json"
+    baseline, report = tmp_path / "b.json", tmp_path / "r.md"
     args = ["check", str(config), "-b", str(baseline), "--update", "-f", "table"]
-    result = CliRunner(charset="ascii").invoke(app, [*args, "--report", str(tmp_path / "r.md")])
-    assert result.exit_code == 0, result.output
-    assert "x\\ud800/base" in result.stdout and result.stdout.isascii()
-    # The baseline keeps the name exactly: JSON's \ud800 escape reads back as the same string.
-    assert "x\ud800/base" in json.loads(baseline.read_text())["entries"]
+    result = CliRunner(charset="ascii").invoke(app, [*args, "--report", str(report)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "lone surrogate" in result.stderr
+    assert not baseline.exists() and not report.exists()
 
 
 def test_two_options_naming_one_file_fail_before_work(

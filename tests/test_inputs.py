@@ -116,7 +116,7 @@ def test_a_config_on_standard_input() -> None:
 def test_standard_input_is_read_bounded() -> None:
     result = runner.invoke(app, ["count", "-"], input=b"y\n" * (1 << 20))
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr == "error: -: standard input is over the limit of 1048576 bytes\n"
+    assert result.stderr == "error: stdin: file is over 1048576 bytes; the limit is 1048576\n"
 
 
 def test_a_sweep_on_standard_input() -> None:

@@ -173,7 +173,7 @@ def test_format_count() -> None:
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\ntarget_factors: [4, 4.0]\n",
-            "target_factors: [4, 4.0] has a factor twice",
+            "target_factors: factor 4 appears twice",
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\nfactors: [2, -1]\n",
