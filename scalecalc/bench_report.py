@@ -9,9 +9,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from scalecalc.annotations import Annotation, measured_runtime
 from scalecalc.compare import CompareRow
 from scalecalc.compare_report import (
-    Runtimes,
     base_title,
     by_base,
     row_record,
@@ -360,7 +360,7 @@ def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
 
 def join_runtimes(
     rows: Sequence[CompareRow], setup: str, records: Mapping[str, Mapping[str, Any]]
-) -> tuple[Runtimes, list[str], list[str]]:
+) -> tuple[Annotation, list[str], list[str]]:
     """Runtimes for the rows whose key the bench file has, for the same model; also the keys
     it lacks and the keys where it measured a different model (other sizes or resolution)."""
     joined: dict[str, tuple[float, float]] = {}
@@ -374,7 +374,7 @@ def join_runtimes(
         else:
             runtime = record["runtime"]
             joined[row.key] = (float(runtime["median_s"]), float(runtime["throughput"]))
-    return Runtimes(setup, joined), missing, different
+    return measured_runtime(setup, joined), missing, different
 
 
 def _model_fields(row: CompareRow) -> dict[str, Any]:
@@ -384,7 +384,7 @@ def _model_fields(row: CompareRow) -> dict[str, Any]:
 
 def runtimes_for(
     rows: Sequence[CompareRow], path: Path, measured: tuple[str, dict[str, dict[str, Any]]]
-) -> tuple[Runtimes, list[str]]:
+) -> tuple[Annotation, list[str]]:
     """Runtimes for `rows` from what `read_runtimes(path)` read, and warnings about the rows
     it has no runtime for or measured as another model."""
     runtimes, missing, different = join_runtimes(rows, *measured)

@@ -6,11 +6,11 @@ import csv
 import io
 import json
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from scalecalc import summary_report
+from scalecalc.annotations import Annotation
 from scalecalc.compare import CompareRow, Exponent, changed_fields
 from scalecalc.costs import MEASURES
 from scalecalc.report import giga, markdown_table, mega, rich_table
@@ -72,17 +72,6 @@ CSV_COLUMNS = (
     "params_ratio",
     "acts_ratio",
 )
-RUNTIME_HEADERS = ("median (ms)", "images/s")
-RUNTIME_CSV_COLUMNS = ("median_s", "throughput")
-
-
-@dataclass(frozen=True)
-class Runtimes:
-    """Runtime measured by `scalecalc bench`, by row key: (median seconds per iteration,
-    images per second); `setup` says how it was measured."""
-
-    setup: str
-    by_key: Mapping[str, tuple[float, float]]
 
 
 def _dashed(values: Sequence[int]) -> str:
@@ -140,24 +129,24 @@ def _row_cells(row: CompareRow, fields: Sequence[str]) -> list[str]:
     ]
 
 
-def _headers(fields: Sequence[str], runtimes: Runtimes | None) -> tuple[tuple[str, ...], str]:
-    """Row headers and alignment: shape, changed spec fields, costs, and runtime columns when
-    there are runtimes."""
+def _headers(
+    fields: Sequence[str], annotations: Sequence[Annotation]
+) -> tuple[tuple[str, ...], str]:
+    """Row headers and alignment: shape, changed spec fields, costs, then each annotation's
+    columns (measured or predicted runtime, predicted memory)."""
     headers = SHAPE_HEADERS + tuple(field_header(f) for f in fields) + COST_HEADERS
     align = SHAPE_ALIGN + "l" * len(fields) + COST_ALIGN
-    if runtimes is None:
-        return headers, align
-    return headers + RUNTIME_HEADERS, align + "rr"
+    for annotation in annotations:
+        headers += annotation.headers
+        align += "r" * len(annotation.headers)
+    return headers, align
 
 
-def _cells(row: CompareRow, fields: Sequence[str], runtimes: Runtimes | None) -> list[str]:
+def _cells(row: CompareRow, fields: Sequence[str], annotations: Sequence[Annotation]) -> list[str]:
     cells = _row_cells(row, fields)
-    if runtimes is None:
-        return cells
-    measured = runtimes.by_key.get(row.key)
-    if measured is None:
-        return cells + ["n/a", "n/a"]
-    return cells + [f"{measured[0] * 1e3:.1f}", f"{measured[1]:.1f}"]
+    for annotation in annotations:
+        cells += annotation.row_cells(row.key)
+    return cells
 
 
 def _list_headers(group: Sequence[CompareRow], fields: Sequence[str]) -> set[str]:
@@ -167,17 +156,15 @@ def _list_headers(group: Sequence[CompareRow], fields: Sequence[str]) -> set[str
     return {"scaling", "depths", "widths", *(field_header(f) for f in lists)}
 
 
-def summary(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> list[EqualFlops]:
-    """The equal-flops summary of the rows, with measured median time when there are
-    runtimes."""
-    if runtimes is None:
-        return equal_flops(rows)
-    medians = {key: median for key, (median, _throughput) in runtimes.by_key.items()}
-    return equal_flops(rows, {"median_s": medians})
+def summary(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) -> list[EqualFlops]:
+    """The equal-flops summary of the rows, with the annotations' time columns (measured median,
+    predicted time per image) when there are any."""
+    extra = dict(a.summary for a in annotations if a.summary is not None)
+    return equal_flops(rows, extra or None)
 
 
-def _runtime_note(runtimes: Runtimes) -> str:
-    return f"Runtime measured by `scalecalc bench`: {runtimes.setup}.\n"
+def _notes(annotations: Sequence[Annotation]) -> list[str]:
+    return [annotation.note + "\n" for annotation in annotations]
 
 
 def _exponent(value: float | None) -> str:
@@ -214,22 +201,21 @@ def base_title(base_rows: Sequence[CompareRow]) -> str:
     )
 
 
-def _base_table(group: Sequence[CompareRow], runtimes: Runtimes | None) -> str:
+def _base_table(group: Sequence[CompareRow], annotations: Sequence[Annotation]) -> str:
     fields = shown_changes(group)
-    headers, align = _headers(fields, runtimes)
-    lines = [_cells(r, fields, runtimes) for r in group]
+    headers, align = _headers(fields, annotations)
+    lines = [_cells(r, fields, annotations) for r in group]
     return f"### {base_title(group)}\n\n" + markdown_table(headers, lines, align)
 
 
 def to_markdown(
-    rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
+    rows: Sequence[CompareRow], fits: Sequence[Exponent], annotations: Sequence[Annotation] = ()
 ) -> str:
     """The equal-flops summary; per base a heading and a table of its models (with the spec
-    fields that change, and runtime columns when given); then the fitted exponents."""
-    sections = [summary_report.to_markdown(summary(rows, runtimes))]
-    sections += [_base_table(group, runtimes) for group in by_base(rows).values()]
-    if runtimes is not None:
-        sections.append(_runtime_note(runtimes))
+    fields that change, and the annotations' columns); their notes; the fitted exponents."""
+    sections = [summary_report.to_markdown(summary(rows, annotations))]
+    sections += [_base_table(group, annotations) for group in by_base(rows).values()]
+    sections += _notes(annotations)
     if fits:
         sections.append(
             "### Fitted exponents: measure ∝ flops^k\n\n"
@@ -280,31 +266,30 @@ def _exponent_record(fit: Exponent) -> dict[str, Any]:
     }
 
 
-def _with_runtime(record: dict[str, Any], runtimes: Runtimes | None) -> dict[str, Any]:
-    if runtimes is None:
-        return record
-    measured = runtimes.by_key.get(record["key"])
-    runtime = None if measured is None else {"median_s": measured[0], "throughput": measured[1]}
-    return {**record, "runtime": runtime}
+def _annotated(record: dict[str, Any], annotations: Sequence[Annotation]) -> dict[str, Any]:
+    for annotation in annotations:
+        record[annotation.name] = annotation.records.get(record["key"])
+    return record
 
 
 def to_json(
     rows: Sequence[CompareRow],
     fits: Sequence[Exponent],
     convention: str,
-    runtimes: Runtimes | None = None,
+    annotations: Sequence[Annotation] = (),
 ) -> str:
     """Rows (raw integers, with the full spec, in sweep order), the equal-flops summary and
-    the exponents under their own keys; keys sorted. With runtimes, each row has `runtime`
-    (null where not measured), each summary entry `median_s`, and there is `runtime_setup`."""
+    the exponents under their own keys; keys sorted. Each annotation adds its object to every
+    row (null where a row has none, e.g. `runtime`), its time to the summary entries (e.g.
+    `median_s`) and its top-level keys (e.g. `runtime_setup`)."""
     document: dict[str, Any] = {
         "convention": convention,
-        "rows": [_with_runtime(row_record(r), runtimes) for r in rows],
-        "summary": summary_report.records(summary(rows, runtimes)),
+        "rows": [_annotated(row_record(r), annotations) for r in rows],
+        "summary": summary_report.records(summary(rows, annotations)),
         "exponents": [_exponent_record(f) for f in fits],
     }
-    if runtimes is not None:
-        document["runtime_setup"] = runtimes.setup
+    for annotation in annotations:
+        document.update(annotation.document)
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -316,16 +301,16 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
+def to_csv(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) -> str:
     """One line per model, raw integers; ratios as full-precision floats; then every spec
-    field of the rows' families (empty where a family has no such field); with runtimes, also
-    median seconds and images per second (empty where not measured)."""
+    field of the rows' families (empty where a family has no such field); then each
+    annotation's raw values (e.g. median seconds and images per second; empty where none)."""
     specs = [row.spec.to_dict() for row in rows]
     fields = [f for f in dict.fromkeys(f for s in specs for f in s) if f not in CSV_COLUMNS]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    runtime_columns = () if runtimes is None else RUNTIME_CSV_COLUMNS
-    writer.writerow(CSV_COLUMNS + tuple(fields) + runtime_columns)
+    extra_columns = tuple(c for a in annotations for c in a.csv_columns)
+    writer.writerow(CSV_COLUMNS + tuple(fields) + extra_columns)
     for row, spec in zip(rows, specs):
         line = [
             row.key,
@@ -346,26 +331,25 @@ def to_csv(rows: Sequence[CompareRow], runtimes: Runtimes | None = None) -> str:
             row.ratio("acts"),
             *(_csv_value(spec[f]) if f in spec else "" for f in fields),
         ]
-        if runtimes is not None:
-            line += list(runtimes.by_key.get(row.key, ("", "")))
+        for annotation in annotations:
+            line += annotation.row_csv(row.key)
         writer.writerow(line)
     return out.getvalue()
 
 
 def to_rich(
-    rows: Sequence[CompareRow], fits: Sequence[Exponent], runtimes: Runtimes | None = None
+    rows: Sequence[CompareRow], fits: Sequence[Exponent], annotations: Sequence[Annotation] = ()
 ) -> list[Any]:
     """Rich tables for a terminal: the equal-flops summary, one table per base (with the spec
-    fields that change, and runtime columns when given), then the exponents."""
-    tables = summary_report.to_rich(summary(rows, runtimes))
+    fields that change, and the annotations' columns), their notes, then the exponents."""
+    tables = summary_report.to_rich(summary(rows, annotations))
     for group in by_base(rows).values():
         fields = shown_changes(group)
-        headers, align = _headers(fields, runtimes)
-        lines = [_cells(r, fields, runtimes) for r in group]
+        headers, align = _headers(fields, annotations)
+        lines = [_cells(r, fields, annotations) for r in group]
         fold = _list_headers(group, fields)
         tables += [rich_table(base_title(group), headers, align, lines, fold), ""]
-    if runtimes is not None:
-        tables.append(_runtime_note(runtimes))
+    tables += _notes(annotations)
     if fits:
         lines = [_exponent_cells(f) for f in fits]
         title = "Fitted exponents: measure ∝ flops^k"
@@ -378,13 +362,13 @@ def renderer(
     rows: Sequence[CompareRow],
     fits: Sequence[Exponent],
     convention: str,
-    runtimes: Runtimes | None = None,
+    annotations: Sequence[Annotation] = (),
 ) -> Callable[[], Any]:
     """The renderer of format `fmt` (one of report.FORMATS) over a compare run."""
     renderers: dict[str, Callable[[], Any]] = {
-        "json": lambda: to_json(rows, fits, convention, runtimes),
-        "csv": lambda: to_csv(rows, runtimes),
-        "md": lambda: to_markdown(rows, fits, runtimes),
-        "table": lambda: to_rich(rows, fits, runtimes),
+        "json": lambda: to_json(rows, fits, convention, annotations),
+        "csv": lambda: to_csv(rows, annotations),
+        "md": lambda: to_markdown(rows, fits, annotations),
+        "table": lambda: to_rich(rows, fits, annotations),
     }
     return renderers[fmt]

@@ -22,6 +22,7 @@ ALIGN = "rlrrrrrr"
 # Extra measures a summary may carry, by name: header and how a value (SI units) is shown.
 EXTRA_COLUMNS: Mapping[str, tuple[str, Callable[[float], str]]] = {
     "median_s": ("median (ms)", lambda seconds: f"{seconds * 1e3:.1f}"),
+    "predicted_s": ("pred. time (ms)", lambda seconds: f"{seconds * 1e3:.3g}"),
 }
 
 

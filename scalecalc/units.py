@@ -31,3 +31,22 @@ def parse_count(text: str | float, what: str = "value") -> int:
             f"one of {SUFFIXES}, e.g. 16G"
         )
     return round(value)
+
+
+_BYTE_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
+}  # fmt: skip
+_BYTES = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([KMGT]I?B|B)\s*$")
+
+
+def parse_bytes(text: str, what: str = "value") -> int:
+    """'24GiB' -> 25769803776, '80GB' -> 80000000000 (a unit is required). Raises ConfigError
+    naming `what`."""
+    match = _BYTES.match(text.upper())
+    if not match:
+        raise ConfigError(f"{what}: expected a size such as 24GiB or 80GB, got {shown(text)}")
+    value = round(float(match.group(1)) * _BYTE_UNITS[match.group(2)])
+    if not 1 <= value <= 2**60:
+        raise ConfigError(f"{what}: must be between 1 B and 1 EiB, got {shown(text)}")
+    return value

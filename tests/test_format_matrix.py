@@ -32,6 +32,12 @@ COMMANDS: dict[str, tuple[list[str], tuple[str | None, ...], bool]] = {
         (None, "table", "md", "json", "csv"),
         True,
     ),
+    "compare-predicted": (
+        ["compare", TINY, "-s", "w,dWr", "--target-factor", "2", "--profile", "rtx4090"]
+        + ["--memory", "--max-batch", "1GiB"],
+        (None, "table", "md", "json", "csv"),
+        True,
+    ),
     "check": (["check", TINY, "--baseline", "BASELINE"], (None, "table", "md", "json"), False),
     "bench": (["bench", TINY, *FAST_BENCH], (None, "table", "md", "json", "csv"), True),
 }
@@ -92,7 +98,7 @@ def test_every_output_path_renders(
     if where == "file":
         assert result.stdout == ""
     if fmt == "table" or (
-        fmt is None and terminal and name in ("count", "compare", "check", "bench")
+        fmt is None and terminal and name.split("-")[0] in ("count", "compare", "check", "bench")
     ):
         assert_numbers_whole(text)
 

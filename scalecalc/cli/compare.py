@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -26,6 +26,9 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
+from scalecalc.annotations import MemorySetting
+from scalecalc.errors import ConfigError
+from scalecalc.measurement import DTYPE_NAMES
 from scalecalc.outputs import Destination
 from scalecalc.sweep import Sweep
 
@@ -53,9 +56,46 @@ def compare_command(
             help="Add runtime columns from `scalecalc bench --format json` output, by row key.",
         ),
     ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            metavar="NAME|FILE",
+            help="Add predicted time per image from a device profile (`scalecalc profile show` "
+            "lists the built-in ones).",
+        ),
+    ] = None,
+    memory: Annotated[
+        bool, typer.Option("--memory", help="Add predicted peak memory at --batch-size.")
+    ] = False,
+    max_batch: Annotated[
+        str | None,
+        typer.Option(
+            "--max-batch",
+            metavar="SIZE",
+            help="Add the largest batch that fits in SIZE (e.g. 24GiB, 80GB); implies --memory.",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Images per step, for --memory.")
+    ] = 1,
+    dtype: Annotated[
+        Literal[DTYPE_NAMES], typer.Option("--dtype", help="For --memory.")  # type: ignore[valid-type]
+    ] = "float32",
+    train: Annotated[
+        bool,
+        typer.Option("--train", help="For --memory: a training step (forward + backward)."),
+    ] = False,
+    optimizer: Annotated[
+        Literal["sgd", "adam", "adamw"] | None,
+        typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
+    ] = None,
 ) -> None:
-    """Scale each base with each strategy and compare flops, params and acts; fit exponents."""
+    """Scale each base with each strategy and compare flops, params and acts; fit exponents;
+    optionally predict time per image on a device and peak memory."""
     from scalecalc import compare, compare_report
+    from scalecalc.annotations import predicted_memory, predicted_runtime
+    from scalecalc.profile import load_profile
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
 
     with user_errors():
@@ -71,6 +111,8 @@ def compare_command(
             plot_to = outputs.destination(plot, "--plot", inputs)
             outputs.distinct(destination, plot_to)
             check_plot_available()
+        predictor = None if profile is None else load_profile(profile)
+        setting = memory_setting(memory, max_batch, batch_size, dtype, train, optimizer)
         measured = None
         if bench_file is not None:
             from scalecalc.bench_report import read_runtimes, runtimes_for
@@ -93,18 +135,23 @@ def compare_command(
             rows = compare.run(entries, sweep.convention, on_entry=on_entry)
         for line in compare.unsupported_warnings(rows):
             warn(line)
-        runtimes = None
+        annotations = []
         if measured is not None:
             runtimes, warnings = runtimes_for(rows, bench_file, measured)
+            annotations.append(runtimes)
             for line in warnings:
                 warn(line)
+        if predictor is not None:
+            annotations.append(predicted_runtime(rows, predictor))
+        if setting is not None:
+            annotations.append(predicted_memory(rows, setting))
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
             from scalecalc.plot import plot_bytes, plot_format
 
             batch.add(plot_to, plot_bytes(rows, plot_format(plot)))
         fits = compare.exponents(rows)
-        render = compare_report.renderer(fmt, rows, fits, sweep.convention, runtimes)
+        render = compare_report.renderer(fmt, rows, fits, sweep.convention, annotations)
         emit(render, fmt, destination, batch)
         batch.commit()
 
@@ -114,3 +161,22 @@ def refuse_bases(sweep: Sweep, *places: Destination | None) -> None:
     for place in places:
         if place is not None and place.target is not None:
             outputs.refuse_inputs(place.option, place.given, place.target, sweep.bases)
+
+
+def memory_setting(
+    memory: bool,
+    max_batch: str | None,
+    batch_size: int,
+    dtype: str,
+    train: bool,
+    optimizer: str | None,
+) -> MemorySetting | None:
+    """The memory columns asked for, or None; --optimizer needs --train."""
+    from scalecalc.units import parse_bytes
+
+    if optimizer is not None and not train:
+        raise ConfigError("--optimizer: an optimizer's state exists only with --train")
+    if not memory and max_batch is None:
+        return None
+    budget = None if max_batch is None else parse_bytes(max_batch, "--max-batch")
+    return MemorySetting(batch_size, dtype, train, optimizer, budget)
