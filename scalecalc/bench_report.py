@@ -24,6 +24,7 @@ from scalecalc.errors import ConfigError, safe_text
 from scalecalc.files import read_text
 from scalecalc.measurement import BenchRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
+from scalecalc.styles import annotate_points, point_label, strategy_style
 
 MAX_BENCH_BYTES = 16 << 20
 ROW_HEADERS = (
@@ -249,8 +250,8 @@ def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
 
 
 def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str = "png") -> bytes:
-    """Runtime against flops, params and acts (log-log): a colour per strategy, each line
-    joining a base to its scaled models; a marker shape per base."""
+    """Runtime against flops, params and acts (log-log): each line joins a base to its scaled
+    models in its strategy's colour and marker (scalecalc.styles); a line style per base."""
     from scalecalc.plot import figure_bytes, log_log_axes, pyplot_module
 
     pyplot = pyplot_module()
@@ -261,22 +262,28 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
     overall = {c.measure: c for c in fits if c.group == summary}
     series = _series(rows)
     strategies = list(dict.fromkeys(strategy for _, strategy in series))
-    colours = {s: "black" if s == "base" else f"C{i}" for i, s in enumerate(strategies)}
     bases = list(dict.fromkeys(base for base, _ in series))
-    markers = {base: "osD^vP*Xph"[i % 10] for i, base in enumerate(bases)}
+    dashes = {base: ("-", "--", ":", "-.")[i % 4] for i, base in enumerate(bases)}
     figure, axes = pyplot.subplots(1, len(MEASURES), figsize=(13, 4.4), squeeze=False)
     for ax, measure in zip(axes[0], MEASURES):
         unit = 1e9 if measure == "flops" else 1e6
         for (base, strategy), members in series.items():
+            style = strategy_style(strategy)
+            xs = [b.row.measure(measure) / unit for b in members]
+            ys = [b.measurement.median * 1e3 for b in members]
             ax.plot(
-                [b.row.measure(measure) / unit for b in members],
-                [b.measurement.median * 1e3 for b in members],
-                color=colours[strategy],
-                marker=markers[base],
-                markersize=5,
-                linewidth=1.2,
+                xs,
+                ys,
+                color=style.colour,
+                marker=style.marker,
+                markersize=style.markersize,
+                linewidth=style.linewidth,
+                linestyle=dashes[base],
+                label=strategy,
                 zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
             )
+            labels = ["" if b.row.strategy is None else point_label(b.row) for b in members]
+            annotate_points(ax, xs, ys, labels)
         log_log_axes(ax)
         ax.set_xlabel(f"{measure} ({'G' if measure == 'flops' else 'M'})")
         fit = overall.get(measure)
@@ -287,10 +294,23 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
                 fontsize=10,
             )
     axes[0][0].set_ylabel("median time per iteration (ms)")
-    handles = [Line2D([], [], color=colours[s], linewidth=2, label=s) for s in strategies]
+    handles = []
+    for name in strategies:
+        style = strategy_style(name)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=style.colour,
+                marker=style.marker,
+                markersize=style.markersize,
+                linewidth=style.linewidth,
+                label=name,
+            )
+        )
     if len(bases) > 1:
         handles += [
-            Line2D([], [], color="0.4", marker=markers[b], linestyle="none", label=b) for b in bases
+            Line2D([], [], color="0.4", linestyle=dashes[b], linewidth=1.4, label=b) for b in bases
         ]
     figure.legend(handles=handles, loc="center right", frameon=False)
     figure.suptitle("Measured runtime against each cost measure (log-log)")
