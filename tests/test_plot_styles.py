@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc import bench_report, compare
+from scalecalc import bench_plot, bench_report, compare
 from scalecalc.cli import app
 from scalecalc.measurement import BenchRow, Measurement
 from scalecalc.styles import FALLBACK_COLOURS, FALLBACK_MARKERS, STRATEGY_STYLE, strategy_style
@@ -46,7 +46,7 @@ def draw_bench(args: list[str]) -> None:
         BenchRow(row, Measurement((row.costs.acts * 1e-9,), 1, None, 0))
         for row in compare.run(entries)
     ]
-    bench_report.plot_bytes(rows, bench_report.correlations(rows))
+    bench_plot.plot_bytes(rows, bench_report.correlations(rows))
 
 
 @pytest.fixture(autouse=True)

@@ -86,7 +86,8 @@ def bench_command(
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
     The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
-    from scalecalc import bench_report, compare
+    from scalecalc import bench_plot, bench_report, compare
+    from scalecalc.bench_checks import caveats
     from scalecalc.measurement import BenchSettings
     from scalecalc.memory import gib
     from scalecalc.nn import bench, devices
@@ -134,13 +135,15 @@ def bench_command(
         with progress("bench", bench.measurements(rows, rounds), log=True) as advance:
             results = bench.run(rows, settings, lambda index, row: advance(index, row.key))
         fits = bench_report.correlations(results)
+        for caveat in caveats(results):
+            warn(caveat.message)
         setup = bench.describe_setup(settings, sweep.convention)
         missing = [(row.key, estimate) for row, estimate in skipped]
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
             from scalecalc.plot import plot_format
 
-            batch.add(plot_to, bench_report.plot_bytes(results, fits, plot_format(plot)))
+            batch.add(plot_to, bench_plot.plot_bytes(results, fits, plot_format(plot)))
         render = bench_report.renderer(fmt, results, fits, setup, missing)
         emit(render, fmt, destination, batch)
         batch.commit()
