@@ -16,6 +16,8 @@ MIN_MODELS = 5
 MAX_SPREAD = 0.20
 # One rate must vary this many times more (std. dev. of its logarithm) to call the device bound.
 CLEAR_MARGIN = 1.25
+# A log standard deviation this small is floating-point rounding of a constant rate.
+ROUNDING = 1e-9
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
@@ -108,9 +110,9 @@ def bound(group: str, members: Sequence[BenchRow], dtype: str) -> Bound:
     flops_sd, bytes_sd = _log_sd(flop_rates), _log_sd(byte_rates)
     if len(members) < MIN_MODELS:
         verdict = "too few models"
-    elif flops_sd > 0 and flops_sd >= CLEAR_MARGIN * bytes_sd:
+    elif flops_sd > ROUNDING and flops_sd >= CLEAR_MARGIN * bytes_sd:
         verdict = "memory-bound"
-    elif bytes_sd > 0 and bytes_sd >= CLEAR_MARGIN * flops_sd:
+    elif bytes_sd > ROUNDING and bytes_sd >= CLEAR_MARGIN * flops_sd:
         verdict = "compute-bound"
     else:
         verdict = "unclear"

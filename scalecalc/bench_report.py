@@ -268,7 +268,10 @@ def to_rich(
         )
     )
     lines = [_bound_cells(b) for b in bounds(rows, setup["dtype"])]
-    tables += [rich_table(BOUND_TITLE, BOUND_HEADERS, BOUND_ALIGN, lines), BOUND_NOTE]
+    tables += [
+        rich_table(BOUND_TITLE, BOUND_HEADERS, BOUND_ALIGN, lines),
+        BOUND_NOTE.replace("*", ""),
+    ]
     return tables
 
 

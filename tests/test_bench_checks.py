@@ -102,6 +102,9 @@ def test_four_models_or_proportional_measures_decide_nothing() -> None:
     # Depth scaling only: flops and acts grow alike, so no rate can be the steadier one.
     alike = [fake_row(f"a/{i}", i * 1e9, i * 1e6, (i**0.5,)) for i in range(1, 6)]
     assert bounds(alike, "float32")[0].verdict == "unclear"
+    # Time proportional to both: both rates are constant (up to rounding), neither is steadier.
+    exact = [fake_row(f"a/{i}", i * 3e9, i * 7e6, (i * 0.3,)) for i in range(1, 6)]
+    assert bounds(exact, "float32")[0].verdict == "unclear"
 
 
 def test_bench_command_warns_and_flags_few_models(
