@@ -217,3 +217,13 @@ def test_resume_without_a_partial_file_runs_everything(
     result = runner.invoke(app, [*ARGS, "-f", "json", "-o", str(out), "--resume"])
     assert result.exit_code == 0, result.output
     assert calls == [1, 2, 3, 4, 5] and sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]
+
+
+def test_ctrl_c_before_any_measurement_leaves_no_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    stepping_clock(monkeypatch, stop_after=0)
+    result = runner.invoke(app, [*ARGS, "-o", str(tmp_path / "bench.md")])
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == "error: interrupted; nothing was written"
+    assert list(tmp_path.iterdir()) == []
