@@ -206,7 +206,9 @@ def test_a_line_cut_short_by_a_kill_is_measured_again(
 def test_resume_needs_an_output_file() -> None:
     result = runner.invoke(app, [*ARGS, "--resume"])
     assert (result.exit_code, result.stdout) == (2, "")
-    assert result.stderr == "error: --resume: needs --output (the partial file sits beside it)\n"
+    assert (
+        result.stderr == "error: --resume: needs --output FILE (the partial file sits beside it)\n"
+    )
 
 
 def test_resume_without_a_partial_file_runs_everything(

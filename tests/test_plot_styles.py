@@ -40,7 +40,7 @@ def draw_bench(args: list[str]) -> None:
     """bench's plot of the sweep `CONFIG -s S --factors F`, without running any model."""
     config, _, strategies, _, factors = args
     _, entries = sweep_from_options(
-        BENCH_SWEEP, None, [config], [strategies], [factors], None, None
+        BENCH_SWEEP, None, [config], [strategies], [factors], None, None, None
     )
     rows = [
         BenchRow(row, Measurement((row.costs.acts * 1e-9,), 1, None, 0))
