@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from scalecalc.bench_partial import PartialWriter, partial_path, read_partial, r
 from scalecalc.cli import app
 from scalecalc.config import ModelConfig
 from scalecalc.errors import ConfigError
+from scalecalc.interrupts import Stopped
 from scalecalc.measurement import BenchSettings, Measurement
 from scalecalc.nn import bench
 from scalecalc.sweep import Entry
@@ -229,3 +231,24 @@ def test_ctrl_c_before_any_measurement_leaves_no_file(
     assert result.exit_code == 130
     assert result.stderr.splitlines()[-1] == "error: interrupted; nothing was written"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_keeps_the_partial_file_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls: list[int] = []
+
+    def time_model(step: object, warmup: int, iters: int, **_: object) -> list[float]:
+        if len(calls) == 2:
+            raise Stopped(signal.SIGTERM)  # what the SIGTERM handler raises while a command runs
+        calls.append(1)
+        return [1e-3]
+
+    monkeypatch.setattr(bench, "time_model", time_model)
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, [*ARGS, "-f", "json", "-o", str(out)])
+    assert result.exit_code == 128 + 15
+    assert result.stderr.splitlines()[-1] == (
+        f"error: terminated; 2 of 5 measurements kept in {partial_path(out)}; rerun with --resume"
+    )
+    assert len(partial_path(out).read_text().splitlines()) == 1 + 2
