@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from scalecalc.annotations import Annotation, measured_runtime
+from scalecalc.bench_checks import Bound, bounds, caveats, model_groups
 from scalecalc.compare import CompareRow
 from scalecalc.compare_report import (
     base_title,
@@ -50,6 +53,18 @@ CORRELATION_NOTE = (
     "runtime best on memory-bound GPUs; compute-bound CPUs often follow flops. "
     "*time (× base)* is the median over the base's; *spread* is (slowest − fastest) / median."
 )
+BOUND_HEADERS = ("models", "looked", "flops/s (G)", "±", "act bytes/s (G)", "±", "n")
+BOUND_ALIGN = "llrrrrr"
+BOUND_TITLE = "Memory- or compute-bound? (a heuristic)"
+BOUND_NOTE = (
+    "Per model, *flops/s* is flops × images/s (forward pass, the sweep's convention) and "
+    "*act bytes/s* is acts × bytes per element × images/s, a lower bound of the memory traffic; "
+    "*±* is the geometric standard deviation across models. Were runtime proportional to flops, "
+    "every model would reach the same flops/s; were it proportional to acts, the same act "
+    "bytes/s. The device *looked memory-bound* when act bytes/s varied clearly less (by a "
+    "factor of 1.25 in log terms) than flops/s, *compute-bound* in the opposite case, else "
+    "*unclear*. It is a heuristic over this run, not a property of the hardware."
+)
 CSV_EXTRA = (
     "median_s",
     "throughput",
@@ -64,21 +79,15 @@ CSV_EXTRA = (
 
 def correlations(rows: Sequence[BenchRow]) -> list[Correlation]:
     """Per base (in order), then over all models when there are several bases."""
-    groups: dict[str, list[BenchRow]] = {}
-    for bench_row in rows:
-        groups.setdefault(bench_row.row.base, []).append(bench_row)
-    if len(groups) > 1:
-        groups["all"] = list(rows)
     result = []
-    for name, members in groups.items():
-        # A spec that appears twice (ResNet-50 `w` ×2 is ResNet-50) is one model, not two points.
-        distinct = list({m.row.spec: m for m in members}.values())
+    for name, distinct in model_groups(rows).items():
         measures = {m: [float(b.row.measure(m)) for b in distinct] for m in MEASURES}
         result += correlate(name, measures, [b.measurement.median for b in distinct])
     return result
 
 
-def _coefficient(value: float | None) -> str:
+def coefficient(value: float | None) -> str:
+    """A correlation coefficient to three decimals, or n/a."""
     return "n/a" if value is None else f"{value:.3f}"
 
 
@@ -86,8 +95,8 @@ def _correlation_cells(entry: Correlation) -> list[str]:
     return [
         entry.group,
         entry.measure,
-        _coefficient(entry.pearson_log),
-        _coefficient(entry.spearman),
+        coefficient(entry.pearson_log),
+        coefficient(entry.spearman),
         str(entry.points),
     ]
 
@@ -127,6 +136,21 @@ def setup_line(setup: Mapping[str, Any]) -> str:
     )
 
 
+def _bound_cells(entry: Bound) -> list[str]:
+    def rate(pair: tuple[float, float]) -> str:
+        return f"{pair[0] / 1e9:.3g}–{pair[1] / 1e9:.3g}"
+
+    return [
+        entry.group,
+        entry.verdict,
+        rate(entry.flops_per_s),
+        f"{math.expm1(entry.flops_log_sd):.0%}",
+        rate(entry.act_bytes_per_s),
+        f"{math.expm1(entry.act_bytes_log_sd):.0%}",
+        str(entry.points),
+    ]
+
+
 def _groups(rows: Sequence[BenchRow]) -> list[list[BenchRow]]:
     lookup: dict[str, list[BenchRow]] = {base: [] for base in by_base([b.row for b in rows])}
     for bench_row in rows:
@@ -137,7 +161,8 @@ def _groups(rows: Sequence[BenchRow]) -> list[list[BenchRow]]:
 def to_markdown(
     rows: Sequence[BenchRow], fits: Sequence[Correlation], setup: Mapping[str, Any]
 ) -> str:
-    """The setup, per base a table of models and runtimes, then the correlation table."""
+    """The setup and any warnings, per base a table of models and runtimes, the correlation
+    table and the bound heuristic."""
     sections = [f"### Benchmark setup\n\n{setup_line(setup)}\n"]
     for group in _groups(rows):
         lines = [_row_cells(b, _base_median(group)) for b in group]
@@ -151,6 +176,12 @@ def to_markdown(
     sections.append(
         f"### Correlation of runtime with flops, params and acts\n\n{table}\n{CORRELATION_NOTE}\n"
     )
+    lines = [_bound_cells(b) for b in bounds(rows, setup["dtype"])]
+    table = markdown_table(BOUND_HEADERS, lines, BOUND_ALIGN)
+    sections.append(f"### {BOUND_TITLE}\n\n{table}\n{BOUND_NOTE}\n")
+    warnings = "".join(f"> **Warning:** {c.message}\n" for c in caveats(rows))
+    if warnings:
+        sections.insert(1, warnings)
     return "\n".join(sections)
 
 
@@ -182,12 +213,15 @@ def to_json(
     setup: Mapping[str, Any],
     skipped: Sequence[tuple[str, int]] = (),
 ) -> str:
-    """Setup, rows (compare's record plus `runtime`), correlations, skipped models; sorted keys."""
+    """Setup, rows (compare's record plus `runtime`), correlations, skipped models, warnings
+    and the bound heuristic; sorted keys."""
     document = {
         "setup": dict(setup),
         "rows": [{**row_record(b.row), "runtime": _runtime_record(b)} for b in rows],
         "correlations": [_correlation_record(c) for c in fits],
         "skipped": [{"key": key, "estimate_bytes": estimate} for key, estimate in skipped],
+        "warnings": [dataclasses.asdict(c) for c in caveats(rows)],
+        "bound": [dataclasses.asdict(b) for b in bounds(rows, setup["dtype"])],
     }
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -219,8 +253,9 @@ def to_csv(rows: Sequence[BenchRow], setup: Mapping[str, Any]) -> str:
 def to_rich(
     rows: Sequence[BenchRow], fits: Sequence[Correlation], setup: Mapping[str, Any]
 ) -> list[Any]:
-    """Rich tables for a terminal: one per base, then the correlations; the setup as caption."""
-    tables: list[Any] = [setup_line(setup)]
+    """Rich tables for a terminal: the setup and warnings, one per base, the correlations and
+    the bound heuristic."""
+    tables: list[Any] = [setup_line(setup), *(f"Warning: {c.message}" for c in caveats(rows))]
     for group in _groups(rows):
         lines = [_row_cells(b, _base_median(group)) for b in group]
         tables.append(rich_table(base_title([b.row for b in group]), ROW_HEADERS, ROW_ALIGN, lines))
@@ -233,70 +268,12 @@ def to_rich(
             lines,
         )
     )
+    lines = [_bound_cells(b) for b in bounds(rows, setup["dtype"])]
+    tables += [
+        rich_table(BOUND_TITLE, BOUND_HEADERS, BOUND_ALIGN, lines),
+        BOUND_NOTE.replace("*", ""),
+    ]
     return tables
-
-
-def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
-    """(base, strategy) -> the base's row then the strategy's rows, in order of flops."""
-    bases = {b.row.base: b for b in rows if b.row.strategy is None}
-    series: dict[tuple[str, str], list[BenchRow]] = {}
-    for bench_row in rows:
-        if bench_row.row.strategy is None:
-            series.setdefault((bench_row.row.base, "base"), [bench_row])
-            continue
-        start = [bases[bench_row.row.base]] if bench_row.row.base in bases else []
-        series.setdefault((bench_row.row.base, bench_row.row.strategy), start).append(bench_row)
-    return {k: sorted(v, key=lambda b: b.row.costs.flops) for k, v in series.items()}
-
-
-def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str = "png") -> bytes:
-    """Runtime against flops, params and acts (log-log): a colour per strategy, each line
-    joining a base to its scaled models; a marker shape per base."""
-    from scalecalc.plot import figure_bytes, log_log_axes, pyplot_module
-
-    pyplot = pyplot_module()
-    from matplotlib.lines import Line2D
-
-    groups = list(dict.fromkeys(c.group for c in fits))
-    summary = "all" if "all" in groups else (groups[0] if groups else "")
-    overall = {c.measure: c for c in fits if c.group == summary}
-    series = _series(rows)
-    strategies = list(dict.fromkeys(strategy for _, strategy in series))
-    colours = {s: "black" if s == "base" else f"C{i}" for i, s in enumerate(strategies)}
-    bases = list(dict.fromkeys(base for base, _ in series))
-    markers = {base: "osD^vP*Xph"[i % 10] for i, base in enumerate(bases)}
-    figure, axes = pyplot.subplots(1, len(MEASURES), figsize=(13, 4.4), squeeze=False)
-    for ax, measure in zip(axes[0], MEASURES):
-        unit = 1e9 if measure == "flops" else 1e6
-        for (base, strategy), members in series.items():
-            ax.plot(
-                [b.row.measure(measure) / unit for b in members],
-                [b.measurement.median * 1e3 for b in members],
-                color=colours[strategy],
-                marker=markers[base],
-                markersize=5,
-                linewidth=1.2,
-                zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
-            )
-        log_log_axes(ax)
-        ax.set_xlabel(f"{measure} ({'G' if measure == 'flops' else 'M'})")
-        fit = overall.get(measure)
-        if fit is not None:
-            ax.set_title(
-                f"{summary}: r(log) = {_coefficient(fit.pearson_log)}, "
-                f"ρ = {_coefficient(fit.spearman)}",
-                fontsize=10,
-            )
-    axes[0][0].set_ylabel("median time per iteration (ms)")
-    handles = [Line2D([], [], color=colours[s], linewidth=2, label=s) for s in strategies]
-    if len(bases) > 1:
-        handles += [
-            Line2D([], [], color="0.4", marker=markers[b], linestyle="none", label=b) for b in bases
-        ]
-    figure.legend(handles=handles, loc="center right", frameon=False)
-    figure.suptitle("Measured runtime against each cost measure (log-log)")
-    figure.tight_layout(rect=(0, 0, 0.86, 1))
-    return figure_bytes(figure, fmt)
 
 
 # What must agree between a bench file's row and a compare row for the runtime to be joined.

@@ -13,6 +13,7 @@ from typing import Any
 
 from scalecalc.compare import CompareRow
 from scalecalc.errors import ConfigError, ScalecalcError, safe_text
+from scalecalc.styles import annotate_points, point_label, strategy_style
 
 PLOT_SUFFIXES = (".png", ".svg")
 PANEL_ROWS = (("acts", "activations (M)"), ("params", "parameters (M)"))
@@ -132,14 +133,20 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
         for line_index, (measure, label) in enumerate(PANEL_ROWS):
             ax = axes[line_index][column]
             for strategy, members in lines.items():
+                style = strategy_style(strategy)
+                xs = [r.costs.flops / 1e9 for r in members]
+                ys = [r.measure(measure) / 1e6 for r in members]
                 ax.plot(
-                    [r.costs.flops / 1e9 for r in members],
-                    [r.measure(measure) / 1e6 for r in members],
-                    marker="o",
-                    markersize=3.5,
-                    linewidth=1.5,
+                    xs,
+                    ys,
+                    color=style.colour,
+                    marker=style.marker,
+                    markersize=style.markersize,
+                    linewidth=style.linewidth,
                     label=strategy,
                 )
+                labels = ["" if r.strategy is None else point_label(r) for r in members]
+                annotate_points(ax, xs, ys, labels)
             log_log_axes(ax)
             ax.set_xlabel(f"flops (G, {convention} convention)")
             if column == 0:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
@@ -19,14 +19,23 @@ from scalecalc.cli._common import (
     TargetFlopsOption,
     app,
     emit,
+    fail,
+    info,
     output_format,
     progress,
     user_errors,
     warn,
 )
 from scalecalc.cli.compare import refuse_bases
-from scalecalc.errors import ConfigError
+from scalecalc.errors import ConfigError, ScalecalcError
+from scalecalc.interrupts import Stopped, stop_code, stop_word
 from scalecalc.measurement import DTYPE_NAMES
+
+if TYPE_CHECKING:
+    from scalecalc.bench_partial import PartialWriter
+    from scalecalc.compare import CompareRow
+    from scalecalc.measurement import BenchRow, BenchSettings
+    from scalecalc.outputs import Destination
 
 
 @app.command("bench")
@@ -83,10 +92,19 @@ def bench_command(
             "--plot", metavar="FILE", help="Also plot runtime vs each measure: .png, .svg"
         ),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Take the measurements an interrupted run with the same settings kept in "
+            "OUTPUT.partial.jsonl, and measure only the rest.",
+        ),
+    ] = False,
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
     The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
-    from scalecalc import bench_report, compare
+    from scalecalc import bench_plot, bench_report, compare
+    from scalecalc.bench_checks import caveats
     from scalecalc.measurement import BenchSettings
     from scalecalc.memory import gib
     from scalecalc.nn import bench, devices
@@ -131,16 +149,67 @@ def bench_command(
             )
         if not rows:
             raise ConfigError("no model of the sweep fits in memory; lower --batch-size")
-        with progress("bench", bench.measurements(rows, rounds), log=True) as advance:
-            results = bench.run(rows, settings, lambda index, row: advance(index, row.key))
-        fits = bench_report.correlations(results)
         setup = bench.describe_setup(settings, sweep.convention)
+        results, partial = _measure(rows, settings, setup, destination, resume)
+        fits = bench_report.correlations(results)
+        for caveat in caveats(results):
+            warn(caveat.message)
         missing = [(row.key, estimate) for row, estimate in skipped]
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
             from scalecalc.plot import plot_format
 
-            batch.add(plot_to, bench_report.plot_bytes(results, fits, plot_format(plot)))
+            batch.add(plot_to, bench_plot.plot_bytes(results, fits, plot_format(plot)))
         render = bench_report.renderer(fmt, results, fits, setup, missing)
         emit(render, fmt, destination, batch)
         batch.commit()
+        if partial is not None:
+            partial.remove()
+
+
+def _measure(
+    rows: list[CompareRow],
+    settings: BenchSettings,
+    setup: dict[str, Any],
+    output: Destination,
+    resume: bool,
+) -> tuple[list[BenchRow], PartialWriter | None]:
+    """Run the benchmark, streaming each measurement to OUTPUT.partial.jsonl when the output is
+    a regular file, and taking those of an earlier run from it with `resume`. On Ctrl-C,
+    SIGTERM or an error the partial file stays (unless it holds nothing) and the message
+    names it."""
+    from scalecalc import bench_partial
+    from scalecalc.nn import bench
+
+    if output.target is None or output.in_place:
+        if resume:
+            raise ConfigError("--resume: needs --output FILE (the partial file sits beside it)")
+        with progress("bench", bench.measurements(rows, settings.rounds), log=True) as advance:
+            return bench.run(rows, settings, lambda index, row: advance(index, row.key)), None
+    path = bench_partial.partial_path(output.target)
+    records = bench_partial.read_partial(path, setup, resume)
+    previous, kept = bench_partial.reusable(records, rows, settings.rounds)
+    total = bench.measurements(rows, settings.rounds)
+    if resume and path.exists():
+        info(f"resuming from {path}: {len(previous)} of {total} measurements already done")
+    partial = bench_partial.PartialWriter(path, setup, kept)
+    try:
+        with progress("bench", total - len(previous), log=True) as advance:
+            results = bench.run(
+                rows,
+                settings,
+                lambda index, row: advance(index, row.key),
+                previous=previous,
+                on_measured=partial.add,
+            )
+    except (KeyboardInterrupt, Stopped, ScalecalcError) as error:
+        if partial.count == 0:
+            partial.remove()
+            raise
+        partial.close()
+        kept_line = f"{partial.count} of {total} measurements kept in {path}; rerun with --resume"
+        if isinstance(error, ScalecalcError):
+            raise fail(f"{error}; {kept_line}", error.exit_code) from None
+        raise fail(f"{stop_word(error)}; {kept_line}", stop_code(error)) from None
+    partial.close()
+    return results, partial

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from scalecalc.errors import ConfigError, ModelTooLargeError
-from scalecalc.nn.devices import PeakMemory, describe_device, no_sync, release, synchronizer
 from scalecalc.measurement import DTYPE_NAMES, BenchRow, BenchSettings, Measurement
 from scalecalc.memory import gib
+from scalecalc.nn.devices import PeakMemory, describe_device, no_sync, release, synchronizer
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -165,30 +165,48 @@ def run(
     settings: BenchSettings,
     on_start: Callable[[int, CompareRow], None] | None = None,
     measure_spec: Callable[[BaseSpec, BenchSettings, int], Measurement] = measure,
+    previous: Mapping[tuple[str, int], Measurement] | None = None,
+    on_measured: Callable[[int, CompareRow, Measurement], None] | None = None,
 ) -> list[BenchRow]:
     """Measure every row, `settings.rounds` times through the list; a repeated spec runs once
-    per round. `on_start` gets the number of measurements started before this one."""
+    per round, under the key of its first row. A (key, round) in `previous` is taken from it
+    instead of measured. `on_start` gets the number of measurements this call started before
+    this one; `on_measured` gets (round, row, measurement) as each one finishes."""
     first: dict[BaseSpec, CompareRow] = {}
     for row in rows:
         first.setdefault(row.spec, row)
     distinct = list(first.values())
     done: dict[BaseSpec, Measurement] = {}
+    started = 0
     release(settings.device)  # each measurement releases after itself; this clears the way
     for round_index in range(settings.rounds):
-        for index, row in enumerate(distinct):
-            if on_start is not None:
-                on_start(round_index * len(distinct) + index, row)
-            estimate = estimate_row(row, settings)
-            try:
-                measured = measure_spec(row.spec, settings, estimate)
-            except torch.cuda.OutOfMemoryError:
-                raise ModelTooLargeError(
-                    f"{row.key}: ran out of memory on {settings.device} despite an estimate "
-                    f"of {gib(estimate)}; lower --batch-size"
-                ) from None
+        for row in distinct:
+            measured = (previous or {}).get((row.key, round_index))
+            if measured is None:
+                if on_start is not None:
+                    on_start(started, row)
+                started += 1
+                measured = _measure_row(row, settings, measure_spec)
+                if on_measured is not None:
+                    on_measured(round_index, row, measured)
             earlier = done.get(row.spec)
             done[row.spec] = measured if earlier is None else earlier.merged(measured)
     return [BenchRow(row, done[row.spec]) for row in rows]
+
+
+def _measure_row(
+    row: CompareRow,
+    settings: BenchSettings,
+    measure_spec: Callable[[BaseSpec, BenchSettings, int], Measurement],
+) -> Measurement:
+    estimate = estimate_row(row, settings)
+    try:
+        return measure_spec(row.spec, settings, estimate)
+    except torch.cuda.OutOfMemoryError:
+        raise ModelTooLargeError(
+            f"{row.key}: ran out of memory on {settings.device} despite an estimate "
+            f"of {gib(estimate)}; lower --batch-size"
+        ) from None
 
 
 def measurements(rows: Sequence[CompareRow], rounds: int = 1) -> int:

@@ -1,0 +1,157 @@
+"""One colour and marker per strategy in every plot, whatever the order of `-s`; labelled points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scalecalc import bench_plot, bench_report, compare
+from scalecalc.cli import app
+from scalecalc.measurement import BenchRow, Measurement
+from scalecalc.styles import FALLBACK_COLOURS, FALLBACK_MARKERS, STRATEGY_STYLE, strategy_style
+from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
+
+pyplot = pytest.importorskip("matplotlib.pyplot")
+close = pyplot.close
+runner = CliRunner()
+TINY = str(Path(__file__).parent / "data" / "bench_tiny.yaml")
+
+
+def drawn_figure(monkeypatch: pytest.MonkeyPatch, args: list[str], tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The figure `compare ARGS --plot` draws, or for `bench ARGS` the figure of its plot with
+    runtimes proportional to acts (kept open for inspection)."""
+    close("all")
+    monkeypatch.setattr(pyplot, "close", lambda *_: None)
+    if args[0] == "bench":
+        draw_bench(args[1:])
+    else:
+        result = runner.invoke(app, [*args, "--plot", str(tmp_path / "plot.png"), "-f", "json"])
+        assert result.exit_code == 0, result.output
+    (number,) = pyplot.get_fignums()
+    return pyplot.figure(number)
+
+
+def draw_bench(args: list[str]) -> None:
+    """bench's plot of the sweep `CONFIG -s S --factors F`, without running any model."""
+    config, _, strategies, _, factors = args
+    _, entries = sweep_from_options(
+        BENCH_SWEEP, None, [config], [strategies], [factors], None, None, None
+    )
+    rows = [
+        BenchRow(row, Measurement((row.costs.acts * 1e-9,), 1, None, 0))
+        for row in compare.run(entries)
+    ]
+    bench_plot.plot_bytes(rows, bench_report.correlations(rows))
+
+
+@pytest.fixture(autouse=True)
+def close_figures() -> Iterator[None]:
+    yield
+    close("all")
+
+
+def line_styles(figure) -> dict[str, set[tuple[str, str, float, float]]]:  # type: ignore[no-untyped-def]
+    """strategy -> the (colour, marker, linewidth, markersize) of every line drawn for it."""
+    from matplotlib.colors import to_hex
+
+    styles: dict[str, set[tuple[str, str, float, float]]] = {}
+    for ax in figure.axes:
+        for line in ax.get_lines():
+            styles.setdefault(line.get_label(), set()).add(
+                (
+                    to_hex(line.get_color()),
+                    line.get_marker(),
+                    line.get_linewidth(),
+                    line.get_markersize(),
+                )
+            )
+    return styles
+
+
+def annotations(figure) -> list[tuple[str, tuple[float, float]]]:  # type: ignore[no-untyped-def]
+    return [(text.get_text(), text.xy) for ax in figure.axes for text in ax.texts]
+
+
+@pytest.mark.parametrize("command", ["compare", "bench"])
+def test_a_strategy_keeps_its_style_whatever_the_order(
+    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    seen = []
+    for order in ("w,dWr", "dWr,w"):
+        args = [command, TINY, "-s", order, "--factors", "2"]
+        seen.append(line_styles(drawn_figure(monkeypatch, args, tmp_path)))
+    assert seen[0] == seen[1]
+    for name in ("w", "dWr"):
+        assert len(seen[0][name]) == 1  # one style on every panel
+    (w,), (dwr,) = seen[0]["w"], seen[0]["dWr"]
+    assert w[:2] != dwr[:2]  # another colour and marker
+    assert dwr[2] > w[2] and dwr[3] > w[3]  # dWr stands out: thicker line, larger marker
+
+
+def test_compare_and_bench_draw_a_strategy_alike(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    args = [TINY, "-s", "d,dWr,d1_w4_r1", "--factors", "2"]
+    compare = line_styles(drawn_figure(monkeypatch, ["compare", *args], tmp_path))
+    bench = line_styles(drawn_figure(monkeypatch, ["bench", *args], tmp_path))
+    for name in ("d", "dWr", "d1_w4_r1"):
+        assert compare[name] == bench[name] and len(compare[name]) == 1
+    assert len({next(iter(compare[n]))[0] for n in ("d", "dWr", "d1_w4_r1")}) == 3
+
+
+def test_points_are_labelled_with_their_factor(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    args = ["compare", TINY, "-s", "r", "--factors", "2,4"]
+    figure = drawn_figure(monkeypatch, args, tmp_path)
+    # r at 32 px: factor 2 -> 32·√2 = 45.3 -> 44 px (a multiple of 4); factor 4 -> 64 px.
+    # The labels sit on the scaled points (not on the base), the first panel at acts vs flops.
+    acts_panel = figure.axes[0]
+    (line,) = [line for line in acts_panel.get_lines() if line.get_label() == "r"]
+    points = list(zip(line.get_xdata(), line.get_ydata()))
+    assert [(text.get_text(), text.xy) for text in acts_panel.texts] == [
+        ("2×", points[1]),
+        ("4×", points[2]),
+    ]
+    assert {label for label, _ in annotations(figure)} == {"2×", "4×"}
+    base_flops, _ = points[0]
+    assert points[2][0] / base_flops == pytest.approx((64 / 32) ** 2, rel=0.05)
+
+
+def test_flops_targets_are_labelled_with_the_target(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    args = ["compare", TINY, "-s", "w", "--target-flops", "20M"]
+    assert {label for label, _ in annotations(drawn_figure(monkeypatch, args, tmp_path))} == {
+        "@20M"
+    }
+
+
+def test_unknown_strategies_get_a_stable_style_from_their_name() -> None:
+    # Two interpreters with different hash seeds: the style must not come from hash().
+    script = (
+        "from scalecalc.styles import strategy_style as s; "
+        "print(s('d1_w4_r1'), s('fast:0.3'), s('dWr'))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONPATH": str(Path(__file__).parent.parent), "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(outputs) == 1
+    unknown = strategy_style("d1_w4_r1")
+    assert unknown.colour in FALLBACK_COLOURS and unknown.marker in FALLBACK_MARKERS
+    table = {(s.colour, s.marker) for s in STRATEGY_STYLE.values()}
+    assert len(table) == len(STRATEGY_STYLE)  # no two table entries look alike
+    assert not {s.colour for s in STRATEGY_STYLE.values()} & set(FALLBACK_COLOURS)
+    assert not {s.marker for s in STRATEGY_STYLE.values()} & set(FALLBACK_MARKERS)
