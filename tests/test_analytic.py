@@ -70,6 +70,7 @@ GRID = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("base", "strategy", "factor", "convention"), GRID)
 def test_scaled_models(base: str, strategy: str, factor: float, convention: str) -> None:
     spec = scale(load(base).spec, strategy, factor)

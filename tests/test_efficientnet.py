@@ -87,6 +87,7 @@ SCALED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("strategy", "factor", "convention"), SCALED)
 def test_scaled_b0_analytic_meta_fvcore_agree(
     strategy: str, factor: float, convention: str

@@ -12,6 +12,9 @@ import pytest
 
 from conftest import REPO
 
+# Slow (a fresh interpreter per command): run by `pytest -m slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 HEAVY = ("torch", "fvcore", "matplotlib")
 
 # Runs the console entry point in a fresh interpreter, then reports which heavy modules it

@@ -26,6 +26,7 @@ def test_preset_matches_published_numbers(name: str) -> None:
     assert agrees(paper.acts, acts, 1e6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", PRESETS)
 @pytest.mark.parametrize("convention", ["paper", "fvcore"])
 def test_meta_counter_equals_fvcore_reference(name: str, convention: str) -> None:

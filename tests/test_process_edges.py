@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow (real processes and signals): run by `pytest -m slow`, which CI runs too.
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 TINY = str(REPO / "tests" / "data" / "bench_tiny.yaml")
 ROOT = os.geteuid() == 0
