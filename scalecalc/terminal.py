@@ -42,7 +42,8 @@ def render_rich(items: Sequence[Any], terminal: bool, to_stdout: bool = True) ->
     items = [_fit_text(item, encoding) for item in items]
     width = shutil.get_terminal_size((80, 24)).columns if terminal else FILE_WIDTH
     probe = Console(file=_Capture(encoding), width=width, force_terminal=terminal)
-    width = max([width] + [_minimum_width(probe, item) for item in items])
+    # Measuring a table costs as much as drawing it: only tables that may not fit are measured.
+    width = max([width] + [_minimum_width(probe, i) for i in items if _widest(i) > width])
     console = Console(
         file=_Capture(encoding),
         width=width,
@@ -76,6 +77,21 @@ def _fit_text(item: Any, encoding: str) -> Any:
             if isinstance(getattr(item, name), str):
                 setattr(item, name, fit_encoding(getattr(item, name), encoding))
     return item
+
+
+def _widest(item: Any) -> int:
+    """At least the width a table takes when no cell wraps (every cell and header on one line,
+    three columns of border and padding per column); 0 for anything but a table."""
+    from rich.table import Table
+
+    if not isinstance(item, Table):
+        return 0
+    total = 0
+    for column in item.columns:
+        cells = [column.header, *column._cells]
+        lines = [line for cell in cells for line in str(getattr(cell, "plain", cell)).split("\n")]
+        total += max(map(len, lines), default=0) + 3
+    return total
 
 
 def _minimum_width(console: Any, item: Any) -> int:
