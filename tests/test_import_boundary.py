@@ -58,6 +58,8 @@ LIGHT_COMMANDS = [
     *[["compare", "-f", fmt] for fmt in ("md", "json", "csv", "table")],
     *[["compare", "-f", fmt, "-o", f"out.{fmt}"] for fmt in ("md", "json", "csv", "table")],
     ["check", "--presets", "--baseline", str(REPO / "configs/baselines/costs.json"), "-f", "md"],
+    ["compare", "--target-factor", "4", "--profile", "rtx4090", "-f", "json"],
+    ["profile", "show", "rtx4090"],
 ]
 
 
