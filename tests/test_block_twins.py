@@ -101,3 +101,18 @@ def test_a_block_cost_by_hand() -> None:
     assert tally.acts == 3 * 32 * 25
     # weights of the three convolutions, plus weight and bias of their three batch norms
     assert tally.params == 32 * 16 * 9 + 32 * 32 * 9 + 32 * 16 + 3 * 2 * 32
+
+
+def test_squeeze_excite_width_is_rounded_from_the_block_input() -> None:
+    # RegNetY's SE width is round(input width x se_ratio), as the reference code has it: a
+    # 30-wide stem into a 32-wide block with ratio 0.25 gives round(7.5) = 8 SE channels.
+    from scalecalc.api import count
+    from scalecalc.config import from_mapping
+
+    fields = {"family": "regnet", "depths": [1], "widths": [32], "group_widths": [8]}
+    fields |= {"stem_width": 30, "resolution": 32}
+    plain = count(from_mapping(fields, "x", "test").spec)
+    with_se = count(from_mapping({**fields, "se_ratio": 0.25}, "x", "test").spec)
+    bottleneck, se = 32, 8
+    # 1x1 down (weights + bias) and 1x1 up (weights + bias) on the 32-channel bottleneck
+    assert with_se.params - plain.params == bottleneck * se + se + se * bottleneck + bottleneck
