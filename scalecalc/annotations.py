@@ -66,9 +66,8 @@ def predicted_runtime(rows: Sequence[CompareRow], profile: Profile) -> Annotatio
     from scalecalc.profile import predict
 
     def predicted(row: CompareRow, spec: Any) -> Any:
-        costs = (
-            row.costs if row.convention == profile.convention else count(spec, profile.convention)
-        )
+        # Counted again in the profile's convention (closed form, microseconds a model).
+        costs = count(spec, profile.convention)
         return predict(profile, costs.flops, costs.params, costs.acts, row.family)
 
     cells, values, records, seconds = {}, {}, {}, {}

@@ -124,3 +124,15 @@ def test_sizes_parse_with_binary_and_decimal_units() -> None:
     assert parse_bytes("24GiB") == 24 * 2**30
     assert parse_bytes("80GB") == 80 * 10**9
     assert parse_bytes("512 MiB") == 512 * 2**20
+
+
+def test_ratio_to_base_in_the_profiles_own_convention() -> None:
+    # The V100 profiles count in the paper convention, as the sweep does.
+    document = compare_json("--profile", "v100-pycls-infer")
+    rows = {row["key"]: row["prediction"] for row in document["rows"]}
+    base = rows["regnety_400mf/base"]["seconds_per_image"]
+    for key, prediction in rows.items():
+        assert prediction["ratio_to_base"] == pytest.approx(
+            prediction["seconds_per_image"] / base, rel=1e-12
+        ), key
+    assert rows["regnety_400mf/base"]["ratio_to_base"] == 1.0
