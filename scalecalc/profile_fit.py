@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import statistics
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from scalecalc import correlation
 from scalecalc.profile import (
     MEASURES,
     OTHER,
@@ -119,38 +121,9 @@ def held_out(
     return predicted
 
 
-def ranks(values: Sequence[float]) -> list[float]:
-    """Ranks from 1, ties sharing their average rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    result = [0.0] * len(values)
-    start = 0
-    while start < len(order):
-        end = start
-        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
-            end += 1
-        for position in range(start, end + 1):
-            result[order[position]] = (start + end) / 2 + 1
-        start = end + 1
-    return result
-
-
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
-    """Spearman's rank correlation: Pearson's of the (tie-averaged) ranks."""
-    ra, rb = ranks(a), ranks(b)
-    mean = (len(ra) + 1) / 2
-    cov = sum((x - mean) * (y - mean) for x, y in zip(ra, rb))
-    var_a = sum((x - mean) ** 2 for x in ra)
-    var_b = sum((y - mean) ** 2 for y in rb)
-    return cov / math.sqrt(var_a * var_b)
-
-
-def median(values: Sequence[float]) -> float:
-    """The median of a non-empty sequence."""
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
+    """Spearman's rank correlation (tie-averaged ranks); 0 where either side is constant."""
+    return correlation.spearman(a, b) or 0.0
 
 
 def validate(
@@ -164,7 +137,7 @@ def validate(
     predicted = held_out(records, measures, method, families, robust)
     measured = [r.seconds for r in records]
     errors = [abs(p / m - 1) * 100 for p, m in zip(predicted, measured)]
-    return Validation(method, median(errors), spearman(predicted, measured), len(records))
+    return Validation(method, statistics.median(errors), spearman(predicted, measured), len(records))
 
 
 def check_records(records: Sequence[Record], method: str) -> None:
