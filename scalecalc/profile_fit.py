@@ -137,7 +137,9 @@ def validate(
     predicted = held_out(records, measures, method, families, robust)
     measured = [r.seconds for r in records]
     errors = [abs(p / m - 1) * 100 for p, m in zip(predicted, measured)]
-    return Validation(method, statistics.median(errors), spearman(predicted, measured), len(records))
+    return Validation(
+        method, statistics.median(errors), spearman(predicted, measured), len(records)
+    )
 
 
 def check_records(records: Sequence[Record], method: str) -> None:

@@ -210,3 +210,20 @@ def progress(verb: str, total: int, log: bool = False) -> Iterator[Callable[[int
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(verb, total=total)
         yield lambda done, key: bar.update(task, completed=done, description=key)
+
+
+def output_and_plot(
+    output: str | None, plot: str | None, inputs: list[Any]
+) -> tuple[Destination, Destination | None]:
+    """--output and --plot checked before any work: writable, distinct, none of the inputs,
+    a plot format we draw, and matplotlib importable when a plot is asked for."""
+    destination = outputs.destination(output, "--output", inputs)
+    if plot is None:
+        return destination, None
+    from scalecalc.plot import check_plot_available, check_plot_path
+
+    check_plot_path(plot)
+    plot_to = outputs.destination(plot, "--plot", inputs)
+    outputs.distinct(destination, plot_to)
+    check_plot_available()
+    return destination, plot_to

@@ -21,6 +21,7 @@ from scalecalc.cli._common import (
     emit,
     fail,
     info,
+    output_and_plot,
     output_format,
     progress,
     user_errors,
@@ -113,16 +114,8 @@ def bench_command(
     with user_errors():
         inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
         # Every destination is checked before anything is timed, not after.
-        destination = outputs.destination(output, "--output", inputs)
+        destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
-        plot_to = None
-        if plot is not None:
-            from scalecalc.plot import check_plot_available, check_plot_path
-
-            check_plot_path(plot)
-            plot_to = outputs.destination(plot, "--plot", inputs)
-            outputs.distinct(destination, plot_to)
-            check_plot_available()
         settings = BenchSettings(
             devices.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
         )

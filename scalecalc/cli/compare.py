@@ -21,6 +21,7 @@ from scalecalc.cli._common import (
     TargetFlopsOption,
     app,
     emit,
+    output_and_plot,
     output_format,
     progress,
     user_errors,
@@ -101,16 +102,8 @@ def compare_command(
     with user_errors():
         inputs = [*(configs or []), *(p for p in (sweep_file, bench_file) if p is not None)]
         # Every destination is checked before the sweep runs, not after.
-        destination = outputs.destination(output, "--output", inputs)
+        destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
-        plot_to = None
-        if plot is not None:
-            from scalecalc.plot import check_plot_available, check_plot_path
-
-            check_plot_path(plot)
-            plot_to = outputs.destination(plot, "--plot", inputs)
-            outputs.distinct(destination, plot_to)
-            check_plot_available()
         predictor = None if profile is None else load_profile(profile)
         setting = memory_setting(memory, max_batch, batch_size, dtype, train, optimizer)
         measured = None
