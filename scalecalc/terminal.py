@@ -41,7 +41,8 @@ def render_rich(items: Sequence[Any], terminal: bool, to_stdout: bool = True) ->
     encoding = (getattr(sys.stdout, "encoding", None) if to_stdout else None) or "utf-8"
     items = [_fit_text(item, encoding) for item in items]
     width = shutil.get_terminal_size((80, 24)).columns if terminal else FILE_WIDTH
-    probe = Console(file=_Capture(encoding), width=width, force_terminal=terminal)
+    # No markup: cells are data (a model named "[x]" stays "[x]"), and parsing it is slow.
+    probe = Console(file=_Capture(encoding), width=width, force_terminal=terminal, markup=False)
     # Measuring a table costs as much as drawing it: only tables that may not fit are measured.
     width = max([width] + [_minimum_width(probe, i) for i in items if _widest(i) > width])
     console = Console(
@@ -51,6 +52,7 @@ def render_rich(items: Sequence[Any], terminal: bool, to_stdout: bool = True) ->
         color_system="auto" if terminal else None,
         highlight=False,
         emoji=False,
+        markup=False,
     )
     with console.capture() as captured:
         for item in items:
