@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from scalecalc import interrupts
@@ -23,9 +22,9 @@ def main() -> None:
     args = sys.argv[1:] or ["--help"]  # no arguments: the overview of commands, exit 0
     try:
         code = command.main(args=args, prog_name="scalecalc", standalone_mode=False)
-    except (KeyboardInterrupt, interrupts.Stopped, click.exceptions.Abort) as error:
+    except (KeyboardInterrupt, interrupts.Stopped, typer.Abort) as error:
         # Abort is how click reports a Ctrl-C that arrived while it parsed the arguments.
-        cause = (error.__context__ if isinstance(error, click.exceptions.Abort) else None) or error
+        cause = (error.__context__ if isinstance(error, typer.Abort) else None) or error
         print(f"error: {interrupts.stop_word(cause)}; {outcome_text()}", file=sys.stderr)
         code = interrupts.stop_code(cause)
     except Exception as error:
