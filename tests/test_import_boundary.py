@@ -98,3 +98,17 @@ def test_python_api_counts_without_torch() -> None:
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )
     assert done.stdout.split() == ["25557032", "False"]
+
+
+def test_no_module_imports_click_directly() -> None:
+    # typer 0.29 vendors its own click and installs none: a direct `import click` works in a
+    # venv where something else brought click, and fails in a fresh `pip install scalecalc`.
+    offenders = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "scalecalc").rglob("*.py")
+        if any(
+            line.strip().startswith(("import click", "from click"))
+            for line in path.read_text().splitlines()
+        )
+    ]
+    assert offenders == []
