@@ -49,10 +49,7 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
             ax.plot(
                 xs,
                 ys,
-                color=style.colour,
-                marker=style.marker,
-                markersize=style.markersize,
-                linewidth=style.linewidth,
+                **style.line(),
                 linestyle=dashes[base],
                 label=strategy,
                 zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
@@ -76,10 +73,7 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
             Line2D(
                 [],
                 [],
-                color=style.colour,
-                marker=style.marker,
-                markersize=style.markersize,
-                linewidth=style.linewidth,
+                **style.line(),
                 label=name,
             )
         )

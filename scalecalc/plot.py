@@ -139,10 +139,7 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
                 ax.plot(
                     xs,
                     ys,
-                    color=style.colour,
-                    marker=style.marker,
-                    markersize=style.markersize,
-                    linewidth=style.linewidth,
+                    **style.line(),
                     label=strategy,
                 )
                 labels = ["" if r.strategy is None else point_label(r) for r in members]

@@ -21,6 +21,15 @@ class Style:
     linewidth: float = 1.4
     markersize: float = 4.5
 
+    def line(self) -> dict[str, Any]:
+        """matplotlib's plot() keywords for this style."""
+        return {
+            "color": self.colour,
+            "marker": self.marker,
+            "markersize": self.markersize,
+            "linewidth": self.linewidth,
+        }
+
 
 # The paper's recommendation, dWr, is drawn thicker and larger so that it stands out.
 EMPHASIS = {"linewidth": 2.8, "markersize": 8.0}
