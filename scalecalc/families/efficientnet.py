@@ -56,13 +56,46 @@ class EfficientNetSpec(BaseSpec):
         """MBConv blocks over all stages."""
         return sum(self.depths)
 
-    def stage_inputs(self) -> tuple[int, ...]:
-        """Input width of each stage's first block: the stem's, then the previous stage's."""
-        return (self.stem_width, *self.widths[:-1])
-
     def se_channels(self, c_in: int) -> int:
         """Squeeze-excitation width of a block whose input has `c_in` channels."""
         return int(c_in * self.se_ratio)
+
+
+@dataclass(frozen=True)
+class MBConvShape:
+    """One MBConv block: input and output widths, expanded width, kernel, stride, SE width."""
+
+    c_in: int
+    c_out: int
+    expanded: int
+    kernel: int
+    stride: int
+    se_width: int
+
+
+@dataclass(frozen=True)
+class MBConvStage:
+    """A stage: its first block, and the block repeated `depth - 1` times after it."""
+
+    first: MBConvShape
+    rest: MBConvShape
+    depth: int
+
+
+def stage_plan(spec: EfficientNetSpec) -> list[MBConvStage]:
+    """The MBConv stages of `spec`, the one description both the builder and the cost follow."""
+    plans = []
+    c_in = spec.stem_width
+    for depth, width, ratio, kernel, stride in zip(
+        spec.depths, spec.widths, spec.exp_ratios, spec.kernels, spec.strides
+    ):
+
+        def block(c: int, s: int) -> MBConvShape:
+            return MBConvShape(c, width, c * ratio, kernel, s, spec.se_channels(c))
+
+        plans.append(MBConvStage(block(c_in, stride), block(width, 1), depth))
+        c_in = width
+    return plans
 
 
 def complexity(spec: EfficientNetSpec, convention: str = "paper") -> Costs:
@@ -71,21 +104,23 @@ def complexity(spec: EfficientNetSpec, convention: str = "paper") -> Costs:
     stem = Tally("stem", convention)
     size = stem.conv_bn(3, spec.stem_width, spec.resolution, 3, 2)
     parts = [stem]
-    stages = zip(
-        spec.stage_inputs(), spec.depths, spec.widths, spec.exp_ratios, spec.kernels, spec.strides
-    )
-    for index, (c_in, depth, width, ratio, kernel, stride) in enumerate(stages):
+    for index, plan in enumerate(stage_plan(spec)):
         stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        size = stage.mbconv_block(
-            c_in, width, size, c_in * ratio, kernel, stride, spec.se_channels(c_in)
-        )
-        rest.mbconv_block(width, width, size, width * ratio, kernel, 1, spec.se_channels(width))
-        stage.add(rest, depth - 1)  # blocks after the first are identical
+        size = _mbconv_costs(stage, plan.first, size)
+        _mbconv_costs(rest, plan.rest, size)
+        stage.add(rest, plan.depth - 1)  # blocks after the first are identical
         parts.append(stage)
     head = Tally("head", convention)
     head.conv_bn(spec.widths[-1], spec.head_width, size, 1)
     head.pool_linear_head(spec.head_width, size, spec.num_classes)
     return total([*parts, head])
+
+
+def _mbconv_costs(tally: Tally, block: MBConvShape, size: int) -> int:
+    """Charge one MBConv block to `tally`; returns the output side."""
+    return tally.mbconv_block(
+        block.c_in, block.c_out, size, block.expanded, block.kernel, block.stride, block.se_width
+    )
 
 
 def scale(spec: EfficientNetSpec, factors: Factors) -> EfficientNetSpec:
