@@ -185,7 +185,9 @@ def _scratch():
 
 def _run_console(commands: list[str], scratch: Path, env: dict[str, str]) -> list[str]:
     """Run the commands in one bash session; what each printed, stdout and stderr together."""
-    script = "exec 2>&1\n" + "".join(f"{command}\nprintf '{END}'\n" for command in commands)
+    # The marker after each command keeps its exit status, so that `$ echo $?` shows it.
+    after = f"status=$?; printf '{END}'; (exit $status)\n"
+    script = "exec 2>&1\n" + "".join(f"{command}\n{after}" for command in commands)
     done = subprocess.run(
         ["bash", "--noprofile", "--norc"],
         input=script,

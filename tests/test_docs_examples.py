@@ -49,23 +49,39 @@ def test_every_shell_block_runs_or_says_why_not():
     assert unexplained_commands() == []
 
 
+STALE_PAGE = """Intro.
+
+```console
+$ scalecalc show resnet50 | head -n 2
+name: resnet50
+family: wrong
+$ scalecalc show ./missing.yaml
+$ echo $?
+7
+```
+
+```pycon
+>>> import scalecalc
+>>> scalecalc.load("resnet50").spec.depths
+[0]
+```
+"""
+
+
 def test_a_wrong_output_is_found_and_update_rewrites_it(tmp_path, monkeypatch):
     page = tmp_path / "page.md"
-    page.write_text(
-        "Intro.\n\n```console\n$ scalecalc show resnet50 | head -n 2\nname: resnet50\nfamily: wrong\n$ echo $?\n7\n```\n"
-        "\n```pycon\n>>> import scalecalc\n>>> scalecalc.load('resnet50').spec.depths\n[0]\n```\n",
-        encoding="utf-8",
-    )
+    page.write_text(STALE_PAGE, encoding="utf-8")
     monkeypatch.setattr("docs_examples.ROOT", tmp_path)
     found = blocks(page)
     assert [block.lang for block in found] == ["console", "pycon"]
     assert all(rendered(block) != shown(block) for block in found)
     assert update(page) == 2
-    assert page.read_text(encoding="utf-8") == (
-        "Intro.\n\n```console\n$ scalecalc show resnet50 | head -n 2\nname: resnet50\nfamily: resnet\n$ echo $?\n0\n```\n"
-        "\n```pycon\n>>> import scalecalc\n>>> scalecalc.load('resnet50').spec.depths\n"
-        "(3, 4, 6, 3)\n```\n"
+    fresh = (
+        STALE_PAGE.replace("family: wrong", "family: resnet")
+        .replace("$ echo $?\n7", "error: missing.yaml: no such file\n$ echo $?\n2")
+        .replace("[0]", "(3, 4, 6, 3)")
     )
+    assert page.read_text(encoding="utf-8") == fresh
     assert all(rendered(block) == shown(block) for block in blocks(page))
 
 
