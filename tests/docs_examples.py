@@ -21,8 +21,8 @@ leaves it unrun (for what needs a GPU, minutes of benchmarking or a network), wi
 Any other block that shows a shell command (```` ```bash ````, ```` ```sh ````, ...) needs that
 comment too.
 
-`python tests/docs_examples.py` lists the blocks whose output differs; `--update` rewrites the
-shown outputs from real runs (after a deliberate change in behaviour), and its diff is then
+`python tests/docs_examples.py [PAGE...]` lists the blocks whose output differs; `--update`
+rewrites the shown outputs from real runs (after a deliberate change in behaviour), and its diff is then
 reviewed like any other.
 """
 
@@ -286,17 +286,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--update", action="store_true", help="rewrite the shown outputs")
     parser.add_argument("--pycon", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("pages", nargs="*", type=Path, help="only these pages (default: all)")
     args = parser.parse_args(argv)
+    pages = [page.resolve() for page in args.pages] or documents()
     if args.pycon:
         _pycon_runner()
         return 0
     if args.update:
-        for path in documents():
+        for path in pages:
             changed = update(path)
             if changed:
                 print(f"{path.relative_to(ROOT)}: {changed} examples rewritten")
         return 0
-    stale = [block.where for block in examples() if rendered(block) != shown(block)]
+    chosen = [block for path in pages for block in blocks(path) if block.executed]
+    stale = [block.where for block in chosen if rendered(block) != shown(block)]
     for where in stale:
         print(f"{where}: the shown output differs from a real run")
     return 1 if stale else 0
