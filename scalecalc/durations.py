@@ -12,6 +12,11 @@ _UNITS = {
 }  # fmt: skip
 _TIME = re.compile(r"^\s*([+-]?[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(ns|us|µs|ms|s|min|h|d)\s*$")
 UNITS = "ns, us, ms, s, min, h, d"
+# How keys show a time: (unit, its seconds, the least time shown in it).
+_SHOWN = (
+    ("h", 3600.0, 3600.0), ("min", 60.0, 60.0), ("s", 1.0, 1.0),
+    ("ms", 1e-3, 1e-4), ("us", 1e-6, 1e-7),
+)  # fmt: skip
 # A nanosecond to a thousand years: the bounds of any time per image or training run.
 MIN_SECONDS, MAX_SECONDS = 1e-9, 3.2e10
 
@@ -34,11 +39,9 @@ def parse_seconds(text: object, what: str = "value") -> float:
 
 
 def format_seconds(seconds: float) -> str:
-    """A time for keys and labels in the largest unit up to hours that keeps it at least 1:
-    '0.8ms', '72h'."""
-    for unit, size in (("h", 3600.0), ("min", 60.0), ("s", 1.0), ("ms", 1e-3)):
-        if seconds >= size:
+    """A time for keys and labels: hours, minutes or seconds from 1 up; ms from 0.1 ms (so
+    0.8ms stays 0.8ms); us, then ns below."""
+    for unit, size, least in _SHOWN:
+        if seconds >= least:
             return f"{seconds / size:.6g}{unit}"
-    if seconds >= 1e-6:
-        return f"{seconds / 1e-6:.6g}us"
     return f"{seconds / 1e-9:.6g}ns"
