@@ -68,7 +68,8 @@ def test_prediction_from_the_file_by_hand_is_near_the_measurement() -> None:
 
 def test_the_profile_says_it_predicts_training_at_its_precision_and_batch() -> None:
     train = load_profile("rtx3090-train")
-    assert (train.setting.mode, train.setting.dtype, train.setting.amp) == ("train", "float16", True)
+    setting = train.setting
+    assert (setting.mode, setting.dtype, setting.amp) == ("train", "float16", True)
     assert "a training step, float16 AMP, batch 512" in train.describe()
     assert "inference, float16 AMP, batch 1024" in load_profile("rtx3090").describe()
     assert "a training step, float32, batch varies" in load_profile("v100-pycls-train").describe()
