@@ -9,6 +9,7 @@ from typing import Any
 
 from scalecalc.compare import CompareRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
+from scalecalc.summary_report import ranked_record
 from scalecalc.time_goals import KINDS, TimeGoal
 
 HEADERS = (
@@ -158,16 +159,8 @@ def records(groups: Sequence[EqualTime]) -> list[dict[str, Any]]:
 
 
 def _record(entry: TimeRanked) -> dict[str, Any]:
-    row = entry.row
     return {
-        "rank": entry.rank,
-        "best": entry.best,
-        "key": row.key,
-        "strategy": row.strategy,
-        "factor": row.factor,
-        "flops": row.costs.flops,
-        "params": row.costs.params,
-        "acts": row.costs.acts,
+        **ranked_record(entry.rank, entry.best, entry.row),
         "flops_vs_best": entry.flops_vs_best,
         "predicted_s": entry.seconds,
         "time_vs_goal": entry.time_vs_goal,

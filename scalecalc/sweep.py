@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -385,23 +385,29 @@ def _factors(value: Any, label: str) -> tuple[float, ...]:
 
 
 def _targets(value: Any, label: str) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{label}: must be a list such as [8G, 16G], got {shown(value)}")
-    targets = [parse_count(item, label) for item in value]
-    duplicate = first_duplicate(targets)
-    if duplicate is not None:
-        raise ConfigError(f"{label}: target {format_count(duplicate)} appears twice")
-    return tuple(sorted(targets))
+    return _quantities(value, label, parse_count, format_count, "[8G, 16G]", "target")
 
 
 def _times(value: Any, label: str) -> tuple[float, ...]:
+    return _quantities(value, label, parse_seconds, format_seconds, "[0.8ms, 72h]", "time")
+
+
+def _quantities(
+    value: Any,
+    label: str,
+    parse: Callable[[Any, str], Any],
+    show: Callable[[Any], str],
+    example: str,
+    noun: str,
+) -> tuple[Any, ...]:
+    """A list of values with units, each parsed, without repeats, ascending."""
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{label}: must be a list such as [0.8ms, 72h], got {shown(value)}")
-    times = [parse_seconds(item, label) for item in value]
-    duplicate = first_duplicate(times)
+        raise ConfigError(f"{label}: must be a list such as {example}, got {shown(value)}")
+    items = [parse(item, label) for item in value]
+    duplicate = first_duplicate(items)
     if duplicate is not None:
-        raise ConfigError(f"{label}: time {format_seconds(duplicate)} appears twice")
-    return tuple(sorted(times))
+        raise ConfigError(f"{label}: {noun} {show(duplicate)} appears twice")
+    return tuple(sorted(items))
 
 
 def _file_key(key: str) -> str:
