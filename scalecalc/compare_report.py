@@ -222,8 +222,9 @@ def _base_table(group: Sequence[CompareRow], annotations: Sequence[Annotation]) 
 def to_markdown(
     rows: Sequence[CompareRow], fits: Sequence[Exponent], annotations: Sequence[Annotation] = ()
 ) -> str:
-    """The equal-flops summary; per base a heading and a table of its models (with the spec
-    fields that change, and the annotations' columns); their notes; the fitted exponents."""
+    """The equal-time and equal-flops summaries; per base a heading and a table of its models
+    (with the spec fields that change, and the annotations' columns); their notes; the fitted
+    exponents."""
     summaries = (
         equal_time.to_markdown(time_summary(rows, annotations)),
         summary_report.to_markdown(summary(rows, annotations)),
