@@ -13,34 +13,44 @@ _EXPORTS = {
     "Factors": "scalecalc.scaling",
     "ModelConfig": "scalecalc.config",
     "ScalecalcError": "scalecalc.errors",
+    "RunSetting": "scalecalc.run_cost",
     "Solution": "scalecalc.solver",
     "StageCosts": "scalecalc.costs",
     "Strategy": "scalecalc.scaling",
     "build": "scalecalc.api",
     "count": "scalecalc.api",
     "load": "scalecalc.api",
+    "load_profile": "scalecalc.profile",
     "parse_strategy": "scalecalc.scaling",
     "scale": "scalecalc.api",
     "scale_by": "scalecalc.api",
     "scaling_factors": "scalecalc.scaling",
     "solve": "scalecalc.solver",
+    "solve_time": "scalecalc.time_solver",
+    "TimeSolution": "scalecalc.time_solver",
+    "training_hours": "scalecalc.run_cost",
 }
 __all__ = [
     "Costs",
     "Factors",
     "ModelConfig",
     "ScalecalcError",
+    "RunSetting",
     "Solution",
     "StageCosts",
+    "TimeSolution",
     "Strategy",
     "build",
     "count",
     "load",
+    "load_profile",
     "parse_strategy",
     "scale",
     "scale_by",
     "scaling_factors",
     "solve",
+    "solve_time",
+    "training_hours",
 ]
 
 if TYPE_CHECKING:
@@ -49,7 +59,10 @@ if TYPE_CHECKING:
     from scalecalc.costs import Costs, StageCosts
     from scalecalc.errors import ScalecalcError
     from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
+    from scalecalc.profile import load_profile
+    from scalecalc.run_cost import RunSetting, training_hours
     from scalecalc.solver import Solution, solve
+    from scalecalc.time_solver import TimeSolution, solve_time
 
 
 def __getattr__(name: str) -> Any:

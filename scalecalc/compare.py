@@ -11,6 +11,7 @@ from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.families._spec import BaseSpec
 from scalecalc.scaling import parse_strategy
 from scalecalc.sweep import Entry
+from scalecalc.time_goals import TimeGoal, Timing, time_goal
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class CompareRow:
     spec: BaseSpec
     costs: Costs
     base_costs: Costs
+    time_goal: TimeGoal | None = None  # scaled to a predicted time instead of flops
 
     @property
     def depths(self) -> tuple[int, ...]:
@@ -67,8 +69,10 @@ def run(
     convention: str = "paper",
     on_entry: Callable[[Entry], None] | None = None,
     counter: Callable[[BaseSpec, str], Costs] | None = None,
+    timing: Timing | None = None,
 ) -> list[CompareRow]:
-    """Scale and count every entry (with `counter`, default api.count); each spec counts once."""
+    """Scale and count every entry (with `counter`, default api.count); each spec counts once.
+    Entries with a time goal are solved with `timing` (a device profile)."""
     if counter is None:
         from scalecalc.api import count as counter
     costs: dict[BaseSpec, Costs] = {}
@@ -85,7 +89,11 @@ def run(
             target = entry.target_flops
             if entry.target_factor is not None:
                 target = round(entry.target_factor * base_flops)
-            spec, factor = _scaled(entry, target, convention, lambda s: costs_of(s).flops)
+            goal = time_goal(entry, timing)
+            if goal is not None and timing is not None:
+                spec, factor = timing.solve(entry, goal)
+            else:
+                spec, factor = _scaled(entry, target, convention, lambda s: costs_of(s).flops)
             rows.append(
                 CompareRow(
                     key=entry.key,
@@ -99,6 +107,7 @@ def run(
                     spec=spec,
                     costs=costs_of(spec),
                     base_costs=costs_of(entry.model.spec),
+                    time_goal=goal,
                 )
             )
         except ScalecalcError as error:

@@ -9,7 +9,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from scalecalc import summary_report
+from scalecalc import equal_time, summary_report
 from scalecalc.annotations import Annotation
 from scalecalc.compare import CompareRow, Exponent, changed_fields
 from scalecalc.costs import MEASURES
@@ -83,6 +83,8 @@ def scaling_label(row: CompareRow) -> str:
     flops, or as a multiple of the base's: `@4x`)."""
     if row.strategy is None:
         return "base"
+    if row.time_goal is not None:
+        return f"{row.strategy} {row.time_goal.label}"
     if row.target_factor is not None:
         return f"{row.strategy} @{row.target_factor:g}x"
     if row.target_flops is not None:
@@ -163,6 +165,15 @@ def summary(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) 
     return equal_flops(rows, extra or None)
 
 
+def time_summary(
+    rows: Sequence[CompareRow], annotations: Sequence[Annotation]
+) -> list[equal_time.EqualTime]:
+    """The equal-time summary of the rows scaled to a time goal, with the predicted times of
+    the runtime annotation."""
+    extra = dict(a.summary for a in annotations if a.summary is not None)
+    return equal_time.equal_time(rows, extra.get("predicted_s", {}))
+
+
 def _notes(annotations: Sequence[Annotation]) -> list[str]:
     return [annotation.note + "\n" for annotation in annotations]
 
@@ -211,9 +222,14 @@ def _base_table(group: Sequence[CompareRow], annotations: Sequence[Annotation]) 
 def to_markdown(
     rows: Sequence[CompareRow], fits: Sequence[Exponent], annotations: Sequence[Annotation] = ()
 ) -> str:
-    """The equal-flops summary; per base a heading and a table of its models (with the spec
-    fields that change, and the annotations' columns); their notes; the fitted exponents."""
-    sections = [summary_report.to_markdown(summary(rows, annotations))]
+    """The equal-time and equal-flops summaries; per base a heading and a table of its models
+    (with the spec fields that change, and the annotations' columns); their notes; the fitted
+    exponents."""
+    summaries = (
+        equal_time.to_markdown(time_summary(rows, annotations)),
+        summary_report.to_markdown(summary(rows, annotations)),
+    )
+    sections = [text for text in summaries if text]
     sections += [_base_table(group, annotations) for group in by_base(rows).values()]
     sections += _notes(annotations)
     if fits:
@@ -285,7 +301,8 @@ def to_json(
     document: dict[str, Any] = {
         "convention": convention,
         "rows": [_annotated(row_record(r), annotations) for r in rows],
-        "summary": summary_report.records(summary(rows, annotations)),
+        "summary": equal_time.records(time_summary(rows, annotations))
+        + summary_report.records(summary(rows, annotations)),
         "exponents": [_exponent_record(f) for f in fits],
     }
     for annotation in annotations:
@@ -342,7 +359,8 @@ def to_rich(
 ) -> list[Any]:
     """Rich tables for a terminal: the equal-flops summary, one table per base (with the spec
     fields that change, and the annotations' columns), their notes, then the exponents."""
-    tables = summary_report.to_rich(summary(rows, annotations))
+    tables = equal_time.to_rich(time_summary(rows, annotations))
+    tables += summary_report.to_rich(summary(rows, annotations))
     for group in by_base(rows).values():
         fields = shown_changes(group)
         headers, align = _headers(fields, annotations)

@@ -40,6 +40,12 @@ class Setting:
     amp: bool
     note: str = ""
 
+    def describe(self) -> str:
+        """What is predicted: "a training step, float16 AMP, batch 512" or "inference, ..."."""
+        step = "a training step" if self.mode == "train" else "inference"
+        batch = "varies" if self.batch_size is None else str(self.batch_size)
+        return f"{step}, {self.dtype}{' AMP' if self.amp else ''}, batch {batch}"
+
 
 @dataclass(frozen=True)
 class Source:
@@ -82,7 +88,7 @@ class Profile:
         """One line: name, device, setting, convention and validation error."""
         v = self.validation
         return (
-            f"{self.name}: {self.device}, {self.setting.mode}, {self.convention} convention; "
+            f"{self.name}: {self.device}, {self.setting.describe()}, {self.convention} convention; "
             f"{v.method} median error {v.median_abs_pct_error:.1f}%, Spearman {v.spearman:.3f}"
         )
 

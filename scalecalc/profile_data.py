@@ -190,10 +190,15 @@ class Builtin:
     setting: Setting
     origin: tuple[str, str]
     license: str
+    counts: str = ""  # for a training file without counts: the inference file that has them
 
     def records(self, root: Path) -> list[Record]:
         """The fitting records from the copy of the published data under `root`."""
         path = root / self.data
+        if self.counts:
+            from scalecalc.profile_train import timm_train_records
+
+            return timm_train_records(path, root / self.counts)[0]
         if path.suffix == ".csv":
             return timm_records(path)[0]
         return pycls_records(path, self.setting.mode)
@@ -250,6 +255,22 @@ BUILTINS = {
         PYCLS,
         "MIT",
     ),
+    "rtx3090-train": Builtin(
+        "timm/benchmark-train-amp-nchw-pt112-cu113-rtx3090.csv",
+        "NVIDIA GeForce RTX 3090",
+        "fvcore",
+        Setting(
+            "train",
+            512,
+            "float16",
+            True,
+            "forward + backward + SGD step; AMP, NCHW, batch 512 (lower for models that do not "
+            "fit); torch 1.12, CUDA 11.3; counts from the torch 1.13 inference file",
+        ),
+        TIMM,
+        "Apache-2.0",
+        counts="timm/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv",
+    ),
 }
 
 
@@ -260,6 +281,13 @@ def fit_builtin(
     spec = BUILTINS[name]
     is_timm = spec.data.endswith(".csv")
     repository, commit = spec.origin
+    filters = (
+        TIMM_FILTERS if is_timm else "the 36 model-zoo models; configs give batch size and GPUs"
+    )
+    if spec.counts:
+        from scalecalc import profile_train
+
+        filters = profile_train.TRAIN_FILTERS
     return fit_profile(
         spec.records(root),
         name=name,
@@ -272,9 +300,7 @@ def fit_builtin(
             spec.license,
             0,
             0,
-            TIMM_FILTERS
-            if is_timm
-            else "the 36 model-zoo models; configs give batch size and GPUs",
+            filters,
         ),
         method="5-fold" if is_timm else "leave-one-out",
         measures=measures,

@@ -12,7 +12,6 @@ def _count(value: float) -> str:
 def to_markdown(profile: Profile) -> str:
     """The profile's setting, provenance, fitted terms, range and validation, as markdown."""
     s, src, v = profile.setting, profile.source, profile.validation
-    batch = "varies" if s.batch_size is None else str(s.batch_size)
     terms = "".join(f" + {c:.6g}·log {m}" for m, c in profile.coefficients.items())
     if not terms:
         terms = " (a constant: no count explained the measured times)"
@@ -20,8 +19,7 @@ def to_markdown(profile: Profile) -> str:
         f"## Device profile {profile.name}",
         "",
         f"- device: {profile.device}",
-        f"- setting: {s.mode}, batch {batch}, {s.dtype}{', AMP' if s.amp else ''}"
-        + (f" ({s.note})" if s.note else ""),
+        f"- predicts: time per image of {s.describe()}" + (f" ({s.note})" if s.note else ""),
         f"- counts: {profile.convention} convention",
         f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
         "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),

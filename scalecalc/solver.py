@@ -35,18 +35,21 @@ class Solution:
         return (self.flops - self.target_flops) / self.target_flops
 
 
-class _Evaluator:
-    """Scaled spec and flops for a factor, counting each distinct spec once."""
+class Evaluator:
+    """Scaled spec and flops (or any measure that grows with the model, such as predicted
+    time) for a factor, counting each distinct spec once."""
 
-    def __init__(self, spec: BaseSpec, strategy: Strategy, flops_of: Callable[[BaseSpec], int]):
+    def __init__(
+        self, spec: BaseSpec, strategy: Strategy, flops_of: Callable[[BaseSpec], float]
+    ):
         from scalecalc.api import scale_by
 
         self._scale = lambda s: scale_by(spec, scaling_factors(strategy, s))
         self._flops_of = flops_of
-        self._flops: dict[BaseSpec, int] = {}
-        self.tried: list[tuple[float, BaseSpec, int]] = []
+        self._flops: dict[BaseSpec, float] = {}
+        self.tried: list[tuple[float, BaseSpec, float]] = []
 
-    def __call__(self, s: float) -> int | None:
+    def __call__(self, s: float) -> float | None:
         """Flops at factor s, or None where the scaled spec is invalid (too large)."""
         try:
             spec = self._scale(s)
@@ -73,22 +76,27 @@ def solve(
         from scalecalc.api import count
 
         flops_of = lambda s: count(s, convention).flops  # noqa: E731
-    evaluate = _Evaluator(spec, strategy, flops_of)
-    estimate = target_flops / flops_of(spec)
-    low, high = _bracket(evaluate, target_flops, estimate)
-    grid = [low * (high / low) ** (i / (GRID_POINTS - 1)) for i in range(GRID_POINTS)]
-    values = [evaluate(s) for s in grid]
-    # Refine every step across the target: a breakpoint lies between each such pair.
-    for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
-        if f_a is not None and f_b is not None and f_a < target_flops <= f_b:
-            _bisect(evaluate, target_flops, s_a, s_b)
+    evaluate = Evaluator(spec, strategy, flops_of)
+    search(evaluate, target_flops, target_flops / flops_of(spec))
     if not evaluate.tried:
         raise StrategyError(
             f"strategy {shown(strategy.name)} gives no model within the spec limits at any factor "
             f"tried from {MIN_FACTOR:g} to {MAX_FACTOR:g}"
         )
     best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))
-    return Solution(factor=best[0], spec=best[1], flops=best[2], target_flops=target_flops)
+    return Solution(factor=best[0], spec=best[1], flops=int(best[2]), target_flops=target_flops)
+
+
+def search(evaluate: Evaluator, target: float, estimate: float) -> None:
+    """Evaluate factors around `estimate` until they straddle `target`, then bisect every step
+    of the measure across it (rounding makes it a staircase, not always a monotone one)."""
+    low, high = _bracket(evaluate, target, estimate)
+    grid = [low * (high / low) ** (i / (GRID_POINTS - 1)) for i in range(GRID_POINTS)]
+    values = [evaluate(s) for s in grid]
+    # Refine every step across the target: a breakpoint lies between each such pair.
+    for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
+        if f_a is not None and f_b is not None and f_a < target <= f_b:
+            _bisect(evaluate, target, s_a, s_b)
 
 
 def check_target(target_flops: float) -> int:
@@ -113,7 +121,7 @@ def target_from_factor(base_flops: int, factor: float) -> int:
     return max(1, round(base_flops * factor))
 
 
-def _bracket(evaluate: _Evaluator, target: int, estimate: float) -> tuple[float, float]:
+def _bracket(evaluate: Evaluator, target: float, estimate: float) -> tuple[float, float]:
     """Factors [low, high] around the estimate, widened until they straddle the target."""
     clamp = lambda s: min(MAX_FACTOR, max(MIN_FACTOR, s))  # noqa: E731
     low, high = clamp(estimate / 4), clamp(estimate * 4)
@@ -128,7 +136,7 @@ def _bracket(evaluate: _Evaluator, target: int, estimate: float) -> tuple[float,
     return low, high
 
 
-def _bisect(evaluate: _Evaluator, target: int, low: float, high: float) -> None:
+def _bisect(evaluate: Evaluator, target: float, low: float, high: float) -> None:
     """Narrow [low, high] (flops below / at-or-above target) onto the step between them."""
     for _ in range(BISECTION_STEPS):
         middle = math.sqrt(low * high)

@@ -54,8 +54,8 @@ class EqualFlops:
 
 
 def goal_of(row: CompareRow) -> tuple[str, float] | None:
-    """(kind, value) of what a scaled row aimed at; None for a base."""
-    if row.strategy is None:
+    """(kind, value) of the flops a scaled row aimed at; None for a base or a time goal."""
+    if row.strategy is None or row.time_goal is not None:  # equal time: equal_time.py
         return None
     if row.target_factor is not None:
         return "target_factor", row.target_factor

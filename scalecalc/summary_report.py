@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from scalecalc.compare import CompareRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
 from scalecalc.summary import EqualFlops, Ranked
 
@@ -116,17 +117,23 @@ def records(groups: Sequence[EqualFlops]) -> list[dict[str, Any]]:
     ]
 
 
-def _record(entry: Ranked) -> dict[str, Any]:
-    row = entry.row
+def ranked_record(rank: int, best: bool, row: CompareRow) -> dict[str, Any]:
+    """What every summary entry says of its row in JSON: rank, key, strategy, factor, counts."""
     return {
-        "rank": entry.rank,
-        "best": entry.best,
+        "rank": rank,
+        "best": best,
         "key": row.key,
         "strategy": row.strategy,
         "factor": row.factor,
         "flops": row.costs.flops,
         "params": row.costs.params,
         "acts": row.costs.acts,
+    }
+
+
+def _record(entry: Ranked) -> dict[str, Any]:
+    return {
+        **ranked_record(entry.rank, entry.best, entry.row),
         "flops_vs_goal": entry.flops_vs_goal,
         "acts_vs_best": entry.acts_vs_best,
         **entry.extra,

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scalecalc.config import ModelConfig, is_path, load, preset_names, read_yaml
 from scalecalc.costs import CONVENTIONS
+from scalecalc.durations import format_seconds, parse_seconds
 from scalecalc.errors import ConfigError, ScalecalcError, shown
 from scalecalc.inputs import is_finite_number
 from scalecalc.registry import list_presets
 from scalecalc.scaling import parse_strategy, parse_strategy_list
 from scalecalc.units import parse_count
 
-SWEEP_KEYS = ("bases", "strategies", "factors", "target_flops", "target_factors", "convention")
+SWEEP_KEYS = (
+    "bases",
+    "strategies",
+    "factors",
+    "target_flops",
+    "target_factors",
+    "convention",
+    "target_time",
+    "target_time_factors",
+)
 # Keys of which a sweep needs at least one: what each strategy is scaled to.
-GOAL_KEYS = ("factors", "target_flops", "target_factors")
+GOAL_KEYS = ("factors", "target_flops", "target_factors", "target_times", "target_time_factors")
+# A sweep asks at equal flops or at equal predicted time, never both.
+TIME_GOALS = ("target_times", "target_time_factors")
 # How the command line spells each key, for errors about options.
 OPTION_NAMES = {
     "bases": "CONFIG",
@@ -28,6 +40,8 @@ OPTION_NAMES = {
     "target_flops": "--target-flops",
     "target_factors": "--target-factor",
     "convention": "--convention",
+    "target_times": "--target-time",
+    "target_time_factors": "--target-time-factor",
 }
 # Models in one sweep: each is scaled and counted, so this bounds a sweep's work and output.
 MAX_SWEEP_MODELS = 10_000
@@ -44,6 +58,8 @@ class Sweep:
     target_flops: tuple[int, ...] = ()
     target_factors: tuple[float, ...] = ()
     convention: str = "paper"
+    target_times: tuple[float, ...] = ()  # seconds: per image, or per run with --epochs
+    target_time_factors: tuple[float, ...] = ()  # multiples of the base's predicted time
 
 
 # The built-in default sweep; configs/sweeps/default.yaml holds the same (a test keeps them equal).
@@ -70,6 +86,8 @@ class Entry:
     factor: float | None = None
     target_flops: int | None = None
     target_factor: float | None = None
+    target_time: float | None = None
+    target_time_factor: float | None = None
 
 
 def make_sweep(
@@ -80,6 +98,8 @@ def make_sweep(
     target_factors: Any = (),
     convention: Any = "paper",
     origin: str | None = None,
+    target_times: Any = (),
+    target_time_factors: Any = (),
 ) -> Sweep:
     """A validated Sweep; errors are one line naming `origin` (a file; None for the command
     line), the key (or option) and what is allowed."""
@@ -91,15 +111,19 @@ def make_sweep(
         target_flops=_targets(target_flops, label("target_flops")),
         target_factors=_factors(target_factors, label("target_factors")),
         convention=_convention(convention, label("convention")),
+        target_times=_times(target_times, label("target_times")),
+        target_time_factors=_factors(target_time_factors, label("target_time_factors")),
     )
     if not any(getattr(sweep, key) for key in GOAL_KEYS):
         if origin:
-            keys = ", ".join(repr(key) for key in GOAL_KEYS)
+            keys = ", ".join(repr(_file_key(key)) for key in GOAL_KEYS)
             raise ConfigError(f"{origin}: needs at least one of {keys}")
-        raise ConfigError("give at least one of --factors, --target-flops, --target-factor")
-    per_base = 1 + len(sweep.strategies) * (
-        len(sweep.factors) + len(sweep.target_flops) + len(sweep.target_factors)
-    )
+        raise ConfigError(
+            "give at least one of --factors, --target-flops, --target-factor, --target-time, "
+            "--target-time-factor"
+        )
+    _refuse_mixed_goals(sweep, origin)
+    per_base = 1 + len(sweep.strategies) * sum(len(getattr(sweep, key)) for key in GOAL_KEYS)
     if len(sweep.bases) * per_base > MAX_SWEEP_MODELS:
         raise ConfigError(
             f"{origin or 'sweep'}: {len(sweep.bases)} bases x {per_base} models each is "
@@ -130,6 +154,8 @@ def read_sweep(path: str | Path) -> Sweep:
         _as_list(data.get("target_factors", [])),
         data.get("convention", "paper"),
         origin=str(path),
+        target_times=_as_list(data.get("target_time", [])),
+        target_time_factors=_as_list(data.get("target_time_factors", [])),
     )
     folder = path.parent
     bases = tuple(
@@ -164,6 +190,12 @@ def expand(sweep: Sweep, origin: str | None = None) -> list[Entry]:
             for multiple in sweep.target_factors:
                 key = f"{model.name}/{strategy}/@{multiple:g}x"
                 entries.append(Entry(key, model, strategy, target_factor=multiple))
+            for seconds in sweep.target_times:
+                key = f"{model.name}/{strategy}/@{format_seconds(seconds)}"
+                entries.append(Entry(key, model, strategy, target_time=seconds))
+            for multiple in sweep.target_time_factors:
+                key = f"{model.name}/{strategy}/@{multiple:g}xT"
+                entries.append(Entry(key, model, strategy, target_time_factor=multiple))
     duplicate = first_duplicate(entry.key for entry in entries)
     if duplicate is not None:
         raise ConfigError(f"{origin or 'sweep'}: two entries have the key {shown(duplicate)}")
@@ -194,11 +226,14 @@ def sweep_from_options(
     target_flops: list[str] | None,
     target_factors: list[str] | None,
     convention: str | None,
+    target_times: list[str] | None = None,
+    target_time_factors: list[str] | None = None,
 ) -> tuple[Sweep, list[Entry]]:
     """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
     start = default if sweep_file is None else read_sweep(sweep_file)
-    # Any of the three goals given replaces all three.
-    given = any(goal is not None for goal in (factors, target_flops, target_factors))
+    # Any of the goals given replaces all of them.
+    goals = (factors, target_flops, target_factors, target_times, target_time_factors)
+    given = any(goal is not None for goal in goals)
     sweep = make_sweep(
         bases=configs or start.bases,
         strategies=start.strategies
@@ -210,6 +245,15 @@ def sweep_from_options(
             [_number(f) for f in _split(target_factors) or []] if given else start.target_factors
         ),
         convention=start.convention if convention is None else convention,
+        # A sweep's own times go back as exact text in seconds: float repr round-trips.
+        target_times=(_split(target_times) or [])
+        if given
+        else [f"{seconds!r}s" for seconds in start.target_times],
+        target_time_factors=(
+            [_number(f) for f in _split(target_time_factors) or []]
+            if given
+            else start.target_time_factors
+        ),
     )
     return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))
 
@@ -290,7 +334,7 @@ def format_count(value: int) -> str:
 
 
 def _label(origin: str | None, key: str) -> str:
-    return f"{origin}: {key}" if origin else OPTION_NAMES[key]
+    return f"{origin}: {_file_key(key)}" if origin else OPTION_NAMES[key]
 
 
 def _as_list(value: Any) -> Any:
@@ -341,13 +385,46 @@ def _factors(value: Any, label: str) -> tuple[float, ...]:
 
 
 def _targets(value: Any, label: str) -> tuple[int, ...]:
+    return _quantities(value, label, parse_count, format_count, "[8G, 16G]", "target")
+
+
+def _times(value: Any, label: str) -> tuple[float, ...]:
+    return _quantities(value, label, parse_seconds, format_seconds, "[0.8ms, 72h]", "time")
+
+
+def _quantities(
+    value: Any,
+    label: str,
+    parse: Callable[[Any, str], Any],
+    show: Callable[[Any], str],
+    example: str,
+    noun: str,
+) -> tuple[Any, ...]:
+    """A list of values with units, each parsed, without repeats, ascending."""
     if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{label}: must be a list such as [8G, 16G], got {shown(value)}")
-    targets = [parse_count(item, label) for item in value]
-    duplicate = first_duplicate(targets)
+        raise ConfigError(f"{label}: must be a list such as {example}, got {shown(value)}")
+    items = [parse(item, label) for item in value]
+    duplicate = first_duplicate(items)
     if duplicate is not None:
-        raise ConfigError(f"{label}: target {format_count(duplicate)} appears twice")
-    return tuple(sorted(targets))
+        raise ConfigError(f"{label}: {noun} {show(duplicate)} appears twice")
+    return tuple(sorted(items))
+
+
+def _file_key(key: str) -> str:
+    """A sweep's field as a sweep file spells it."""
+    return "target_time" if key == "target_times" else key
+
+
+def _refuse_mixed_goals(sweep: Sweep, origin: str | None) -> None:
+    """ConfigError if the sweep asks both at equal flops and at equal time."""
+    times = [k for k in TIME_GOALS if getattr(sweep, k)]
+    flops = [k for k in GOAL_KEYS if k not in TIME_GOALS and getattr(sweep, k)]
+    if times and flops:
+        name = (lambda k: repr(_file_key(k))) if origin else (lambda k: OPTION_NAMES[k])
+        raise ConfigError(
+            f"{origin + ': ' if origin else ''}{name(times[0])} conflicts with {name(flops[0])}: a "
+            "comparison is at equal predicted time or at equal flops; give one"
+        )
 
 
 def _convention(value: Any, label: str) -> str:

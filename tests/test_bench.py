@@ -502,3 +502,22 @@ def test_compare_bad_bench_file(tmp_path: Path, content: str | None, message: st
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: --bench: {path}: ") and message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_bench_time_goal_solves_with_the_profile_then_measures() -> None:
+    args = ["bench", "regnety_400mf", "-s", "r", "--target-time-factor", "1.5", *FAST, "-f", "json"]
+    result = runner.invoke(app, [*args, "--profile", "v100-pycls-train"])
+    assert result.exit_code == 0, result.output
+    base, scaled = json.loads(result.stdout)["rows"]
+    assert scaled["key"] == "regnety_400mf/r/@1.5xT" and scaled["runtime"]["median_s"] > 0
+    # the same model compare solves for the same goal
+    compared = runner.invoke(
+        app, ["compare", *args[1:6], "--profile", "v100-pycls-train", "-f", "json"]
+    )
+    assert json.loads(compared.stdout)["rows"][1]["spec"] == scaled["spec"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert refused.stderr == (
+        "error: --target-time-factor: needs --profile NAME|FILE (times are predicted by a "
+        "device profile)\n"
+    )

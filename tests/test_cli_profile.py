@@ -66,6 +66,7 @@ def test_show_the_fitted_profile_and_a_builtin(tmp_path: Path) -> None:
     assert listing.stdout.split() == [
         "cpu-i9-10940x",
         "rtx3090",
+        "rtx3090-train",
         "rtx4090",
         "rtx5090",
         "v100-pycls-infer",

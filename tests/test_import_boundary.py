@@ -59,6 +59,10 @@ LIGHT_COMMANDS = [
     *[["compare", "-f", fmt, "-o", f"out.{fmt}"] for fmt in ("md", "json", "csv", "table")],
     ["check", "--presets", "--baseline", str(REPO / "configs/baselines/costs.json"), "-f", "md"],
     ["compare", "--target-factor", "4", "--profile", "rtx4090", "-f", "json"],
+    # equal time on the default bases: solving for predicted time is arithmetic too
+    ["compare", "-s", "w,d,r", "--target-time-factor", "10", "--profile", "v100-pycls-train"],
+    ["compare", "-s", "d", "--target-time", "200h", "--epochs", "100", "--gpus", "8",
+     "--profile", "rtx3090-train"],  # fmt: skip
     ["profile", "show", "rtx4090"],
 ]
 

@@ -147,17 +147,19 @@ def test_format_count() -> None:
             "bases: [resnet50]\nstrategies: [w]\nfactor: [2]\n",
             (
                 "unknown key 'factor'; allowed: bases, strategies, factors, target_flops, "
-                "target_factors, convention"
+                "target_factors, convention, target_time, target_time_factors"
             ),
         ),
         ("strategies: [w]\nfactors: [2]\n", "missing key 'bases'"),
         (
             "bases: [resnet50]\nstrategies: [w]\n",
-            "needs at least one of 'factors', 'target_flops', 'target_factors'",
+            "needs at least one of 'factors', 'target_flops', 'target_factors', 'target_time', "
+            "'target_time_factors'",
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\nfactors: []\ntarget_factors: []\n",
-            "needs at least one of 'factors', 'target_flops', 'target_factors'",
+            "needs at least one of 'factors', 'target_flops', 'target_factors', 'target_time', "
+            "'target_time_factors'",
         ),
         (
             "bases: [resnet50]\nstrategies: [w]\ntarget_factors: [4, 0]\n",
@@ -220,14 +222,14 @@ def test_format_count() -> None:
             "[1, 2]\n",
             (
                 "expected a mapping with keys bases, strategies, factors, target_flops, "
-                "target_factors, convention, got a list"
+                "target_factors, convention, target_time, target_time_factors, got a list"
             ),
         ),
         (
             "",
             (
                 "expected a mapping with keys bases, strategies, factors, target_flops, "
-                "target_factors, convention, got empty"
+                "target_factors, convention, target_time, target_time_factors, got empty"
             ),
         ),
     ],
@@ -276,6 +278,9 @@ def test_command_line_errors_name_the_option() -> None:
     with pytest.raises(ConfigError) as error:
         make_sweep(["resnet50"], ["w"], target_factors=[float("nan")])
     assert str(error.value) == "--target-factor: nan must be a finite number > 0"
-    message = "^give at least one of --factors, --target-flops, --target-factor$"
+    message = (
+        "^give at least one of --factors, --target-flops, --target-factor, --target-time, "
+        "--target-time-factor$"
+    )
     with pytest.raises(ConfigError, match=message):
         make_sweep(["resnet50"], ["w"])

@@ -27,6 +27,7 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
+from scalecalc.cli._time import TargetTimeFactorsOption, TargetTimesOption, timing
 from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.interrupts import Stopped, stop_code, stop_word
@@ -47,6 +48,17 @@ def bench_command(
     factors: FactorsOption = None,
     target_flops: TargetFlopsOption = None,
     target_factors: TargetFactorsOption = None,
+    target_times: TargetTimesOption = None,
+    target_time_factors: TargetTimeFactorsOption = None,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            metavar="NAME|FILE",
+            help="The device profile that solves time goals (--target-time, "
+            "--target-time-factor).",
+        ),
+    ] = None,
     convention: SweepConventionOption = None,
     device: Annotated[
         Literal["cpu", "cuda", "mps"] | None,
@@ -109,6 +121,7 @@ def bench_command(
     from scalecalc.measurement import BenchSettings
     from scalecalc.memory import gib
     from scalecalc.nn import bench, devices
+    from scalecalc.profile import load_profile
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
@@ -129,9 +142,15 @@ def bench_command(
             target_flops,
             target_factors,
             convention,
+            target_times,
+            target_time_factors,
         )
+        goals = (factors, target_flops, target_factors, target_times, target_time_factors)
+        predictor = None if profile is None else load_profile(profile)
+        given = any(goal is not None for goal in goals)
+        timed = timing(sweep, sweep_file, given, predictor, None)
         refuse_bases(sweep, destination, plot_to)
-        counted = compare.run(entries, sweep.convention)
+        counted = compare.run(entries, sweep.convention, timing=timed)
         available = devices.available_memory(settings.device) if memory_check else None
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
         for row, estimate in skipped:

@@ -28,6 +28,17 @@ from scalecalc.cli._common import (
     warn,
 )
 from scalecalc.annotations import MemorySetting
+from scalecalc.cli._time import (
+    EpochsOption,
+    GpusOption,
+    ImagesOption,
+    ProfileOption,
+    TargetTimeFactorsOption,
+    TargetTimesOption,
+    mode_mismatch,
+    run_setting,
+    timing,
+)
 from scalecalc.errors import ConfigError
 from scalecalc.measurement import DTYPE_NAMES
 from scalecalc.outputs import Destination
@@ -42,6 +53,8 @@ def compare_command(
     factors: FactorsOption = None,
     target_flops: TargetFlopsOption = None,
     target_factors: TargetFactorsOption = None,
+    target_times: TargetTimesOption = None,
+    target_time_factors: TargetTimeFactorsOption = None,
     convention: SweepConventionOption = None,
     fmt: FormatOption = None,
     output: OutputOption = None,
@@ -57,15 +70,10 @@ def compare_command(
             help="Add runtime columns from `scalecalc bench --format json` output, by row key.",
         ),
     ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile",
-            metavar="NAME|FILE",
-            help="Add predicted time per image from a device profile (`scalecalc profile show` "
-            "lists the built-in ones).",
-        ),
-    ] = None,
+    profile: ProfileOption = None,
+    epochs: EpochsOption = None,
+    images: ImagesOption = None,
+    gpus: GpusOption = None,
     memory: Annotated[
         bool, typer.Option("--memory", help="Add predicted peak memory at --batch-size.")
     ] = False,
@@ -93,11 +101,14 @@ def compare_command(
     ] = None,
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents;
-    optionally predict time per image on a device and peak memory."""
+    optionally predict time per image on a device, hours of a training run and peak memory;
+    or grow each strategy to a predicted time and rank what the time buys."""
     from scalecalc import compare, compare_report
     from scalecalc.annotations import predicted_memory, predicted_runtime
     from scalecalc.profile import load_profile
+    from scalecalc.run_cost import run_cost
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
+    from scalecalc.time_goals import goal_annotation
 
     with user_errors():
         inputs = [*(configs or []), *(p for p in (sweep_file, bench_file) if p is not None)]
@@ -106,6 +117,7 @@ def compare_command(
         fmt = output_format(fmt, destination)
         predictor = None if profile is None else load_profile(profile)
         setting = memory_setting(memory, max_batch, batch_size, dtype, train, optimizer)
+        run = run_setting(epochs, images, gpus)
         measured = None
         if bench_file is not None:
             from scalecalc.bench_report import read_runtimes, runtimes_for
@@ -120,12 +132,20 @@ def compare_command(
             target_flops,
             target_factors,
             convention,
+            target_times,
+            target_time_factors,
         )
+        goals = (factors, target_flops, target_factors, target_times, target_time_factors)
+        given = any(goal is not None for goal in goals)
+        timed = timing(sweep, sweep_file, given, predictor, run)
+        mismatch = mode_mismatch(predictor, run is not None or train, setting is not None)
+        if mismatch is not None:
+            warn(mismatch)
         refuse_bases(sweep, destination, plot_to)
         with progress("counting", len(entries)) as advance:
             done = itertools.count(1)
             on_entry = lambda entry: advance(next(done), entry.key)  # noqa: E731
-            rows = compare.run(entries, sweep.convention, on_entry=on_entry)
+            rows = compare.run(entries, sweep.convention, on_entry=on_entry, timing=timed)
         for line in compare.unsupported_warnings(rows):
             warn(line)
         annotations = []
@@ -134,8 +154,14 @@ def compare_command(
             annotations.append(runtimes)
             for line in warnings:
                 warn(line)
-        if predictor is not None:
-            annotations.append(predicted_runtime(rows, predictor))
+        if predictor is not None and timed is not None:
+            prediction = predicted_runtime(rows, predictor)
+            annotations.append(prediction)
+            assert prediction.summary is not None
+            if any(row.time_goal is not None for row in rows):
+                annotations.append(goal_annotation(rows, prediction.summary[1], timed))
+            if run is not None:
+                annotations.append(run_cost(prediction, run, predictor.name))
         if setting is not None:
             annotations.append(predicted_memory(rows, setting))
         batch = outputs.Outputs()
