@@ -271,7 +271,8 @@ def _get(
 
 def _checked(value: Any, name: str, kind: type | tuple[type, ...], limits: str) -> Any:
     given = value
-    if kind in (float, (float, type(None))) and isinstance(value, int) and not isinstance(value, bool):
+    wants_number = kind in (float, (float, type(None)))
+    if wants_number and isinstance(value, int) and not isinstance(value, bool):
         value = float(value) if is_finite_number(value) else math.inf
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise _Bad(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")

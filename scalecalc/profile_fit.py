@@ -170,7 +170,9 @@ def check_records(records: Sequence[Record], method: str) -> None:
     for record in records:
         for measure, value in record.counts().items():
             if not (math.isfinite(value) and 1 <= value <= MAX_COUNT):
-                raise ValueError(f"{record.name}: {measure} {value:.4g} is outside 1 to {MAX_COUNT:g}")
+                raise ValueError(
+                    f"{record.name}: {measure} {value:.4g} is outside 1 to {MAX_COUNT:g}"
+                )
         if not (math.isfinite(record.seconds) and fastest <= record.seconds <= slowest):
             raise ValueError(
                 f"{record.name}: {record.seconds:.4g} s per image is outside {fastest:g} to "
