@@ -137,7 +137,7 @@ def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Recor
             if (record.flops, record.params, record.acts) not in names:
                 names.add((record.flops, record.params, record.acts))
                 records.append(record)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
         raise ProfileError(
             f"{origin}: {where}: missing or malformed; expected the output of "
             "`scalecalc bench --format json`"

@@ -171,3 +171,13 @@ def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> No
     assert fresh.validation.median_abs_pct_error == pytest.approx(v["median_abs_pct_error"],
                                                                   rel=1e-9)
     assert fresh.validation.spearman == pytest.approx(v["spearman"], rel=1e-12)
+
+
+def test_a_count_beyond_a_float_is_one_error_line(tmp_path: Path) -> None:
+    path = bench_file(tmp_path, [C * acts**0.75 for _, acts, _ in MODELS])
+    huge = '"flops": 1' + "0" * 400  # 401 digits
+    text = path.read_text(encoding="utf-8").replace('"flops": 8000000000.0', huge)
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["profile", "fit", str(path), "-o", str(tmp_path / "p.json")])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: {path}: rows[0]: missing or malformed")
