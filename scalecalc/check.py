@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
-from scalecalc.files import read_text
 from scalecalc.inputs import is_finite_number, is_text
+from scalecalc.jsonfile import load_json
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
@@ -270,7 +270,9 @@ def format_baseline(entries: Mapping[str, Record], convention: str, tool_version
 def read_baseline(path: str | Path) -> Baseline:
     """A validated baseline; any problem is a one-line BaselineError naming the file and key."""
     path = Path(path)
-    data = _parse(path, _read_text(path))
+    data = load_json(
+        path, "a baseline JSON file", BaselineError, MAX_BASELINE_BYTES, "; create it with --update"
+    )
 
     def bad(message: str) -> BaselineError:
         return BaselineError(f"{path}: {message}")
@@ -299,51 +301,6 @@ def read_baseline(path: str | Path) -> Baseline:
         raise bad(f"entries: {shown(blank)} is not a valid entry key")
     parsed = {key: _record(value, f"{path}: entry {shown(key)}") for key, value in entries.items()}
     return Baseline(str(path), convention, tool_version, parsed)
-
-
-def _read_text(path: Path) -> str:
-    text = read_text(
-        path, MAX_BASELINE_BYTES, BaselineError, "a baseline JSON file", "; create it with --update"
-    )
-    if not text.strip():
-        raise BaselineError(f"{path}: file is empty; expected a baseline JSON file")
-    return text
-
-
-class _Refused(ValueError):
-    """A JSON document that parses but that no baseline writer produces."""
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if not is_text(key):
-            raise _Refused(
-                f"key {shown(key)} has a lone surrogate escape, which no output can write"
-            )
-        if key in result:
-            raise _Refused(f"duplicate key {shown(key)} in a JSON object")
-        result[key] = value
-    return result
-
-
-def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a valid count")
-
-
-def _parse(path: Path, text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
-    except json.JSONDecodeError as error:
-        raise BaselineError(
-            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-            " (truncated or hand-edited?)"
-        ) from None
-    except _Refused as error:
-        raise BaselineError(f"{path}: {error} (hand-edited?)") from None
-    except (ValueError, RecursionError) as error:
-        # Integers longer than Python's digit limit, or nesting deeper than its stack.
-        raise BaselineError(f"{path}: not a usable JSON document ({str(error)[:80]})") from None
 
 
 def _kind(value: Any) -> str:

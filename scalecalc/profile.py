@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalecalc.errors import ProfileError
-from scalecalc.files import read_text
+from scalecalc.errors import ProfileError, shown
+from scalecalc.inputs import is_finite_number, is_text
+from scalecalc.jsonfile import load_json, parse_json
 
 FORMAT = "scalecalc-device-profile"
 VERSION = 1
@@ -27,6 +28,27 @@ OTHER = "other"
 MODES = ("inference", "train")
 METHODS = ("5-fold", "leave-one-out")
 PROFILE_LIMIT = 1 << 20
+# What a profile's numbers may be (inclusive). Time never falls with more work, and no device
+# measured takes time growing faster than the 4th power of a count; with counts of at most
+# MAX_COUNT and |intercept| <= 100, log time stays far inside what a float's exp can hold.
+EXPONENTS = (0.0, 4.0)
+INTERCEPTS = (-100.0, 100.0)
+MAX_COUNT = 1e30
+# A predicted time per image outside this band (a femtosecond to 30 million years) is no
+# time at all but the overflow of an extrapolation; it is refused rather than printed.
+PREDICTED_SECONDS = (1e-15, 1e15)
+LIMITS: dict[str, tuple[float, float]] = {
+    "version": (0, 10**9),
+    "setting.batch_size": (1, 10**9),
+    "model.coefficients": EXPONENTS,
+    "model.intercepts": INTERCEPTS,
+    "range": (1.0, MAX_COUNT),
+    "fitted_on.models": (0, 10**9),
+    "fitted_on.rows": (0, 10**9),
+    "validation.median_abs_pct_error": (0.0, 1e9),
+    "validation.spearman": (-1.0, 1.0),
+    "validation.rows": (0, 10**9),
+}
 BUILTIN_DIR = Path(__file__).parent / "profiles"
 
 
@@ -83,6 +105,7 @@ class Profile:
     source: Source
     validation: Validation
     fit: str = "least absolute deviations of log time"
+    selection: str = ""  # why this form was kept over the others tried; "" if not recorded
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -115,6 +138,14 @@ def predict(
     if any(not value > 0 for value in counts.values()):
         raise ValueError(f"counts must be positive, got {counts}")
     log_time, unseen = log_seconds(profile.coefficients, profile.intercepts, counts, family)
+    low, high = PREDICTED_SECONDS
+    if not math.log(low) <= log_time <= math.log(high):
+        raise ProfileError(
+            f"{profile.name}: predicts e^{log_time:.4g} s per image for a model of "
+            f"{flops:.4g} flops, {acts:.4g} acts, {params:.4g} params, outside {low:g} to "
+            f"{high:g} s: the model lies too far outside the profile's fitted range "
+            + ", ".join(f"{m} {a:.4g}-{b:.4g}" for m, (a, b) in profile.ranges.items())
+        )
     outside = any(not low <= counts[m] <= high for m, (low, high) in profile.ranges.items())
     return Prediction(math.exp(log_time), outside or unseen)
 
@@ -158,6 +189,7 @@ def profile_to_json(profile: Profile) -> str:
             "fit": profile.fit,
             "coefficients": dict(profile.coefficients),
             "intercepts": dict(profile.intercepts),
+            "selection": profile.selection,
         },
         "range": {m: list(r) for m, r in profile.ranges.items()},
         "fitted_on": {
@@ -192,8 +224,8 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
     else:
         path = Path(name_or_path)
     hint = f" (built-in profiles: {', '.join(builtin_profiles())})"
-    text = read_text(path, PROFILE_LIMIT, ProfileError, "a device profile (JSON)", hint)
-    profile = profile_from_json(text, str(path))
+    document = load_json(path, "a device profile (JSON)", ProfileError, PROFILE_LIMIT, hint)
+    profile = profile_from_document(document, str(path))
     if convention is not None and profile.convention != convention:
         raise ProfileError(
             f"{path}: convention: the profile's counts are {profile.convention!r} but the "
@@ -203,50 +235,15 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
     return profile
 
 
-def _get(node: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in node:
-        raise _Bad(f"{where}{key}", "missing")
-    value = node[key]
-    number = kind in (float, (float, type(None)))
-    if number and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise _Bad(f"{where}{key}", f"expected {_kind_name(kind)}, got {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _Bad(f"{where}{key}", "must be a finite number")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "an object", str: "a string", int: "an integer", float: "a number"}
-    names.update({bool: "true or false", list: "a list"})
-    if isinstance(kind, tuple):
-        return " or ".join("null" if k is type(None) else names[k] for k in kind)
-    return names[kind]
-
-
-class _Bad(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-
-
-def _numbers(node: Mapping[str, Any], where: str) -> dict[str, float]:
-    return {str(key): _get(node, key, float, where) for key in node}
-
-
-def _choice(node: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str:
-    value = _get(node, key, str, where)
-    if value not in allowed:
-        raise _Bad(f"{where}{key}", f"{value!r} is not one of {', '.join(allowed)}")
-    return value
 
 
 def profile_from_json(text: str, origin: str) -> Profile:
     """Parse and validate a profile document; any problem is one ProfileError naming the key."""
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise ProfileError(f"{origin}: not JSON ({error})") from None
+    return profile_from_document(parse_json(text, origin, ProfileError), origin)
+
+
+def profile_from_document(document: Any, origin: str) -> Profile:
+    """Validate a parsed profile document against `LIMITS` and the format's keys."""
     try:
         if not isinstance(document, dict):
             raise _Bad("(top level)", "expected an object")
@@ -258,6 +255,61 @@ def profile_from_json(text: str, origin: str) -> Profile:
         return _parse(document)
     except _Bad as error:
         raise ProfileError(f"{origin}: {error}") from None
+
+
+class _Bad(Exception):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+
+
+def _get(
+    node: Mapping[str, Any],
+    key: str,
+    kind: type | tuple[type, ...],
+    where: str,
+    limits: str | None = None,
+) -> Any:
+    """node[key] of `kind`; a number must lie within LIMITS[limits or where + key]."""
+    if key not in node:
+        raise _Bad(f"{where}{key}", "missing")
+    return _checked(node[key], f"{where}{key}", kind, limits or f"{where}{key}")
+
+
+def _checked(value: Any, name: str, kind: type | tuple[type, ...], limits: str) -> Any:
+    given = value
+    wants_number = kind in (float, (float, type(None)))
+    if wants_number and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value) if is_finite_number(value) else math.inf
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _Bad(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
+    if isinstance(value, str) and not is_text(value):
+        raise _Bad(name, f"{shown(value)} has a lone surrogate escape, which no output can write")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        low, high = LIMITS.get(limits, (-math.inf, math.inf))
+        if not (is_finite_number(value) and low <= value <= high):
+            raise _Bad(name, f"{shown(given)} is outside {low:g} to {high:g}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "an object", str: "a string", int: "an integer", float: "a number"}
+    names.update({bool: "true or false", list: "a list"})
+    if isinstance(kind, tuple):
+        return " or ".join("null" if k is type(None) else names[k] for k in kind)
+    return names[kind]
+
+
+def _numbers(node: Mapping[str, Any], where: str) -> dict[str, float]:
+    """Every member of `node` as a number within LIMITS of the object `where` names."""
+    limits = where.rstrip(".")
+    return {str(key): _get(node, key, float, where, limits) for key in node}
+
+
+def _choice(node: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = _get(node, key, str, where)
+    if value not in allowed:
+        raise _Bad(f"{where}{key}", f"{shown(value)} is not one of {', '.join(allowed)}")
+    return value
 
 
 def _parse(document: Mapping[str, Any]) -> Profile:
@@ -279,17 +331,19 @@ def _parse(document: Mapping[str, Any]) -> Profile:
     bounds = {}
     for measure in MEASURES:
         pair = _get(ranges, measure, list, "range.")
-        if len(pair) != 2 or not all(_is_positive(x) for x in pair) or pair[0] > pair[1]:
-            raise _Bad(f"range.{measure}", "expected [low, high] with 0 < low <= high")
-        bounds[measure] = (float(pair[0]), float(pair[1]))
-    batch = _get(setting, "batch_size", (int, type(None)), "setting.")
+        if len(pair) != 2:
+            raise _Bad(f"range.{measure}", "expected [low, high] with low <= high")
+        low, high = (_checked(x, f"range.{measure}", float, "range") for x in pair)
+        if low > high:
+            raise _Bad(f"range.{measure}", "expected [low, high] with low <= high")
+        bounds[measure] = (low, high)
     return Profile(
         name=_get(document, "name", str, ""),
         device=_get(document, "device", str, ""),
         convention=_choice(document, "convention", CONVENTIONS, ""),
         setting=Setting(
             _choice(setting, "mode", MODES, "setting."),
-            batch,
+            _get(setting, "batch_size", (int, type(None)), "setting."),
             _get(setting, "dtype", str, "setting."),
             _get(setting, "amp", bool, "setting."),
             _get(setting, "note", str, "setting."),
@@ -312,13 +366,6 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             _get(valid, "rows", int, "validation."),
         ),
         fit=_get(model, "fit", str, "model."),
-    )
-
-
-def _is_positive(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value > 0
+        # Profiles written before forms were explained have no selection.
+        selection=_get(model, "selection", str, "model.") if "selection" in model else "",
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scalecalc.errors import ProfileError
+from scalecalc.jsonfile import parse_json
 from scalecalc.profile import CONVENTIONS, MODES, Profile, Setting, Source
 from scalecalc.profile_fit import Record, fit_profile
 
@@ -109,10 +110,7 @@ def pycls_records(directory: Path, mode: str) -> list[Record]:
 
 def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Record]]:
     """The setup and one record per distinct model of `scalecalc bench --format json` output."""
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        raise ProfileError(f"{origin}: not JSON ({error})") from None
+    document = parse_json(text, origin, ProfileError)
     where = "setup"
     try:
         setup = document["setup"]
@@ -139,7 +137,7 @@ def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Recor
             if (record.flops, record.params, record.acts) not in names:
                 names.add((record.flops, record.params, record.acts))
                 records.append(record)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
         raise ProfileError(
             f"{origin}: {where}: missing or malformed; expected the output of "
             "`scalecalc bench --format json`"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 import statistics
 import zlib
@@ -9,7 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scalecalc import correlation
+from scalecalc.errors import ProfileError
 from scalecalc.profile import (
+    EXPONENTS,
+    INTERCEPTS,
+    MAX_COUNT,
     MEASURES,
     OTHER,
     Profile,
@@ -17,12 +23,22 @@ from scalecalc.profile import (
     Source,
     Validation,
     log_seconds,
+    profile_from_document,
+    profile_to_json,
 )
 
-# Candidate terms, simplest first; fit_profile keeps the one with the lowest held-out error.
-# The empty form (a constant time per image) is the fallback when overheads or noise swamp
-# the counts, as with tiny models on a busy CPU.
-CANDIDATES = ((), ("flops",), ("flops", "acts"), ("flops", "acts", "params"))
+# Candidate terms: every non-empty set of measures, fewest terms first; fit_profile keeps the
+# plausible one with the lowest held-out error. A constant time per image is no candidate: it
+# ranks no model above another, which is what a profile is for.
+CANDIDATES = tuple(
+    form for size in range(1, len(MEASURES) + 1) for form in itertools.combinations(MEASURES, size)
+)
+# A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
+SECONDS = (1e-9, 3600.0)
+# exp() of more than this overflows a float; a held-out prediction is capped there.
+MAX_LOG = 700.0
+# An exponent this close to 0 is 0: the rounding of an exact fit, not a falling time.
+ROUNDING = 1e-9
 FOLDS = 5
 # A family needs this many distinct models for an intercept of its own; fewer join "other".
 MIN_GROUP_MODELS = 3
@@ -91,7 +107,8 @@ def fit_form(
         root = np.sqrt(1.0 / np.maximum(residual, IRLS_FLOOR))
         solution = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)[0]
     values = [float(v) for v in solution]
-    return Fit(dict(zip(measures, values[len(names) :])), dict(zip(names, values[: len(names)])))
+    exponents = [0.0 if abs(v) < ROUNDING else v for v in values[len(names) :]]
+    return Fit(dict(zip(measures, exponents)), dict(zip(names, values[: len(names)])))
 
 
 def folds(records: Sequence[Record], method: str) -> list[int]:
@@ -117,7 +134,7 @@ def held_out(
         fit = fit_form(train, measures, families, robust)
         for index, f in enumerate(fold_of):
             if f == fold:
-                predicted[index] = math.exp(fit.predict_log(records[index]))
+                predicted[index] = math.exp(min(fit.predict_log(records[index]), MAX_LOG))
     return predicted
 
 
@@ -143,15 +160,103 @@ def validate(
 
 
 def check_records(records: Sequence[Record], method: str) -> None:
-    """ValueError unless the records can be fitted and validated by `method`."""
+    """ValueError unless the records can be fitted and validated by `method`: enough models,
+    counts from 1 to MAX_COUNT and times per image within SECONDS."""
     models = len({r.name for r in records})
     least = FOLDS if method == "5-fold" else 4
     if models < least:
         raise ValueError(f"need at least {least} distinct models to fit and validate, got {models}")
+    fastest, slowest = SECONDS
     for record in records:
-        values = (*record.counts().values(), record.seconds)
-        if not all(math.isfinite(v) and v > 0 for v in values):
-            raise ValueError(f"{record.name}: counts and time must be positive, got {values}")
+        for measure, value in record.counts().items():
+            if not (math.isfinite(value) and 1 <= value <= MAX_COUNT):
+                raise ValueError(
+                    f"{record.name}: {measure} {value:.4g} is outside 1 to {MAX_COUNT:g}"
+                )
+        if not (math.isfinite(record.seconds) and fastest <= record.seconds <= slowest):
+            raise ValueError(
+                f"{record.name}: {record.seconds:.4g} s per image is outside {fastest:g} to "
+                f"{slowest:g} s"
+            )
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One candidate form: its fit on all records, its held-out validation (None when the fit
+    was implausible) and why it cannot be kept ("" when it can)."""
+
+    form: tuple[str, ...]
+    fit: Fit
+    validation: Validation | None
+    refused: str
+
+    def describe(self) -> str:
+        """The form's name and its held-out numbers, or why it was refused."""
+        if self.validation is None:
+            return f"{form_name(self.form)}: {self.refused}"
+        v = self.validation
+        numbers = f"{form_name(self.form)} {v.median_abs_pct_error:.1f}%, Spearman {v.spearman:.3f}"
+        return numbers + (f" ({self.refused})" if self.refused else "")
+
+
+def form_name(form: Sequence[str]) -> str:
+    """A form as its terms joined by " + ", or "constant"."""
+    return " + ".join(form) or "constant"
+
+
+def _implausible(fit: Fit) -> str:
+    """Why a fit cannot be a profile: an exponent or an intercept outside what profiles allow."""
+    for measure, value in fit.coefficients.items():
+        if value < EXPONENTS[0]:
+            return f"negative {measure} exponent {value:.3g}"
+        if value > EXPONENTS[1]:
+            return f"{measure} exponent {value:.3g} above {EXPONENTS[1]:g}"
+    for group, value in fit.intercepts.items():
+        if not INTERCEPTS[0] <= value <= INTERCEPTS[1]:
+            return f"{group} intercept {value:.4g} outside {INTERCEPTS[0]:g} to {INTERCEPTS[1]:g}"
+    return ""
+
+
+def trial(
+    records: Sequence[Record], form: tuple[str, ...], method: str, families: bool = True
+) -> Trial:
+    """Fit `form` on all records and, if plausible, validate it held out by `method`."""
+    fit = fit_form(records, form, families)
+    refused = _implausible(fit)
+    if refused:
+        return Trial(form, fit, None, refused)
+    validation = validate(records, form, method, families)
+    if not validation.spearman > 0:
+        refused = "Spearman <= 0"
+    return Trial(form, fit, validation, refused)
+
+
+def _rank(trial: Trial) -> tuple[float, int]:
+    """Lowest held-out median error first; errors equal to 1e-9 points are a tie that the form
+    with fewer terms wins, so that an exact law is not beaten by rounding."""
+    assert trial.validation is not None
+    return round(trial.validation.median_abs_pct_error, 9), len(trial.form)
+
+
+def choose(trials: Sequence[Trial]) -> tuple[Trial, str]:
+    """The trial kept, lowest held-out median error among those not refused (ties: fewer
+    terms), and a line saying why; ValueError naming every trial when none can be kept."""
+    kept = [t for t in trials if not t.refused]
+    tried = "; ".join(t.describe() for t in trials)
+    if not kept:
+        raise ValueError(
+            "no form of time per image follows the measured times, so no profile was written "
+            f"(held-out error and Spearman of each: {tried}); measure more models over a wider "
+            "range of sizes on a quiet machine"
+        )
+    best = min(kept, key=_rank)
+    assert best.validation is not None
+    reason = (
+        f"{form_name(best.form)}: the lowest {best.validation.method} median error of the "
+        f"{len(kept)} form(s) with exponents from {EXPONENTS[0]:g} to {EXPONENTS[1]:g} and a "
+        f"held-out Spearman above 0; tried: {tried}"
+    )
+    return best, reason
 
 
 def fit_profile(
@@ -166,30 +271,32 @@ def fit_profile(
     measures: Sequence[str] | None = None,
     families: bool = True,
 ) -> Profile:
-    """Fit a profile; without `measures`, keep the candidate terms with the lowest held-out error
-    (ties: fewer terms); `source`'s model and row counts are taken from `records`. Validation is by `method`: "5-fold" or "leave-one-out" over models."""
+    """Fit a profile; without `measures`, try every form in CANDIDATES and keep the one
+    `choose` picks; `source`'s model and row counts are taken from `records`. Validation is
+    by `method`: "5-fold" or "leave-one-out" over models. ValueError when nothing can be kept."""
     check_records(records, method)
-    candidates = [tuple(measures)] if measures is not None else list(CANDIDATES)
-    fits = {c: fit_form(records, c, families) for c in candidates}
-    # More work must never predict less time: a form with a negative exponent is not kept.
-    plausible = [c for c in candidates if all(v >= 0 for v in fits[c].coefficients.values())]
-    if not plausible:
-        raise ValueError(f"the fit has a negative exponent: {fits[candidates[0]].coefficients}")
-    scored = [(validate(records, c, method, families), c) for c in plausible]
-    validation, chosen = min(scored, key=lambda s: (s[0].median_abs_pct_error, len(s[1])))
-    fit = fits[chosen]
+    forms = [tuple(measures)] if measures is not None else list(CANDIDATES)
+    best, reason = choose([trial(records, form, method, families) for form in forms])
+    assert best.validation is not None
     ranges = {
         m: (min(r.counts()[m] for r in records), max(r.counts()[m] for r in records))
         for m in MEASURES
     }
-    return Profile(
+    profile = Profile(
         name=name,
         device=device,
         convention=convention,
         setting=setting,
-        coefficients=fit.coefficients,
-        intercepts=fit.intercepts,
+        coefficients=best.fit.coefficients,
+        intercepts=best.fit.intercepts,
         ranges=ranges,
         source=replace(source, models=len({r.name for r in records}), rows=len(records)),
-        validation=validation,
+        validation=best.validation,
+        selection=reason,
     )
+    # Never write a profile that loading would refuse.
+    try:
+        profile_from_document(json.loads(profile_to_json(profile)), "the fitted profile")
+    except ProfileError as error:
+        raise ValueError(str(error)) from None
+    return profile

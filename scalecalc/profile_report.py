@@ -22,6 +22,7 @@ def to_markdown(profile: Profile) -> str:
         f"- predicts: time per image of {s.describe()}" + (f" ({s.note})" if s.note else ""),
         f"- counts: {profile.convention} convention",
         f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
+        *([f"- form kept: {profile.selection}"] if profile.selection else []),
         "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),
         "- fitted range: "
         + ", ".join(

@@ -20,7 +20,6 @@ from scalecalc.profile import (
 )
 from scalecalc.profile_data import (
     BUILTINS,
-    fit_builtin,
     profile_from_bench,
     pycls_records,
     timm_family,
@@ -81,12 +80,6 @@ def test_shipped_coefficients_equal_a_fresh_fit(name: str) -> None:
     fit = fit_form(BUILTINS[name].records(DATA), tuple(shipped.coefficients))
     assert fit.coefficients == pytest.approx(dict(shipped.coefficients), rel=1e-9, abs=1e-12)
     assert fit.intercepts == pytest.approx(dict(shipped.intercepts), rel=1e-9)
-
-
-@pytest.mark.parametrize("name", ["v100-pycls-infer", "v100-pycls-train"])
-def test_shipped_pycls_profiles_are_a_fresh_fit_byte_for_byte(name: str) -> None:
-    text = (BUILTIN_DIR / f"{name}.json").read_text(encoding="utf-8")
-    assert profile_to_json(fit_builtin(name, DATA)) == text
 
 
 def test_predictions_from_the_rtx4090_coefficients_by_hand() -> None:
@@ -239,7 +232,7 @@ def test_missing_unparsable_and_other_convention(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=r"nope\.json: no such file .*rtx4090"):
         load_profile(tmp_path / "nope.json")
     (tmp_path / "x.json").write_text("{", encoding="utf-8")
-    with pytest.raises(ProfileError, match=r"x\.json: not JSON"):
+    with pytest.raises(ProfileError, match=r"x\.json: not valid JSON at line 1, column 2"):
         load_profile(tmp_path / "x.json")
     with pytest.raises(ProfileError, match=r"rtx4090\.json: convention: .*'fvcore'.*'paper'"):
         load_profile("rtx4090", convention="paper")
@@ -251,8 +244,9 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
     only the standard library and scalecalc's own pure modules."""
     import ast
 
-    pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile"}
-    for module in ("profile", "profile_report", "errors", "files"):
+    pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile", "scalecalc.inputs"}
+    pure.add("scalecalc.jsonfile")
+    for module in ("profile", "profile_report", "errors", "files", "inputs", "jsonfile"):
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.Import):

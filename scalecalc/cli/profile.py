@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from scalecalc.cli._common import app, emit, user_errors
+from scalecalc.cli._common import app, user_errors
 
 profile_app = typer.Typer(
     help="Device profiles: predicted time per image from a model's counts.",
@@ -25,10 +26,12 @@ def fit_command(
         str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
     ],
     name: Annotated[
-        str | None, typer.Option("--name", help="The profile's name (default: file stem).")
+        str | None,
+        typer.Option("--name", help="The profile's name (default: the output's file stem)."),
     ] = None,
 ) -> None:
-    """Fit a profile of this device to a bench file, validated leave-one-out over its models."""
+    """Fit a profile of this device to a bench file, validated leave-one-out over its models.
+    The report goes to stdout, or to stderr when the profile itself goes to stdout (-o -)."""
     from scalecalc.files import read_text
     from scalecalc.profile import PROFILE_LIMIT, ProfileError, profile_to_json
     from scalecalc.profile_data import profile_from_bench
@@ -41,9 +44,17 @@ def fit_command(
         text = read_text(
             bench_file, PROFILE_LIMIT, ProfileError, "`scalecalc bench -f json` output"
         )
-        profile = profile_from_bench(text, str(bench_file), name or Path(output).stem)
-        emit(lambda: profile_to_json(profile), "json", destination)
-        typer.echo(to_markdown(profile), nl=False)
+        named = bench_file if destination.target is None else Path(output)
+        profile = profile_from_bench(text, str(bench_file), name or named.stem)
+        report = to_markdown(profile)
+        # All or nothing: the profile file is renamed into place only once the report is out.
+        batch = outputs.Outputs()
+        batch.add(destination, profile_to_json(profile))
+        if destination.target is not None:
+            batch.add(outputs.destination(None), report)
+        batch.commit()
+        if destination.target is None:
+            print(outputs.fit_encoding(report, sys.stderr.encoding), end="", file=sys.stderr)
 
 
 @profile_app.command("show")
@@ -53,11 +64,12 @@ def show_command(
     ] = None,
 ) -> None:
     """A profile's device, setting, fitted model and validation; no argument lists built-ins."""
+    from scalecalc.outputs import write_stdout
     from scalecalc.profile import load_profile
     from scalecalc.profile_report import builtin_list, to_markdown
 
     with user_errors():
         if profile is None:
-            typer.echo(builtin_list(), nl=False)
+            write_stdout(builtin_list())
         else:
-            typer.echo(to_markdown(load_profile(profile)), nl=False)
+            write_stdout(to_markdown(load_profile(profile)))

@@ -1,0 +1,113 @@
+"""A profile's numbers are bounded where they are read, and every prediction is a finite time."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from scalecalc.cli import app
+from scalecalc.profile import BUILTIN_DIR, ProfileError, load_profile, predict
+
+runner = CliRunner()
+HUGE = 10**400  # 401 digits: more than a float holds
+
+
+def _document() -> dict:
+    return json.loads((BUILTIN_DIR / "v100-pycls-infer.json").read_text(encoding="utf-8"))
+
+
+def _write(tmp_path: Path, document: dict | str) -> Path:
+    path = tmp_path / "p.json"
+    text = document if isinstance(document, str) else json.dumps(document)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _coefficient(value: object) -> Callable[[dict], None]:
+    return lambda d: d["model"]["coefficients"].update(acts=value)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_coefficient(50), "model.coefficients.acts: 50 is outside 0 to 4"),
+        (_coefficient(-50), "model.coefficients.acts: -50 is outside 0 to 4"),
+        (_coefficient(1e308), "model.coefficients.acts: 1e+308 is outside 0 to 4"),
+        (_coefficient(HUGE), "model.coefficients.acts: 1000"),
+        (lambda d: d["model"]["intercepts"].update(regnet=800), "model.intercepts.regnet: 800 "
+         "is outside -100 to 100"),
+        (lambda d: d["fitted_on"].update(models=HUGE), "fitted_on.models: 1000"),
+        (lambda d: d["validation"].update(rows=HUGE), "validation.rows: 1000"),
+        (lambda d: d["validation"].update(spearman=1.5), "validation.spearman: 1.5 is outside -1"),
+        (lambda d: d["range"].update(flops=[1, HUGE]), "range.flops: 1000"),
+        (lambda d: d["range"].update(flops=[0.5, 2]), "range.flops: 0.5 is outside 1 to 1e+30"),
+        (lambda d: d["setting"].update(batch_size=0), "setting.batch_size: 0 is outside 1 to"),
+        (lambda d: d.update(device="V100\ud800"), "device: 'V100\\ud800' has a lone surrogate"),
+        (lambda d: d["model"]["intercepts"].update({"x\ud800": -24.0}), "key 'x\\ud800' has a"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_naming_the_key(
+    tmp_path: Path, edit: Callable[[dict], None], message: str
+) -> None:
+    document = _document()
+    edit(document)
+    path = _write(tmp_path, document)
+    with pytest.raises(ProfileError) as error:
+        load_profile(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    # every command reading profiles: one line, exit 2 (before: OverflowError, inf, crash)
+    for args in (["profile", "show", str(path)], ["compare", "regnety_400mf", "-s", "w",
+                                                   "--factors", "2", "--profile", str(path)]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2 and result.stdout == "", args
+        assert result.stderr.startswith(f"error: {path}: ") and result.stderr.count("\n") == 1
+
+
+def test_duplicate_keys_and_deep_nesting_are_refused(tmp_path: Path) -> None:
+    text = json.dumps(_document())
+    duplicated = text.replace('"device": ', '"device": "A", "device": ', 1)
+    with pytest.raises(ProfileError, match="duplicate key 'device'"):
+        load_profile(_write(tmp_path, duplicated))
+    nested = '{"format": ' + "[" * 100_000 + "]" * 100_000 + "}"  # 200 kB
+    with pytest.raises(ProfileError, match="nested 100001 deep"):
+        load_profile(_write(tmp_path, nested))
+
+
+def test_the_limits_themselves_are_accepted(tmp_path: Path) -> None:
+    document = _document()
+    document["model"]["coefficients"] = {"acts": 4, "flops": 0}
+    document["model"]["intercepts"] = {"regnet": -100, "resnet": 100}
+    document["validation"]["spearman"] = -1
+    profile = load_profile(_write(tmp_path, document))
+    assert profile.coefficients == {"acts": 4.0, "flops": 0.0}
+
+
+def test_a_range_with_low_equal_to_high(tmp_path: Path) -> None:
+    document = _document()
+    document["range"] = {m: [1e9, 1e9] for m in ("flops", "acts", "params")}
+    profile = load_profile(_write(tmp_path, document))
+    assert not predict(profile, 1e9, 1e9, 1e9, "regnet").extrapolated
+    assert predict(profile, 1e9 + 1, 1e9, 1e9, "regnet").extrapolated
+    assert predict(profile, 1e9, 1e9, 1e9 - 1, "regnet").extrapolated
+
+
+def test_a_prediction_beyond_any_real_time_is_an_error_not_inf(tmp_path: Path) -> None:
+    document = _document()
+    document["model"]["coefficients"] = {"acts": 4.0}
+    document["model"]["intercepts"] = {"regnet": 0.0}
+    profile = load_profile(_write(tmp_path, document))
+    # e^0 · acts^4: 1e3 acts gives 1e12 s (inside the band), 1e4 gives 1e16 s (outside)
+    assert predict(profile, 1e6, 1e6, 1e3, "regnet").seconds_per_image == pytest.approx(1e12)
+    with pytest.raises(ProfileError, match=r"predicts e\^36.84 s per image .* outside 1e-15 to"):
+        predict(profile, 1e6, 1e6, 1e4, "regnet")
+    document["model"]["intercepts"] = {"regnet": -100.0}
+    tiny = load_profile(_write(tmp_path, document))
+    # e^-100 · 1e4^4 = e^-63.2: under a femtosecond (before: 1/0 for the images per second)
+    with pytest.raises(ProfileError, match=r"predicts e\^-63.16 s"):
+        predict(tiny, 1e6, 1e6, 1e4, "regnet")
+    assert math.isfinite(predict(tiny, 1e6, 1e6, 1e12, "regnet").images_per_second)
