@@ -28,6 +28,7 @@ MODES = ("inference", "train")
 METHODS = ("5-fold", "leave-one-out")
 PROFILE_LIMIT = 1 << 20
 BUILTIN_DIR = Path(__file__).parent / "profiles"
+MAX_DEVICE_MEMORY = 2**60
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Profile:
     source: Source
     validation: Validation
     fit: str = "least absolute deviations of log time"
+    device_memory: int | None = None  # bytes the device holds; None: not stated (a CPU)
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -169,6 +171,8 @@ def profile_to_json(profile: Profile) -> str:
             "rows": v.rows,
         },
     }
+    if profile.device_memory is not None:
+        document["device_memory_bytes"] = profile.device_memory
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -306,7 +310,18 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             _get(valid, "rows", int, "validation."),
         ),
         fit=_get(model, "fit", str, "model."),
+        device_memory=_device_memory(document),
     )
+
+
+def _device_memory(document: Mapping[str, Any]) -> int | None:
+    """The optional `device_memory_bytes`: a whole number of bytes from 1 to MAX_DEVICE_MEMORY."""
+    if "device_memory_bytes" not in document:
+        return None
+    value = _get(document, "device_memory_bytes", int, "")
+    if not 1 <= value <= MAX_DEVICE_MEMORY:
+        raise _Bad("device_memory_bytes", f"must be from 1 to {MAX_DEVICE_MEMORY} (1 EiB)")
+    return int(value)
 
 
 def _is_positive(value: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -190,6 +191,7 @@ class Builtin:
     setting: Setting
     origin: tuple[str, str]
     license: str
+    device_memory: int | None = None  # bytes; None for a CPU
 
     def records(self, root: Path) -> list[Record]:
         """The fitting records from the copy of the published data under `root`."""
@@ -207,6 +209,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.4.0, CUDA 12.4"),
         TIMM,
         "Apache-2.0",
+        24 * 2**30,
     ),
     "rtx4090": Builtin(
         "timm/benchmark-infer-amp-nchw-pt291-cu128-4090.csv",
@@ -215,6 +218,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.9.1, CUDA 12.8"),
         TIMM,
         "Apache-2.0",
+        24 * 2**30,
     ),
     "rtx5090": Builtin(
         "timm/benchmark-infer-amp-nchw-pt291-cu130-5090.csv",
@@ -223,6 +227,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.9.1, CUDA 13.0"),
         TIMM,
         "Apache-2.0",
+        32 * 2**30,
     ),
     "cpu-i9-10940x": Builtin(
         "timm/benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv",
@@ -239,6 +244,7 @@ BUILTINS = {
         Setting("inference", None, "float32", False, PYCLS_NOTE.format("TEST")),
         PYCLS,
         "MIT",
+        16 * 2**30,
     ),
     "v100-pycls-train": Builtin(
         "pycls",
@@ -249,6 +255,7 @@ BUILTINS = {
         ),
         PYCLS,
         "MIT",
+        16 * 2**30,
     ),
 }
 
@@ -260,7 +267,7 @@ def fit_builtin(
     spec = BUILTINS[name]
     is_timm = spec.data.endswith(".csv")
     repository, commit = spec.origin
-    return fit_profile(
+    fitted = fit_profile(
         spec.records(root),
         name=name,
         device=spec.device,
@@ -280,3 +287,4 @@ def fit_builtin(
         measures=measures,
         families=families,
     )
+    return dataclasses.replace(fitted, device_memory=spec.device_memory)
