@@ -67,8 +67,11 @@ def run(
     convention: str = "paper",
     on_entry: Callable[[Entry], None] | None = None,
     counter: Callable[[BaseSpec, str], Costs] | None = None,
+    on_refused: Callable[[str], None] | None = None,
 ) -> list[CompareRow]:
-    """Scale and count every entry (with `counter`, default api.count); each spec counts once."""
+    """Scale and count every entry (with `counter`, default api.count); each spec counts once.
+    An entry that cannot be scaled or counted is a ConfigError naming its key; with
+    `on_refused`, that one line is handed to it instead and the entry is left out."""
     if counter is None:
         from scalecalc.api import count as counter
     costs: dict[BaseSpec, Costs] = {}
@@ -102,7 +105,9 @@ def run(
                 )
             )
         except ScalecalcError as error:
-            raise ConfigError(f"{entry.key}: {error}") from None
+            if on_refused is None:
+                raise ConfigError(f"{entry.key}: {error}") from None
+            on_refused(f"{entry.key}: {error}")
         if on_entry is not None:
             on_entry(entry)
     return rows
