@@ -40,7 +40,9 @@ def _spec(name: str):  # noqa: ANN202
 
 
 def sweep_specs() -> list:
-    """The default sweep: every base, then base x strategy x factor, via scalecalc.api.scale."""
+    """The default sweep: every base, then base x strategy x factor, via scalecalc.api.scale
+    (the sweep's flops multiples taken as nominal factors: the models counted are as large,
+    without the solver's search)."""
     from scalecalc.api import load, scale
     from scalecalc.sweep import DEFAULT_SWEEP
 
@@ -49,7 +51,7 @@ def sweep_specs() -> list:
         scale(base, strategy, factor)
         for base in bases
         for strategy in DEFAULT_SWEEP.strategies
-        for factor in DEFAULT_SWEEP.factors
+        for factor in DEFAULT_SWEEP.target_factors
     ]
     return bases + scaled
 
@@ -164,7 +166,7 @@ def sweep_table(every: int, skip_fvcore: bool) -> None:
     print(
         f"\nSweep: {models} models (bases {', '.join(DEFAULT_SWEEP.bases)} x strategies "
         f"{', '.join(DEFAULT_SWEEP.strategies)} x factors "
-        f"{', '.join(f'{f:g}' for f in DEFAULT_SWEEP.factors)}, "
+        f"{', '.join(f'{f:g}' for f in DEFAULT_SWEEP.target_factors)}, "
         "plus the bases), one process per counter\n"
     )
     print(

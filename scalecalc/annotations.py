@@ -21,6 +21,17 @@ EXTRAPOLATED = "*"
 
 
 @dataclass(frozen=True)
+class Measure:
+    """A measure shown beside the ranking (measured or predicted time, predicted memory): its
+    JSON name, its column header, and by row key its raw value and its table cell."""
+
+    name: str
+    header: str
+    values: Mapping[str, float]
+    cells: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class Annotation:
     """Extra columns of the rows of a sweep, by row key (rows without a value have none)."""
 
@@ -32,8 +43,7 @@ class Annotation:
     records: Mapping[str, Mapping[str, Any]]  # row key -> the row's JSON object
     note: str  # one line: where the numbers come from
     document: Mapping[str, Any] = field(default_factory=dict)  # top-level JSON keys
-    # (summary measure name, seconds by row key): joins the equal-flops summary as a column.
-    summary: tuple[str, Mapping[str, float]] | None = None
+    summary: Measure | None = None  # joins the equal-flops summary as a column
 
     def row_cells(self, key: str) -> list[str]:
         """The table cells of a row; n/a where it has none."""
@@ -55,7 +65,12 @@ def measured_runtime(setup: str, by_key: Mapping[str, tuple[float, float]]) -> A
         records={k: {"median_s": m, "throughput": t} for k, (m, t) in by_key.items()},
         note=f"Runtime measured by `scalecalc bench`: {setup}.",
         document={"runtime_setup": setup},
-        summary=("median_s", {k: m for k, (m, _t) in by_key.items()}),
+        summary=Measure(
+            "median_s",
+            "median (ms)",
+            {k: m for k, (m, _t) in by_key.items()},
+            {k: f"{m * 1e3:.1f}" for k, (m, _t) in by_key.items()},
+        ),
     )
 
 
@@ -110,7 +125,9 @@ def predicted_runtime(rows: Sequence[CompareRow], profile: Profile) -> Annotatio
         records=records,
         note=note,
         document={"profile": profile.name},
-        summary=("predicted_s", seconds),
+        summary=Measure(
+            "predicted_s", "pred. time (ms)", seconds, {k: c[0] for k, c in cells.items()}
+        ),
     )
 
 
@@ -137,6 +154,17 @@ class MemorySetting:
             step += f", optimizer {self.optimizer or 'none'}"
         return f"{step}, {self.dtype}, batch {self.batch_size}"
 
+    @property
+    def mode(self) -> str:
+        """inference, train, or train+OPTIMIZER."""
+        if not self.train:
+            return "inference"
+        return "train" if self.optimizer is None else f"train+{self.optimizer}"
+
+    def label(self) -> str:
+        """What a memory column is for, to name in its header: batch, dtype and mode."""
+        return f"batch {self.batch_size}, {self.dtype}, {self.mode}"
+
 
 def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
     """Peak memory of each row's model at the setting's batch size, traced on the meta device
@@ -154,16 +182,45 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
         peak, largest = steps[row.spec]
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))
         values[row.key] = (peak,) + (() if largest is None else (largest,))
+        values[row.key] += (setting.batch_size, setting.dtype, setting.mode)
         records[row.key] = {"peak_bytes": peak} | (
             {} if largest is None else {"max_batch": largest}
         )
-    headers: tuple[str, ...] = (f"peak mem (MiB) @{setting.batch_size}",)
+        records[row.key] |= {
+            "batch_size": setting.batch_size,
+            "dtype": setting.dtype,
+            "mode": setting.mode,
+        }
+    header = f"peak memory (MiB, {setting.label()})"
+    headers: tuple[str, ...] = (header,)
     columns: tuple[str, ...] = ("peak_memory_bytes",)
     note = f"Predicted peak memory (meta-device trace): {setting.describe()}."
     document: dict[str, Any] = {"memory_setting": setting.describe()}
     if setting.budget is not None:
-        headers += (f"max batch @{setting.budget / 2**30:g}GiB",)
+        headers += (f"max batch ({setting.budget / 2**30:g} GiB, {setting.dtype}, {setting.mode})",)
         columns += ("max_batch",)
         note += f" Max batch: the largest that fits in {setting.budget / 2**30:g} GiB."
         document["memory_budget_bytes"] = setting.budget
-    return Annotation("memory", headers, columns, cells, values, records, note, document)
+    columns += ("memory_batch_size", "memory_dtype", "memory_mode")
+    peaks = {key: float(value[0]) for key, value in values.items()}
+    measure = Measure(
+        "peak_memory_bytes", header, peaks, {key: cell[0] for key, cell in cells.items()}
+    )
+    return Annotation("memory", headers, columns, cells, values, records, note, document, measure)
+
+
+def over_device_memory(memory: Annotation, profile: Profile) -> str | None:
+    """One line when some predicted peak exceeds the memory of the profile's device (None when
+    every peak fits, or the profile states no memory)."""
+    if profile.device_memory is None:
+        return None
+    peaks = {key: record["peak_bytes"] for key, record in memory.records.items()}
+    over = [key for key, peak in peaks.items() if peak > profile.device_memory]
+    if not over:
+        return None
+    largest = max(over, key=lambda key: peaks[key])
+    return (
+        f"predicted peak memory of {len(over)} of {len(peaks)} models exceeds the "
+        f"{profile.device_memory / 2**30:g} GiB of {profile.device} (profile {profile.name}); "
+        f"largest: {largest} at {peaks[largest] / 2**30:.1f} GiB"
+    )

@@ -70,9 +70,12 @@ def run(
     on_entry: Callable[[Entry], None] | None = None,
     counter: Callable[[BaseSpec, str], Costs] | None = None,
     timing: Timing | None = None,
+    on_refused: Callable[[str], None] | None = None,
 ) -> list[CompareRow]:
     """Scale and count every entry (with `counter`, default api.count); each spec counts once.
-    Entries with a time goal are solved with `timing` (a device profile)."""
+    Entries with a time goal are solved with `timing` (a device profile). An entry that cannot
+    be scaled, solved or counted is a ConfigError naming its key; with `on_refused`, that one
+    line is handed to it instead and the entry is left out."""
     if counter is None:
         from scalecalc.api import count as counter
     costs: dict[BaseSpec, Costs] = {}
@@ -111,7 +114,9 @@ def run(
                 )
             )
         except ScalecalcError as error:
-            raise ConfigError(f"{entry.key}: {error}") from None
+            if on_refused is None:
+                raise ConfigError(f"{entry.key}: {error}") from None
+            on_refused(f"{entry.key}: {error}")
         if on_entry is not None:
             on_entry(entry)
     return rows

@@ -159,10 +159,9 @@ def _list_headers(group: Sequence[CompareRow], fields: Sequence[str]) -> set[str
 
 
 def summary(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) -> list[EqualFlops]:
-    """The equal-flops summary of the rows, with the annotations' time columns (measured median,
-    predicted time per image) when there are any."""
-    extra = dict(a.summary for a in annotations if a.summary is not None)
-    return equal_flops(rows, extra or None)
+    """The equal-flops summary of the rows, with the annotations' measures (measured median,
+    predicted time per image, predicted peak memory) when there are any."""
+    return equal_flops(rows, [a.summary for a in annotations if a.summary is not None])
 
 
 def time_summary(
@@ -349,7 +348,7 @@ def to_csv(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) -
             *(_csv_value(spec[f]) if f in spec else "" for f in fields),
         ]
         for annotation in annotations:
-            line += annotation.row_csv(row.key)
+            line += [_csv_value(value) for value in annotation.row_csv(row.key)]
         writer.writerow(line)
     return out.getvalue()
 

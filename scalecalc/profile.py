@@ -50,6 +50,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "validation.rows": (0, 10**9),
 }
 BUILTIN_DIR = Path(__file__).parent / "profiles"
+MAX_DEVICE_MEMORY = 2**60
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Profile:
     validation: Validation
     fit: str = "least absolute deviations of log time"
     selection: str = ""  # why this form was kept over the others tried; "" if not recorded
+    device_memory: int | None = None  # bytes the device holds; None: not stated (a CPU)
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -207,6 +209,8 @@ def profile_to_json(profile: Profile) -> str:
             "rows": v.rows,
         },
     }
+    if profile.device_memory is not None:
+        document["device_memory_bytes"] = profile.device_memory
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -368,4 +372,16 @@ def _parse(document: Mapping[str, Any]) -> Profile:
         fit=_get(model, "fit", str, "model."),
         # Profiles written before forms were explained have no selection.
         selection=_get(model, "selection", str, "model.") if "selection" in model else "",
+        device_memory=_device_memory(document),
     )
+
+
+def _device_memory(document: Mapping[str, Any]) -> int | None:
+    """The optional `device_memory_bytes`: a whole number of bytes from 1 to MAX_DEVICE_MEMORY."""
+    if "device_memory_bytes" not in document:
+        return None
+    value = _get(document, "device_memory_bytes", int, "")
+    if not 1 <= value <= MAX_DEVICE_MEMORY:
+        raise _Bad("device_memory_bytes", f"must be from 1 to {MAX_DEVICE_MEMORY} (1 EiB)")
+    return int(value)
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import re
@@ -188,6 +189,7 @@ class Builtin:
     setting: Setting
     origin: tuple[str, str]
     license: str
+    device_memory: int | None = None  # bytes; None for a CPU
     counts: str = ""  # for a training file without counts: the inference file that has them
 
     def records(self, root: Path) -> list[Record]:
@@ -210,6 +212,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.4.0, CUDA 12.4"),
         TIMM,
         "Apache-2.0",
+        24 * 2**30,
     ),
     "rtx4090": Builtin(
         "timm/benchmark-infer-amp-nchw-pt291-cu128-4090.csv",
@@ -218,6 +221,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.9.1, CUDA 12.8"),
         TIMM,
         "Apache-2.0",
+        24 * 2**30,
     ),
     "rtx5090": Builtin(
         "timm/benchmark-infer-amp-nchw-pt291-cu130-5090.csv",
@@ -226,6 +230,7 @@ BUILTINS = {
         Setting("inference", 1024, "float16", True, f"{TIMM_NOTE}; torch 2.9.1, CUDA 13.0"),
         TIMM,
         "Apache-2.0",
+        32 * 2**30,
     ),
     "cpu-i9-10940x": Builtin(
         "timm/benchmark-infer-fp32-nchw-pt240-cpu-i9_10940x-dynamo.csv",
@@ -242,6 +247,7 @@ BUILTINS = {
         Setting("inference", None, "float32", False, PYCLS_NOTE.format("TEST")),
         PYCLS,
         "MIT",
+        16 * 2**30,
     ),
     "v100-pycls-train": Builtin(
         "pycls",
@@ -252,6 +258,7 @@ BUILTINS = {
         ),
         PYCLS,
         "MIT",
+        16 * 2**30,
     ),
     "rtx3090-train": Builtin(
         "timm/benchmark-train-amp-nchw-pt112-cu113-rtx3090.csv",
@@ -286,7 +293,7 @@ def fit_builtin(
         from scalecalc import profile_train
 
         filters = profile_train.TRAIN_FILTERS
-    return fit_profile(
+    fitted = fit_profile(
         spec.records(root),
         name=name,
         device=spec.device,
@@ -304,3 +311,4 @@ def fit_builtin(
         measures=measures,
         families=families,
     )
+    return dataclasses.replace(fitted, device_memory=spec.device_memory)

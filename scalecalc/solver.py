@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from scalecalc.config import ModelConfig
@@ -18,6 +18,14 @@ MIN_FACTOR, MAX_FACTOR = 2.0**-12, 2.0**16
 GRID_POINTS = 48
 BISECTION_STEPS = 30
 MAX_TARGET = MAX_COUNT
+# How far a model may be from a goal and still count as at it: a target this far beyond every
+# model a strategy gives is out of reach, and the equal-flops summary ranks only models this
+# close to their goal.
+TOLERANCE = 0.05
+
+
+class UnreachableTarget(StrategyError):
+    """A goal beyond every model a strategy gives within the spec limits."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ def solve(
             f"tried from {MIN_FACTOR:g} to {MAX_FACTOR:g}"
         )
     best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))
+    reached = [flops for _, _, flops in evaluate.tried]
+    check_reachable(target_flops, best[2], reached, f"strategy {shown(strategy.name)}", _flops)
     return Solution(factor=best[0], spec=best[1], flops=int(best[2]), target_flops=target_flops)
 
 
@@ -97,6 +107,31 @@ def search(evaluate: Evaluator, target: float, estimate: float) -> None:
     for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
         if f_a is not None and f_b is not None and f_a < target <= f_b:
             _bisect(evaluate, target, s_a, s_b)
+
+
+def check_reachable(
+    target: float,
+    closest: float,
+    reached: Collection[float],
+    who: str,
+    show: Callable[[float], str],
+) -> None:
+    """UnreachableTarget when `target` lies outside the values `reached` (by the models a
+    strategy gives within the spec limits) and `closest` misses it by more than TOLERANCE.
+    Inside that range the closest model is at most one rounding step away, and stands."""
+    low, high = min(reached), max(reached)
+    if low <= target <= high or abs(closest - target) <= TOLERANCE * target:
+        return
+    extreme = "smallest" if target < low else "largest"
+    raise UnreachableTarget(
+        f"{who} cannot reach the target of {show(target)}: the {extreme} model it gives within "
+        f"the spec limits and factors searched has {show(closest)}, {closest / target:.3g}x the "
+        f"target (more than {TOLERANCE:.0%} off)"
+    )
+
+
+def _flops(value: float) -> str:
+    return f"{value:.4g} flops"
 
 
 def check_target(target_flops: float) -> int:
@@ -193,7 +228,10 @@ def scale_to(
             target = parse_count(target_flops, "--target-flops")
         else:
             target = target_from_factor(base_flops, target_factor)
-        solution = solve(model.spec, parsed, target, convention)
+        try:
+            solution = solve(model.spec, parsed, target, convention)
+        except UnreachableTarget as error:
+            raise UnreachableTarget(f"{model.name}: {error}") from None
         spec, flops, used = solution.spec, solution.flops, solution.factor
     name = f"{model.name}_{parsed.name.replace(':', '')}_x{used:.4g}"
     return ScaledModel(name, spec, used, flops, target, base_flops)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from scalecalc.compare import CompareRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
+from scalecalc.solver import TOLERANCE
+from scalecalc.annotations import Measure
 from scalecalc.summary import EqualFlops, Ranked
 
 HEADERS = (
@@ -20,66 +22,74 @@ HEADERS = (
     "acts / best",
 )
 ALIGN = "rlrrrrrr"
-# Extra measures a summary may carry, by name: header and how a value (SI units) is shown.
-EXTRA_COLUMNS: Mapping[str, tuple[str, Callable[[float], str]]] = {
-    "median_s": ("median (ms)", lambda seconds: f"{seconds * 1e3:.1f}"),
-    "predicted_s": ("pred. time (ms)", lambda seconds: f"{seconds * 1e3:.3g}"),
-}
+# The rank cell of a model that is not ranked (its flops are too far from the goal).
+UNRANKED = "–"
 
 
 def title(group: EqualFlops) -> str:
-    """One line saying what a summary table holds and whether its flops are equal."""
-    if not group.equal:
-        factors = [r.row.ratio("flops") for r in group.ranking]
-        return (
-            f"{group.base} at s = {group.value:g}, fewest acts first: flops NOT equal, "
-            f"{min(factors):.2f}× to {max(factors):.2f}× base ({group.spread:.0%} apart)"
-        )
-    misses = [r.flops_vs_goal - 1 for r in group.ranking]
+    """One line saying what a summary table holds: the goal, and how the models are ranked,
+    or why they are not (flops farther than TOLERANCE from the goal)."""
     goal = f"{giga(group.goal_flops)} GF"
     if group.kind == "target_factor":
-        goal = f"{group.value:g}× its flops ({goal})"
-    return (
-        f"{group.base} at {goal}, fewest acts first: flops {min(misses):+.1%} to "
-        f"{max(misses):+.1%} off the goal"
-    )
+        goal = f"{group.base} at {group.value:g}× its flops ({goal})"
+    elif group.kind == "factor":
+        goal = f"{group.base} at s = {group.value:g} ({goal})"
+    else:
+        goal = f"{group.base} at {goal}"
+    ratios = [r.flops_vs_goal for r in group.ranking]
+    if len(ratios) == 1:
+        return f"{goal}: one model, flops {_off(ratios)}"
+    within = f"±{TOLERANCE:.0%}"
+    if not group.ranked:
+        return f"{goal}: not ranked, flops {_off(ratios)} (ranking needs {within})"
+    unranked = len(ratios) - len(group.ranked)
+    if unranked:
+        return f"{goal}, fewest acts first; {unranked} over {within} off goal, not ranked"
+    return f"{goal}, fewest acts first: flops {_off(ratios)}"
 
 
-def _extra_names(groups: Sequence[EqualFlops]) -> list[str]:
-    return list(dict.fromkeys(name for g in groups for r in g.ranking for name in r.extra))
+def _off(ratios: Sequence[float]) -> str:
+    """How far realized flops are from the goal: percentages, or multiples when far off."""
+    low, high = min(ratios), max(ratios)
+    if high >= 10:
+        return f"{low:.3g}× goal" if low == high else f"{low:.3g}× to {high:.3g}× goal"
+    if low == high:
+        return f"{low - 1:+.1%} off goal"
+    return f"{low - 1:+.1%} to {high - 1:+.1%} off goal"
 
 
-def _headers(groups: Sequence[EqualFlops]) -> tuple[tuple[str, ...], str]:
-    extra = tuple(EXTRA_COLUMNS[name][0] for name in _extra_names(groups))
-    return HEADERS + extra, ALIGN + "r" * len(extra)
+def _measures(groups: Sequence[EqualFlops]) -> list[Measure]:
+    """The measures of the groups, once each by name, in first-seen order."""
+    return list({m.name: m for g in groups for m in g.measures}.values())
 
 
-def _cells(entry: Ranked, names: Sequence[str], strategy: str) -> list[str]:
+def _headers(measures: Sequence[Measure]) -> tuple[tuple[str, ...], str]:
+    return HEADERS + tuple(m.header for m in measures), ALIGN + "r" * len(measures)
+
+
+def _cells(entry: Ranked, measures: Sequence[Measure], strategy: str) -> list[str]:
     row = entry.row
-    cells = [
-        str(entry.rank),
+    return [
+        UNRANKED if entry.rank is None else str(entry.rank),
         strategy,
         f"{row.factor:.3g}",
         giga(row.costs.flops),
         f"{entry.flops_vs_goal:.3f}",
         mega(row.costs.params),
         mega(row.costs.acts),
-        f"{entry.acts_vs_best:.2f}",
+        "n/a" if entry.acts_vs_best is None else f"{entry.acts_vs_best:.2f}",
+        *(m.cells.get(row.key, "n/a") for m in measures),
     ]
-    for name in names:
-        value = entry.extra.get(name)
-        cells.append("n/a" if value is None else EXTRA_COLUMNS[name][1](value))
-    return cells
 
 
 def to_markdown(groups: Sequence[EqualFlops]) -> str:
     """Per base and goal a one-line heading and the ranking; the best in bold."""
-    headers, align = _headers(groups)
-    names = _extra_names(groups)
+    measures = _measures(groups)
+    headers, align = _headers(measures)
     sections = []
     for group in groups:
         lines = [
-            _cells(r, names, f"**{r.row.strategy}** (best)" if r.best else str(r.row.strategy))
+            _cells(r, measures, f"**{r.row.strategy}** (best)" if r.best else str(r.row.strategy))
             for r in group.ranking
         ]
         sections.append(f"### {title(group)}\n\n" + markdown_table(headers, lines, align))
@@ -88,12 +98,12 @@ def to_markdown(groups: Sequence[EqualFlops]) -> str:
 
 def to_rich(groups: Sequence[EqualFlops]) -> list[Any]:
     """Per base and goal a rich table of the ranking, titled by `title`; the best in bold."""
-    headers, align = _headers(groups)
-    names = _extra_names(groups)
+    measures = _measures(groups)
+    headers, align = _headers(measures)
     tables: list[Any] = []
     for group in groups:
         lines = [
-            _cells(r, names, f"{r.row.strategy} (best)" if r.best else str(r.row.strategy))
+            _cells(r, measures, f"{r.row.strategy} (best)" if r.best else str(r.row.strategy))
             for r in group.ranking
         ]
         best = [i for i, r in enumerate(group.ranking) if r.best]
@@ -111,6 +121,7 @@ def records(groups: Sequence[EqualFlops]) -> list[dict[str, Any]]:
             "goal_flops": group.goal_flops,
             "equal_flops": group.equal,
             "flops_spread": group.spread,
+            "flops_tolerance": TOLERANCE,
             "ranking": [_record(entry) for entry in group.ranking],
         }
         for group in groups

@@ -54,3 +54,28 @@ def test_scale_errors_are_one_line() -> None:
         assert result.exit_code == 2, (args, result.output)
         assert expected in result.stderr and result.stderr.count("\n") == 1, result.stderr
         assert result.stdout == ""
+
+
+def test_scale_refuses_an_unreachable_target(tmp_path: Path) -> None:
+    # w tops out at 8.54 T flops on ResNet-50 and bottoms out at 0.121 G: a target beyond
+    # either by more than 5% is refused, one line naming the model, strategy and target.
+    cases = [
+        (["--target-flops", "1e18"], "target of 1e+18 flops: the largest model"),
+        (["--target-flops", "1K"], "target of 1000 flops: the smallest model"),
+        (["--target-factor", "1e-9"], "target of 4 flops: the smallest model"),
+    ]
+    out = tmp_path / "scaled.yaml"
+    for goal, expected in cases:
+        result = runner.invoke(app, ["scale", "resnet50", "-s", "w", *goal, "-o", str(out)])
+        assert (result.exit_code, result.stdout) == (2, ""), result.output
+        assert result.stderr.startswith("error: resnet50: strategy 'w' cannot reach the ")
+        assert expected in result.stderr and result.stderr.count("\n") == 1
+        assert not out.exists()
+    # Down-scaling within reach is answered: a model within 5% of half the flops.
+    result = runner.invoke(app, ["scale", "resnet50", "-s", "w", "--target-factor", "0.5"])
+    assert result.exit_code == 0, result.output
+    half = count(load("resnet50").spec).flops / 2
+    out.write_text(result.stdout)
+    realized = count(load(out).spec).flops
+    assert abs(realized / half - 1) <= 0.05
+    assert f"(0.500x); realized {realized / 1e9:.3f} G" in result.stderr

@@ -6,6 +6,8 @@ test_compare_goldens.py.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
@@ -238,9 +240,110 @@ def test_cli_bad_strategy_lists_the_grammar() -> None:
 
 
 def test_cli_scale_error_names_the_row_key() -> None:
-    result = runner.invoke(app, ["compare", "resnet50", "-s", "d", "--factors", "1000"])
-    assert result.exit_code == 2 and result.stdout == ""
+    args = ["compare", "resnet50", "-s", "d", "--factors", "1000", "-f", "csv"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert [line.split(",")[0] for line in result.stdout.splitlines()] == ["key", "resnet50/base"]
     assert result.stderr.startswith("error: resnet50/d/x1000: ") and result.stderr.count("\n") == 1
+
+
+# One model that cannot be made leaves the others standing: every valid row is shown, one
+# error line names each refused key and why, and the exit status is 2, in every format.
+PARTIAL = ["compare", "vit_l16", "-s", "w,d,dWr", "--factors", "16,64"]
+REFUSED = "error: vit_l16/d/x64: num_layers: must be between 1 and 1000, got 1536\n"
+KEPT = ["vit_l16/base", "vit_l16/w/x16", "vit_l16/w/x64", "vit_l16/d/x16", "vit_l16/dWr/x16"]
+KEPT += ["vit_l16/dWr/x64"]
+
+
+def test_partial_compare_in_every_format(tmp_path: Path) -> None:
+    document = json.loads(runner.invoke(app, [*PARTIAL, "-f", "json"]).stdout)
+    assert [row["key"] for row in document["rows"]] == KEPT
+    for fmt in ("json", "csv", "md", "table"):
+        result = runner.invoke(app, [*PARTIAL, "-f", fmt])
+        assert (result.exit_code, result.stderr) == (2, REFUSED), fmt
+        assert "vit_l16/dWr/x64" in result.stdout or "dWr" in result.stdout
+        assert "x64" not in result.stdout.replace("dWr/x64", "").replace("w/x64", ""), fmt
+        out = tmp_path / f"out.{fmt}"
+        written = runner.invoke(app, [*PARTIAL, "-f", fmt, "-o", str(out)])
+        assert (written.exit_code, written.stdout, written.stderr) == (2, "", REFUSED)
+        if fmt != "table":
+            assert out.read_text(encoding="utf-8") == result.stdout
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*PARTIAL, "-f", "csv"]).stdout)))
+    assert [row["key"] for row in rows] == KEPT
+    markdown = runner.invoke(app, [*PARTIAL, "-f", "md"]).stdout
+    assert "| d | 64 |" not in markdown and "| d | 16 |" in markdown
+
+
+def test_every_refused_model_has_its_own_line() -> None:
+    args = ["compare", "vit_l16", "-s", "d", "--factors", "2,64,100", "-f", "csv"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[1] for line in lines] == ["vit_l16/d/x64", "vit_l16/d/x100"]
+    assert lines[1].endswith("got 2400")  # 24 layers x 100
+    assert all(line.startswith("error: ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("goal", "key", "side"),
+    [
+        (["--target-flops", "1e18"], "resnet50/w/@1e+06T", "largest"),
+        (["--target-flops", "1K"], "resnet50/w/@1K", "smallest"),
+        (["--target-factor", "1e-9"], "resnet50/w/@1e-09x", "smallest"),
+    ],
+)
+def test_cli_unreachable_targets_are_refused(goal: list[str], key: str, side: str) -> None:
+    for fmt in ("json", "md"):
+        result = runner.invoke(app, ["compare", "resnet50", "-s", "w", *goal, "-f", fmt])
+        assert result.exit_code == 2 and result.stderr.count("\n") == 1
+        assert result.stderr.startswith(f"error: {key}: strategy 'w' cannot reach the target")
+        assert f"the {side} model it gives" in result.stderr
+    # What is shown is the base alone: no scaled row, no ranking.
+    result = runner.invoke(app, ["compare", "resnet50", "-s", "w", *goal, "-f", "json"])
+    document = json.loads(result.stdout)
+    assert [row["key"] for row in document["rows"]] == ["resnet50/base"]
+    assert document["summary"] == []
+
+
+def test_cli_a_tiny_factor_ranks_nothing() -> None:
+    # A nominal factor of 1e-10: w gives its smallest model, 0.121 G flops, for a goal of
+    # 0.4 flops. It was a ZeroDivisionError; now it is shown, unranked.
+    args = ["compare", "resnet50", "-s", "w,d", "--factors", "1e-10", "-f", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [group] = json.loads(result.stdout)["summary"]
+    assert (group["goal_flops"], group["equal_flops"]) == (1, False)
+    assert [(e["rank"], e["best"]) for e in group["ranking"]] == [(None, False), (None, False)]
+
+
+def test_default_compare_answers_at_equal_flops(default_json: dict) -> None:
+    # Every group is solved for 2, 4, 8 or 16 times its base's flops; each ranked model lies
+    # within 5% of that goal, and no model beyond it is ranked.
+    bases = {row["base"]: row["flops"] for row in default_json["rows"] if row["strategy"] is None}
+    groups = default_json["summary"]
+    assert [(g["goal"], g["value"]) for g in groups[:4]] == [
+        ("target_factor", k) for k in (2.0, 4.0, 8.0, 16.0)
+    ]
+    assert len(groups) == 5 * 4
+    unranked = []
+    for group in groups:
+        assert group["goal_flops"] == round(group["value"] * bases[group["base"]])
+        ranked = [e for e in group["ranking"] if e["rank"] is not None]
+        assert len(ranked) >= 2 and [e["rank"] for e in ranked][0] == 1
+        for entry in group["ranking"]:
+            within = abs(entry["flops"] - group["goal_flops"]) <= 0.05 * group["goal_flops"]
+            assert (entry["rank"] is not None) == within, entry["key"]
+            if not within:
+                unranked.append(entry["key"])
+        assert group["equal_flops"] == (len(ranked) == len(group["ranking"]))
+    # The strategies whose nearest model misses by more than 5% (rounding steps): shown, not
+    # ranked. resnet50/w keeps its group widths, so its flops grow in coarse steps.
+    assert sorted(unranked) == [
+        "regnety_4gf/dWr/@2x",
+        "resnet50/dwr/@8x",
+        "resnet50/w/@2x",
+        "resnet50/w/@4x",
+    ]
 
 
 def test_cli_plot_png_and_svg(tmp_path: Path) -> None:

@@ -163,10 +163,14 @@ def test_golden_ratios_summary_and_exponents_recomputed(golden: dict[str, Any]) 
             )
             goal = round(s * bases[base]["flops"])
             flops = [r["flops"] for r in group]
+            # Ranked: the models within 5% of the goal, when there are two or more; none of
+            # this sweep's nominal-factor groups has two (w and dWr land 9% to 50% apart).
+            near = [r for r in group if abs(r["flops"] / goal - 1) <= 0.05]
+            assert len(near) < 2
             ranking = [
                 {
-                    "rank": rank,
-                    "best": rank == 1,
+                    "rank": None,
+                    "best": False,
                     "key": r["key"],
                     "strategy": r["strategy"],
                     "factor": s,
@@ -174,9 +178,9 @@ def test_golden_ratios_summary_and_exponents_recomputed(golden: dict[str, Any]) 
                     "params": r["params"],
                     "acts": r["acts"],
                     "flops_vs_goal": r["flops"] / goal,
-                    "acts_vs_best": r["acts"] / group[0]["acts"],
+                    "acts_vs_best": None,
                 }
-                for rank, r in enumerate(group, start=1)
+                for r in group
             ]
             expected.append(
                 {
@@ -186,6 +190,7 @@ def test_golden_ratios_summary_and_exponents_recomputed(golden: dict[str, Any]) 
                     "goal_flops": goal,
                     "equal_flops": False,
                     "flops_spread": max(flops) / min(flops) - 1,
+                    "flops_tolerance": 0.05,
                     "ranking": ranking,
                 }
             )
@@ -214,18 +219,19 @@ def test_golden_markdown_numbers_come_from_the_json(golden: dict[str, Any]) -> N
             line for line in section.splitlines() if line.startswith("| ") and "---" not in line
         ]
         for line, entry in zip(lines[1:], group["ranking"], strict=True):
+            assert line.startswith(f"| – | {entry['strategy']} | ")  # not ranked: no rank
             assert numbers(line) == [
-                str(entry["rank"]),
                 f"{entry['factor']:g}",
                 f"{entry['flops'] / 1e9:.3f}",
                 f"{entry['flops_vs_goal']:.3f}",
                 f"{entry['params'] / 1e6:.3f}",
                 f"{entry['acts'] / 1e6:.3f}",
-                f"{entry['acts_vs_best']:.2f}",
             ]
-        factors = [e["flops"] / bases[group["base"]]["flops"] for e in group["ranking"]]
-        assert f"{min(factors):.2f}× to {max(factors):.2f}× base" in section.splitlines()[0]
-        assert f"({group['flops_spread']:.0%} apart)" in section.splitlines()[0]
+            assert line.endswith(" | n/a |")
+        misses = [e["flops"] / group["goal_flops"] - 1 for e in group["ranking"]]
+        heading = section.splitlines()[0]
+        assert f"at s = {group['value']:g} ({group['goal_flops'] / 1e9:.3f} GF)" in heading
+        assert f"not ranked, flops {min(misses):+.1%} to {max(misses):+.1%} off goal" in heading
     rows = iter(golden["rows"])
     for section in by_table[4:6]:
         lines = [

@@ -31,6 +31,17 @@ def by_hand(spec, family: str) -> float:  # noqa: ANN001
     return math.exp(log_time)
 
 
+def line_of(table: str, strategy: str) -> str:
+    """The markdown line of `table` whose scaling cell names `strategy` (bold and "(best)" or a
+    target like "@4x" aside)."""
+    for line in table.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        label = next((c for c in cells if c.replace("*", "").split(" ")[0] == strategy), None)
+        if line.startswith("| ") and label is not None:
+            return line
+    raise AssertionError(f"no line for {strategy} in {table}")
+
+
 def compare_json(*args: str) -> dict:
     result = runner.invoke(app, ["compare", *SWEEP, *args, "-f", "json"])
     assert result.exit_code == 0, result.output
@@ -80,7 +91,8 @@ def test_extrapolation_is_marked_in_every_format() -> None:
     line = next(line for line in markdown.splitlines() if line.startswith("| r "))
     assert line.split("|")[-4].strip().endswith("*")
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "-f", "csv"]).stdout)))
-    assert [row["predicted_extrapolated"] for row in rows] == ["False", "True"]
+    # Lowercase, as the spec's booleans (class_token, layer_scale) are in the same file.
+    assert [row["predicted_extrapolated"] for row in rows] == ["false", "true"]
     table = runner.invoke(app, [*args, "-f", "table"]).stdout
     assert "marks an extrapolation" in table and "v100-pycls-infer" in table
 
@@ -98,10 +110,18 @@ def test_memory_columns_and_max_batch() -> None:
     assert estimate_peak(base, largest, train=True).total_bytes <= parse_bytes(budget)
     assert estimate_peak(base, largest + 1, train=True).total_bytes > parse_bytes(budget)
     assert document["memory_setting"] == "training step, optimizer none, float32, batch 4"
+    assert row["memory"] | {"peak_bytes": 0, "max_batch": 0} == {
+        "peak_bytes": 0,
+        "max_batch": 0,
+        "batch_size": 4,
+        "dtype": "float32",
+        "mode": "train",
+    }
     markdown = runner.invoke(
         app, ["compare", *SWEEP, "--memory", "--batch-size", "4", "--train", "-f", "md"]
     ).stdout
-    assert "peak mem (MiB) @4" in markdown and f"| {peak / 2**20:.0f} |" in markdown
+    header = "peak memory (MiB, batch 4, float32, train)"
+    assert f"| {header} |" in markdown and f"| {peak / 2**20:.0f} |" in markdown
 
 
 @pytest.mark.parametrize(
@@ -111,6 +131,13 @@ def test_memory_columns_and_max_batch() -> None:
         (["--max-batch", "24"], "--max-batch: expected a size such as 24GiB"),
         (["--memory", "--optimizer", "adam"], "--optimizer: an optimizer's state exists only"),
         (["--memory", "--batch-size", "0"], "--batch-size"),
+        # Options that shape predicted memory do nothing without it: refused, not ignored.
+        (["--batch-size", "128"], "--batch-size: applies only to predicted memory; add --memory"),
+        (["--dtype", "bfloat16"], "--dtype: applies only to predicted memory"),
+        (["--train"], "--train: applies only to predicted memory"),
+        (["--train", "--optimizer", "adamw"], "--train: applies only to predicted memory"),
+        (["--optimizer", "sgd"], "--optimizer: applies only to predicted memory"),
+        (["--profile", "rtx4090", "--batch-size", "8"], "--batch-size: applies only"),
     ],
 )
 def test_bad_prediction_options_are_one_line(args: list[str], message: str) -> None:
@@ -136,3 +163,88 @@ def test_ratio_to_base_in_the_profiles_own_convention() -> None:
             prediction["seconds_per_image"] / base, rel=1e-12
         ), key
     assert rows["regnety_400mf/base"]["ratio_to_base"] == 1.0
+
+
+def test_extrapolation_is_marked_in_the_ranking_too() -> None:
+    # ViT-L/16 at 16x flops is beyond the largest model timm measured on the RTX 4090: its
+    # predicted time carries the mark in the ranking as in the per-model table.
+    args = ["compare", "vit_l16", "-s", "w,d,dWr", "--factors", "16", "--profile", "rtx4090"]
+    result = runner.invoke(app, [*args, "-f", "md"])
+    assert result.exit_code == 0, result.output
+    ranking, per_model = result.stdout.split("\n### ")[:2]
+    document = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    for row in document["rows"]:
+        if row["strategy"] is None:
+            continue
+        prediction = row["prediction"]
+        cell = f"{prediction['seconds_per_image'] * 1e3:.3g}" + "*" * prediction["extrapolated"]
+        assert prediction["extrapolated"] is True
+        for table in (ranking, per_model):
+            line = line_of(table, row["strategy"])
+            assert f"| {cell} |" in line, (row["key"], line)
+
+
+def test_csv_names_the_memory_setting_and_writes_lowercase_booleans() -> None:
+    args = ["compare", *SWEEP, "--memory", "--batch-size", "8", "--dtype", "bfloat16"]
+    args += ["--train", "--optimizer", "adamw", "--profile", "rtx4090", "-f", "csv"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    header, *lines = list(csv.reader(io.StringIO(result.stdout)))
+    # The annotation columns close each line, in this order.
+    assert header[-8:] == [
+        "predicted_s_per_image",
+        "predicted_images_per_s",
+        "predicted_time_ratio",
+        "predicted_extrapolated",
+        "peak_memory_bytes",
+        "memory_batch_size",
+        "memory_dtype",
+        "memory_mode",
+    ]
+    from scalecalc.nn.memory import estimate_peak
+
+    base = load("regnety_400mf").spec
+    expected = by_hand(base, "regnet")
+    peak = estimate_peak(base, 8, "bfloat16", train=True, optimizer="adamw").total_bytes
+    first = dict(zip(header, lines[0]))
+    assert first["key"] == "regnety_400mf/base"
+    assert float(first["predicted_s_per_image"]) == pytest.approx(expected, rel=1e-12)
+    assert float(first["predicted_images_per_s"]) == pytest.approx(1 / expected, rel=1e-12)
+    assert first["predicted_time_ratio"] == "1.0" and first["predicted_extrapolated"] == "false"
+    assert first["peak_memory_bytes"] == str(peak)
+    assert [first[c] for c in header[-3:]] == ["8", "bfloat16", "train+adamw"]
+    booleans = {cell for line in lines for cell in line if cell.lower() in ("true", "false")}
+    assert booleans <= {"true", "false"}
+
+
+def test_memory_joins_the_ranking_and_a_device_too_small_is_named() -> None:
+    # Training with AdamW at batch 1024: every model's predicted peak is compared with the
+    # 24 GiB of the RTX 4090 (the profile states it), and those above it are named once.
+    args = ["compare", *SWEEP, "--profile", "rtx4090", "--memory", "--batch-size", "1024"]
+    args += ["--train", "--optimizer", "adamw"]
+    result = runner.invoke(app, [*args, "-f", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    peaks = {row["key"]: row["memory"]["peak_bytes"] for row in document["rows"]}
+    over = [key for key, peak in peaks.items() if peak > 24 * 2**30]
+    assert 0 < len(over) <= len(peaks) == 3
+    largest = max(over, key=peaks.__getitem__)
+    assert result.stderr == (
+        f"warning: predicted peak memory of {len(over)} of 3 models exceeds the 24 GiB of "
+        f"NVIDIA GeForce RTX 4090 (profile rtx4090); largest: {largest} at "
+        f"{peaks[largest] / 2**30:.1f} GiB\n"
+    )
+    for group in document["summary"]:
+        for entry in group["ranking"]:
+            assert entry["peak_memory_bytes"] == peaks[entry["key"]]
+    markdown = runner.invoke(app, [*args, "-f", "md"]).stdout
+    ranking = markdown.split("\n### ")[0]
+    header = "peak memory (MiB, batch 1024, float32, train+adamw)"
+    assert f"| acts / best | pred. time (ms) | {header} |" in ranking
+    for entry in document["summary"][0]["ranking"]:
+        line = line_of(ranking, entry["strategy"])
+        assert line.endswith(f" | {peaks[entry['key']] / 2**20:.0f} |")
+    # Room to spare (batch 1 inference), or a profile that states no memory (a CPU): quiet.
+    for quiet in (["rtx4090"], ["cpu-i9-10940x", "--batch-size", "512", "--train"]):
+        result = runner.invoke(app, ["compare", *SWEEP, "--memory", "--profile", *quiet])
+        assert result.exit_code == 0 and result.stderr == "", result.stderr

@@ -13,7 +13,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from scalecalc import compare, compare_report
+from scalecalc import compare, compare_report, summary_report
+from scalecalc.annotations import Measure
 from scalecalc.api import load, scale
 from scalecalc.cli import app
 from scalecalc.config import spec_from_fields
@@ -185,63 +186,117 @@ def test_summary_groups_ranks_and_ratios_by_hand() -> None:
         synthetic_row("b/base", 1_000, 100),
         synthetic_row("b/w/x4", 3_000, 150, 4.0),
         synthetic_row("b/d/x4", 4_000, 300, 4.0),
-        synthetic_row("b/r/x4", 4_400, 150, 4.0),
+        synthetic_row("b/r/x4", 4_200, 150, 4.0),
+        synthetic_row("b/dw/x4", 3_799, 90, 4.0),
         synthetic_row("b/w/@3x", 2_940, 170, 4.2, target_flops=3_000, target_factor=3.0),
         synthetic_row("b/d/@3x", 3_030, 240, 3.1, target_flops=3_000, target_factor=3.0),
         synthetic_row("b/w/@5K", 5_100, 200, 6.0, target_flops=5_000),
     ]
-    groups = equal_flops(rows, {"median_s": {"b/w/x4": 0.5, "b/d/x4": 2.0}})
+    groups = equal_flops(rows, [Measure("median_s", "median (ms)", {"b/w/x4": 0.5}, {})])
+    # Groups solved for a flops target (equal flops) come first, then the nominal factors.
     assert [(g.kind, g.value, g.goal_flops, g.equal) for g in groups] == [
-        ("factor", 4.0, 4_000, False),
         ("target_flops", 5_000.0, 5_000, True),
         ("target_factor", 3.0, 3_000, True),
+        ("factor", 4.0, 4_000, False),
     ]
-    by_factor = groups[0]
-    # Ties share a rank and both are best: w and r have 150 acts, d has 300 (2× the best).
+    by_factor = groups[2]
+    # At the goal of 4000 flops (±5%: 3800 to 4200, both bounds in): d and r, ranked by
+    # acts; w (3000, -25%) and dw (3799, one flop under the bound) are not ranked, though
+    # dw has the fewest acts of all: it has fewer flops.
     assert [(r.row.key, r.rank, r.best) for r in by_factor.ranking] == [
-        ("b/w/x4", 1, True),
         ("b/r/x4", 1, True),
-        ("b/d/x4", 3, False),
+        ("b/d/x4", 2, False),
+        ("b/dw/x4", None, False),
+        ("b/w/x4", None, False),
     ]
-    assert [r.acts_vs_best for r in by_factor.ranking] == [1.0, 1.0, 2.0]
-    assert [r.flops_vs_goal for r in by_factor.ranking] == [0.75, 1.1, 1.0]
-    assert by_factor.spread == pytest.approx(4_400 / 3_000 - 1)
+    assert [r.acts_vs_best for r in by_factor.ranking] == [1.0, 2.0, None, None]
+    assert [r.flops_vs_goal for r in by_factor.ranking] == [1.05, 1.0, 0.94975, 0.75]
+    assert by_factor.spread == pytest.approx(4_200 / 3_000 - 1)
     assert [r.extra for r in by_factor.ranking] == [
-        {"median_s": 0.5},
         {"median_s": None},
-        {"median_s": 2.0},
+        {"median_s": None},
+        {"median_s": None},
+        {"median_s": 0.5},
     ]
-    by_target = groups[2]
-    assert [r.row.key for r in by_target.ranking] == ["b/w/@3x", "b/d/@3x"]
+    by_target = groups[1]
+    assert [(r.row.key, r.rank) for r in by_target.ranking] == [("b/w/@3x", 1), ("b/d/@3x", 2)]
     assert [r.flops_vs_goal for r in by_target.ranking] == [0.98, 1.01]
     assert by_target.ranking[1].acts_vs_best == 240 / 170
+    # One model at its goal has nothing to be ranked against.
+    assert [(r.rank, r.best, r.acts_vs_best) for r in groups[0].ranking] == [(None, False, None)]
     assert equal_flops(rows[:1]) == []  # a base alone has nothing to rank
 
 
-def test_summary_titles_say_whether_flops_are_equal() -> None:
-    from scalecalc import summary_report
+def test_ties_share_a_rank() -> None:
+    rows = [
+        synthetic_row("b/w/x2", 2_000, 150, 2.0),
+        synthetic_row("b/r/x2", 2_050, 150, 2.0),
+        synthetic_row("b/d/x2", 1_950, 300, 2.0),
+    ]
+    [group] = equal_flops(rows)
+    assert [(r.row.key, r.rank, r.best) for r in group.ranking] == [
+        ("b/w/x2", 1, True),
+        ("b/r/x2", 1, True),
+        ("b/d/x2", 3, False),
+    ]
 
+
+def test_a_down_scaling_goal_ranks_none_that_missed_it() -> None:
+    # A factor of 1e-10 on a 1000-flop base: a goal of 0.0000001 flops, rounded up to 1. No
+    # model comes within 5% of it, so none is ranked or "best" for being smallest (it was a
+    # ZeroDivisionError with the goal rounded to 0).
+    rows = [
+        synthetic_row("b/w/x1e-10", 30, 5, 1e-10),
+        synthetic_row("b/d/x1e-10", 60, 9, 1e-10),
+    ]
+    [group] = equal_flops(rows)
+    assert group.goal_flops == 1 and not group.equal and group.ranked == ()
+    assert [r.best for r in group.ranking] == [False, False]
+    [record] = summary_report.records([group])
+    assert (record["equal_flops"], record["flops_spread"]) == (False, 1.0)
+    assert [e["rank"] for e in record["ranking"]] == [None, None]
+    assert summary_report.title(group) == (
+        "b at s = 1e-10 (0.000 GF): not ranked, flops 30× to 60× goal (ranking needs ±5%)"
+    )
+
+
+def test_summary_titles_say_how_the_models_are_ranked() -> None:
     rows = [
         synthetic_row("b/w/x4", 3_000, 150, 4.0),
         synthetic_row("b/d/x4", 3_900, 300, 4.0),
+        synthetic_row("b/w/x2", 1_998, 150, 2.0),
         synthetic_row("b/w/@3x", 2_940, 170, 4.2, target_flops=3_000, target_factor=3.0),
         synthetic_row("b/d/@3x", 3_030, 240, 3.1, target_flops=3_000, target_factor=3.0),
+        synthetic_row("b/r/@3x", 3_300, 200, 3.1, target_flops=3_000, target_factor=3.0),
+        synthetic_row("b/w/@2K", 2_100, 200, 2.0, target_flops=2_000),
+        synthetic_row("b/d/@2K", 1_950, 300, 2.0, target_flops=2_000),
     ]
-    factor, target = equal_flops(rows)
-    # 3000 and 3900 flops from a 1000-flop base: 3.00× and 3.90×, 30% apart.
-    assert summary_report.title(factor) == (
-        "b at s = 4, fewest acts first: flops NOT equal, 3.00× to 3.90× base (30% apart)"
+    at_2k, at_3x, single, apart = equal_flops(rows)
+    assert summary_report.title(at_2k) == (
+        "b at 0.000 GF, fewest acts first: flops -2.5% to +5.0% off goal"
     )
-    assert summary_report.title(target) == (
-        "b at 3× its flops (0.000 GF), fewest acts first: flops -2.0% to +1.0% off the goal"
+    # r is 10% over the goal: shown, not ranked.
+    assert summary_report.title(at_3x) == (
+        "b at 3× its flops (0.000 GF), fewest acts first; 1 over ±5% off goal, not ranked"
     )
+    # One strategy: nothing is compared, and nothing contradicts itself.
+    assert summary_report.title(single) == "b at s = 2 (0.000 GF): one model, flops -0.1% off goal"
+    # 3000 and 3900 flops for a goal of 4000: -25% and -2.5%, so at most one at the goal.
+    assert summary_report.title(apart) == (
+        "b at s = 4 (0.000 GF): not ranked, flops -25.0% to -2.5% off goal (ranking needs ±5%)"
+    )
+    markdown = summary_report.to_markdown([at_3x, apart])
+    assert "| 1 | **w** (best) | 4.2 |" in markdown and "| 2 | d | 3.1 |" in markdown
+    assert "| – | r | 3.1 | 0.000 | 1.100 | 0.000 | 0.000 | n/a |" in markdown
+    assert "| – | w | 4 | 0.000 | 0.750 | 0.000 | 0.000 | n/a |" in markdown
+    assert "(best)" not in markdown.split("### ")[2]
 
 
 # Every format reads well: markdown as a PR comment, the terminal at 80 and 200 columns.
 
 
 def test_markdown_reads_as_a_pr_comment() -> None:
-    result = runner.invoke(app, ["compare", "-f", "md"])  # the default sweep, 100 models
+    result = runner.invoke(app, ["compare", "-f", "md"])  # the default sweep, 125 models
     assert result.exit_code == 0, result.output
     blocks = result.stdout.split("\n\n")
     for before, block in itertools.pairwise(blocks):
@@ -256,7 +311,9 @@ def test_markdown_reads_as_a_pr_comment() -> None:
     for measure, unit in (("flops", "G"), ("params", "M"), ("acts", "M")):
         assert f"{measure} ({unit})" in headers
     assert headers >= {"res (px)", "flops ×", "flops / goal", "acts / best", "group widths"}
-    assert result.stdout.startswith("### regnety_4gf at s = 2, fewest acts first: flops NOT equal")
+    # It opens on its question: which strategy has the fewest acts at equal flops.
+    assert result.stdout.startswith("### regnety_4gf at 2× its flops (7.947 GF), fewest acts first")
+    assert "NOT equal" not in result.stdout and " at s = " not in result.stdout
 
 
 def numbers_of(rows: list[compare.CompareRow]) -> list[str]:
@@ -280,7 +337,7 @@ def test_terminal_tables_cut_no_number(width: int, four_families: list[compare.C
         tokens = set(re.findall(r"[\d.]+", text))
         missing = [n for n in numbers_of(rows) if n not in tokens]
         assert not missing, missing
-        assert text.lstrip().startswith(f"{rows[0].base} at s = ")  # the ranking comes first
+        assert text.lstrip().startswith(f"{rows[0].base} at ")  # the ranking comes first
         if width == 200:
             # Wide enough: every model on one line, its stage lists whole.
             for row in rows:

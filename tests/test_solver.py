@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import pytest
 from conftest import PRESETS
 
 from scalecalc.api import count, load, scale
-from scalecalc.errors import ScalecalcError, SpecError, StrategyError
-from scalecalc.solver import solve
+from scalecalc.errors import ScalecalcError, StrategyError
+from scalecalc.solver import MIN_FACTOR, UnreachableTarget, solve
 
 STRATEGIES = ("w", "d", "r", "dwr", "dWr")
 TARGETS = (2, 4, 16)
@@ -77,18 +78,77 @@ def test_an_integral_float_target_is_the_integer_target() -> None:
     assert solution.spec == solve(spec, "dWr", 16_000_000_000).spec
 
 
-def test_a_target_beyond_the_limits_gives_the_largest_valid_model() -> None:
-    # w scaling of ResNet-50 ends where its last stage reaches the width limit: 2048 x 64 =
-    # 131072 = MAX_WIDTH at flops factor 64^2 = 4096; no valid model comes closer to 1e17.
-    solution = solve(load("resnet50").spec, "w", 10**17)
-    assert solution.spec.widths == (16384, 32768, 65536, 131072)
-    assert solution.factor == pytest.approx(4096, rel=0.01)
+@pytest.mark.parametrize("name", ["resnet50", "vit_b16", "regnety_400mf", "efficientnet_b0"])
+def test_down_scaling_is_as_close_as_a_dense_search(name: str) -> None:
+    spec = load(name).spec
+    for strategy in STRATEGIES:
+        for multiple in (0.5, 0.25):
+            target = round(flops(spec) * multiple)
+            closest = brute_force_error(spec, strategy, target, multiple)
+            try:
+                solution = solve(spec, strategy, target, flops_of=flops)
+            except UnreachableTarget:
+                # Refused only where no factor of the dense search comes within 5% either
+                # (depth scaling stops at one block per stage).
+                assert closest > 0.05, (name, strategy, multiple)
+                continue
+            assert solution.factor < 1 and scale(spec, strategy, solution.factor) == solution.spec
+            assert abs(solution.relative_error) <= closest + 1e-12
 
 
-def test_no_valid_model_at_any_factor_is_one_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def invalid(spec: object, factors: object) -> None:
-        raise SpecError("widths", "too wide")
+def test_down_scaling_factor_by_hand() -> None:
+    # Depth scaling ViT-B/16 rounds 12 x s layers: 6 layers for s from 5.5/12 to 6.5/12. Aimed
+    # at the flops of that 6-layer model exactly, the solver must return it, with a factor in
+    # that band; of the factors giving the same model, the one nearest 1 (above 6/12: the
+    # band is wider than the solver's grid step there).
+    spec = load("vit_b16").spec
+    six = scale(spec, "d", 0.5)
+    assert six.num_layers == 6
+    solution = solve(spec, "d", flops(six), flops_of=flops)
+    assert solution.spec == six and solution.relative_error == 0
+    assert 0.5 < solution.factor < 6.5 / 12
+    assert scale(spec, "d", solution.factor) == six
 
-    monkeypatch.setattr("scalecalc.api.scale_by", invalid)
-    with pytest.raises(StrategyError, match="gives no model within the spec limits"):
-        solve(load("resnet50").spec, "w", 8 * 10**9)
+
+# The largest width-scaled ResNet-50: its last stage at the width limit, 2048 x 64 = 131072 =
+# MAX_WIDTH, at flops factor 64^2 = 4096 (w keeps the group widths: 8.54 T flops, not 4096 x).
+LARGEST_W = (16384, 32768, 65536, 131072)
+
+
+def test_a_target_within_tolerance_above_the_largest_model_gives_it() -> None:
+    spec = load("resnet50").spec
+    largest = scale(spec, "w", 4096)
+    assert largest.widths == LARGEST_W
+    solution = solve(spec, "w", round(flops(largest) * 1.04))
+    assert solution.spec.widths == LARGEST_W and solution.flops == flops(largest)
+    assert scale(spec, "w", solution.factor) == largest
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (10**17, "the largest model it gives within the spec limits and factors searched has 8.54"),
+        (9_000_000_000_000, "the largest model it gives"),  # 5.4% above it
+        (1_000, "the smallest model it gives within the spec limits and factors searched has 1.21"),
+        (1, "the smallest model it gives"),
+    ],
+)
+def test_an_unreachable_target_is_refused(target: int, message: str) -> None:
+    # Beyond every model w gives by more than 5%: refused, not answered with the nearest one.
+    spec = load("resnet50").spec
+    with pytest.raises(UnreachableTarget, match=re.escape(message)) as error:
+        solve(spec, "w", target)
+    assert str(error.value).startswith(f"strategy 'w' cannot reach the target of {target:.4g}")
+    assert str(error.value).endswith("x the target (more than 5% off)")
+    assert isinstance(error.value, StrategyError)
+
+
+def test_the_smallest_model_w_gives_by_hand() -> None:
+    # At the smallest factor searched, 2^-12, w scales widths by 2^-6: 256 / 64 = 4, up to the
+    # floor of 8, then 8, 16, 32. A target at its flops is reached; 6% under it is refused.
+    spec = load("resnet50").spec
+    smallest = scale(spec, "w", MIN_FACTOR)
+    assert MIN_FACTOR == 2.0**-12 and smallest.widths == (8, 8, 16, 32)
+    assert solve(spec, "w", flops(smallest)).flops == flops(smallest)
+    with pytest.raises(UnreachableTarget, match="the smallest model it gives"):
+        solve(spec, "w", math.floor(flops(smallest) / 1.06))

@@ -42,9 +42,12 @@ def test_default_sweep_covers_one_base_per_family() -> None:
         "efficientnet_b0",
     )
     assert DEFAULT_SWEEP.strategies == ("w", "d", "r", "dw", "dwr", "dWr")
-    assert DEFAULT_SWEEP.factors == (2, 4, 8, 16)
+    # Solved for multiples of each base's flops, so that strategies compare at equal flops.
+    assert (DEFAULT_SWEEP.factors, DEFAULT_SWEEP.target_flops) == ((), ())
+    assert DEFAULT_SWEEP.target_factors == (2, 4, 8, 16)
     entries = expand(DEFAULT_SWEEP)
     assert len(entries) == 5 * (1 + 6 * 4)
+    assert entries[1].key == "regnety_4gf/w/@2x" and entries[1].target_factor == 2
     assert len({e.key for e in entries}) == len(entries)
 
 

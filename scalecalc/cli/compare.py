@@ -21,6 +21,7 @@ from scalecalc.cli._common import (
     TargetFlopsOption,
     app,
     emit,
+    fail,
     output_and_plot,
     output_format,
     progress,
@@ -86,15 +87,21 @@ def compare_command(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Images per step, for --memory.")
-    ] = 1,
+        int | None,
+        typer.Option("--batch-size", min=1, help="Images per step, for --memory (default 1)."),
+    ] = None,
     dtype: Annotated[
-        Literal[DTYPE_NAMES], typer.Option("--dtype", help="For --memory.")  # type: ignore[valid-type]
-    ] = "float32",
+        Literal[DTYPE_NAMES] | None,  # type: ignore[valid-type]
+        typer.Option("--dtype", help="For --memory (default float32)."),
+    ] = None,
     train: Annotated[
-        bool,
-        typer.Option("--train", help="For --memory: a training step (forward + backward)."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--train",
+            help="For --memory: a training step (forward + backward).",
+            show_default=False,
+        ),
+    ] = None,
     optimizer: Annotated[
         Literal["sgd", "adam", "adamw"] | None,
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
@@ -102,14 +109,16 @@ def compare_command(
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents;
     optionally predict time per image on a device, hours of a training run and peak memory;
-    or grow each strategy to a predicted time and rank what the time buys."""
+    or grow each strategy to a predicted time and rank what the time buys. A model that cannot
+    be made is left out with one error line; the rest is shown, and the exit status is 2."""
     from scalecalc import compare, compare_report
-    from scalecalc.annotations import predicted_memory, predicted_runtime
+    from scalecalc.annotations import over_device_memory, predicted_memory, predicted_runtime
     from scalecalc.profile import load_profile
     from scalecalc.run_cost import run_cost
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
     from scalecalc.time_goals import goal_annotation
 
+    refused: list[str] = []  # one line per model that cannot be made: key and reason
     with user_errors():
         inputs = [*(configs or []), *(p for p in (sweep_file, bench_file) if p is not None)]
         # Every destination is checked before the sweep runs, not after.
@@ -145,7 +154,9 @@ def compare_command(
         with progress("counting", len(entries)) as advance:
             done = itertools.count(1)
             on_entry = lambda entry: advance(next(done), entry.key)  # noqa: E731
-            rows = compare.run(entries, sweep.convention, on_entry=on_entry, timing=timed)
+            rows = compare.run(
+                entries, sweep.convention, on_entry, timing=timed, on_refused=refused.append
+            )
         for line in compare.unsupported_warnings(rows):
             warn(line)
         annotations = []
@@ -164,6 +175,9 @@ def compare_command(
                 annotations.append(run_cost(prediction, run, predictor.name))
         if setting is not None:
             annotations.append(predicted_memory(rows, setting))
+            over = None if predictor is None else over_device_memory(annotations[-1], predictor)
+            if over is not None:
+                warn(over)
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
             from scalecalc.plot import plot_bytes, plot_format
@@ -173,6 +187,11 @@ def compare_command(
         render = compare_report.renderer(fmt, rows, fits, sweep.convention, annotations)
         emit(render, fmt, destination, batch)
         batch.commit()
+    if refused:
+        # Each refused model on its own line, after the output of those that could be made.
+        for line in refused[:-1]:
+            fail(line)
+        raise fail(refused[-1])
 
 
 def refuse_bases(sweep: Sweep, *places: Destination | None) -> None:
@@ -185,17 +204,31 @@ def refuse_bases(sweep: Sweep, *places: Destination | None) -> None:
 def memory_setting(
     memory: bool,
     max_batch: str | None,
-    batch_size: int,
-    dtype: str,
-    train: bool,
+    batch_size: int | None,
+    dtype: str | None,
+    train: bool | None,
     optimizer: str | None,
 ) -> MemorySetting | None:
-    """The memory columns asked for, or None; --optimizer needs --train."""
+    """The memory columns asked for, or None; the options that shape them need --memory or
+    --max-batch, and --optimizer needs --train."""
     from scalecalc.units import parse_bytes
 
+    if not memory and max_batch is None:
+        given = {"--batch-size": batch_size, "--dtype": dtype, "--train": train}
+        for option, value in (*given.items(), ("--optimizer", optimizer)):
+            if value is not None:
+                raise ConfigError(
+                    f"{option}: applies only to predicted memory; add --memory or --max-batch"
+                )
+        return None
     if optimizer is not None and not train:
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
-    if not memory and max_batch is None:
-        return None
     budget = None if max_batch is None else parse_bytes(max_batch, "--max-batch")
-    return MemorySetting(batch_size, dtype, train, optimizer, budget)
+    default = MemorySetting()
+    return MemorySetting(
+        default.batch_size if batch_size is None else batch_size,
+        default.dtype if dtype is None else dtype,
+        bool(train),
+        optimizer,
+        budget,
+    )
