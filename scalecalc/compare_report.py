@@ -169,8 +169,8 @@ def time_summary(
 ) -> list[equal_time.EqualTime]:
     """The equal-time summary of the rows scaled to a time goal, with the predicted times of
     the runtime annotation."""
-    extra = dict(a.summary for a in annotations if a.summary is not None)
-    return equal_time.equal_time(rows, extra.get("predicted_s", {}))
+    measures = {a.summary.name: a.summary.values for a in annotations if a.summary is not None}
+    return equal_time.equal_time(rows, measures.get("predicted_s", {}))
 
 
 def _notes(annotations: Sequence[Annotation]) -> list[str]:

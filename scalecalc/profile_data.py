@@ -274,6 +274,7 @@ BUILTINS = {
         ),
         TIMM,
         "Apache-2.0",
+        24 * 2**30,
         counts="timm/benchmark-infer-amp-nchw-pt113-cu117-rtx3090.csv",
     ),
 }

@@ -60,7 +60,7 @@ def run_cost(prediction: Annotation, run: RunSetting, profile_name: str) -> Anno
     """Hours per epoch and per run of every row that has a predicted time (`prediction`, the
     annotation of predicted runtime)."""
     assert prediction.summary is not None
-    per_image = prediction.summary[1]
+    per_image = prediction.summary.values
     found = {key: training_hours(seconds, run) for key, seconds in per_image.items()}
     return Annotation(
         name="run_cost",

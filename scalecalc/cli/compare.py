@@ -170,7 +170,7 @@ def compare_command(
             annotations.append(prediction)
             assert prediction.summary is not None
             if any(row.time_goal is not None for row in rows):
-                annotations.append(goal_annotation(rows, prediction.summary[1], timed))
+                annotations.append(goal_annotation(rows, prediction.summary.values, timed))
             if run is not None:
                 annotations.append(run_cost(prediction, run, predictor.name))
         if setting is not None:
