@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
-from scalecalc.errors import ScalecalcError, safe_text
+from scalecalc.errors import ScalecalcError, safe_text, shown
+from scalecalc.inputs import is_text
 
 STDIN = "-"
 # A FIFO, pipe or terminal that sends nothing for this long is refused rather than waited on.
 QUIET_SECONDS = 10.0
 _CHUNK = 1 << 16
+# Nesting no file of scalecalc's comes near (a bench row's spec lists sit 5 deep).
+MAX_JSON_DEPTH = 32
 
 
 def read_text(
@@ -105,3 +110,64 @@ def _wait(handle: int) -> None:
     ready, _, _ = select.select([handle], [], [], QUIET_SECONDS)
     if not ready:
         raise TimeoutError
+
+
+class _Refused(ValueError):
+    """JSON that parses but that no scalecalc writer produces."""
+
+
+def parse_json(text: str, origin: str, error: type[ScalecalcError], expected: str) -> Any:
+    """The JSON document in `text`, refusing what Python's parser lets through: duplicate keys,
+    NaN and Infinity, lone surrogates, integers past Python's digit limit and nesting deeper
+    than MAX_JSON_DEPTH; any problem is one `error` line naming `origin`."""
+    where = safe_text(origin)
+    try:
+        document = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
+    except json.JSONDecodeError as failure:
+        raise error(
+            f"{where}: not valid JSON at line {failure.lineno}, column {failure.colno}: "
+            f"{failure.msg}; expected {expected}"
+        ) from None
+    except _Refused as failure:
+        raise error(f"{where}: {failure}; expected {expected}") from None
+    except RecursionError:
+        raise error(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as failure:  # an integer longer than Python's digit limit
+        raise error(f"{where}: not a usable JSON document ({shown(str(failure))})") from None
+    problem = _strange_value(document)
+    if problem is not None:
+        raise error(f"{where}: {problem}; expected {expected}")
+    return document
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(f"the key {shown(key)} appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a number JSON allows")
+
+
+def _strange_value(document: Any) -> str | None:
+    """What makes a parsed document unusable: nesting deeper than MAX_JSON_DEPTH or a string
+    (key or value) with a lone surrogate, which no output could write; None if nothing."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)) and depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not is_text(key):
+                    return f"the key {shown(key)} has a lone surrogate, which no output can write"
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and not is_text(value):
+            return f"the string {shown(value)} has a lone surrogate, which no output can write"
+    return None

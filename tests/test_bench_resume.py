@@ -12,7 +12,15 @@ from test_bench import TOY_VIT
 from typer.testing import CliRunner
 
 from scalecalc import compare
-from scalecalc.bench_partial import PartialWriter, partial_path, read_partial, reusable
+from scalecalc import outputs
+from scalecalc.bench_file import read_partial
+from scalecalc.bench_partial import (
+    PartialWriter,
+    check_setup,
+    open_partial,
+    partial_path,
+    reusable,
+)
 from scalecalc.cli import app
 from scalecalc.config import ModelConfig
 from scalecalc.errors import ConfigError
@@ -23,7 +31,19 @@ from scalecalc.sweep import Entry
 
 runner = CliRunner()
 TINY = str(Path(__file__).parent / "data" / "bench_tiny.yaml")
-SETUP = {"device": "cpu (test)", "torch": "x", "mode": "inference", "batch_size": 8, "rounds": 1}
+SETUP = {
+    "device": "cpu (test)",
+    "device_kind": "cpu",
+    "torch": "x",
+    "threads": 2,
+    "mode": "inference",
+    "batch_size": 8,
+    "dtype": "float32",
+    "warmup": 2,
+    "iters": 5,
+    "rounds": 1,
+    "convention": "paper",
+}
 # tiny × d, r × 2, 4 and the base: five distinct models.
 ARGS = ["bench", TINY, "-s", "d,r", "--factors", "2,4", "--device", "cpu", "--batch-size", "1"]
 KEYS = ["tiny/base", "tiny/d/x2", "tiny/d/x4", "tiny/r/x2", "tiny/r/x4"]
@@ -72,7 +92,7 @@ def test_interrupted_run_resumes_with_only_the_rest(tmp_path: Path, stop_after: 
         ("toy/deeper", 1),
     ][:stop_after]
 
-    previous, kept = reusable(read_partial(path, SETUP, resume=True), rows, settings.rounds)
+    previous, kept = reusable(read_partial(path).records, rows, settings.rounds)
     assert len(previous) == len(kept) == stop_after
     second_calls: list[int] = []
     writer = PartialWriter(path, SETUP, kept)
@@ -99,7 +119,7 @@ def test_records_of_another_model_or_round_are_measured_again(tmp_path: Path) ->
     writer = PartialWriter(path, SETUP, [])
     bench.run(rows, BenchSettings("cpu"), None, fake_measure([]), None, writer.add)
     writer.close()
-    records = read_partial(path, SETUP, resume=True)
+    records = read_partial(path).records
     assert [r["key"] for r in records] == ["toy/base", "toy/deeper", "toy/deepest"]
     records[1]["spec"]["hidden_size"] = 16  # toy/deeper was another model then
     records[2]["round"] = 1  # a round this run (rounds=1) does not have
@@ -111,25 +131,28 @@ def test_records_of_another_model_or_round_are_measured_again(tmp_path: Path) ->
 
 
 def test_a_partial_file_from_another_setup_or_not_a_partial_file(tmp_path: Path) -> None:
-    path = tmp_path / "p.jsonl"
+    output = outputs.destination(str(tmp_path / "bench.json"))
+    path = partial_path(output)
+    assert open_partial(output, resume=False) is None  # none there yet
     PartialWriter(path, SETUP, []).close()
     with pytest.raises(ConfigError) as error:
-        read_partial(path, SETUP, resume=False)
+        open_partial(output, resume=False)
     assert str(error.value) == (
         f"{path} holds 0 measurements of an interrupted run; pass --resume to continue it, "
         "or delete it"
     )
-    other = {**SETUP, "batch_size": 16}
+    partial = open_partial(output, resume=True)
+    assert partial is not None and partial.records == []
+    check_setup(partial, SETUP)
     with pytest.raises(ConfigError) as error:
-        read_partial(path, other, resume=True)
+        check_setup(partial, {**SETUP, "batch_size": 16})
     assert str(error.value) == (
         f"--resume: {path} was measured with batch_size 8, this run has 16; rerun with the "
         "same settings or delete it"
     )
     path.write_text('{"rows": []}\n')
     with pytest.raises(ConfigError, match="not a partial file of `scalecalc bench`"):
-        read_partial(path, SETUP, resume=True)
-    assert read_partial(tmp_path / "absent.jsonl", SETUP, resume=False) == []
+        open_partial(output, resume=True)
 
 
 def stepping_clock(monkeypatch: pytest.MonkeyPatch, stop_after: int | None = None) -> list[int]:
@@ -150,7 +173,7 @@ def test_command_keeps_a_partial_file_on_ctrl_c_and_resumes(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     out = tmp_path / "bench.json"
-    partial = partial_path(out)
+    partial = Path(f"{out}.partial.jsonl")
     stepping_clock(monkeypatch, stop_after=2)
     result = runner.invoke(app, [*ARGS, "-f", "json", "-o", str(out)])
     assert result.exit_code == 130
@@ -195,7 +218,7 @@ def test_a_line_cut_short_by_a_kill_is_measured_again(
     out = tmp_path / "bench.md"
     stepping_clock(monkeypatch, stop_after=3)
     assert runner.invoke(app, [*ARGS, "-o", str(out)]).exit_code == 130
-    partial = partial_path(out)
+    partial = Path(f"{out}.partial.jsonl")
     lines = partial.read_text().splitlines()
     partial.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:25])  # SIGKILL mid-write
     calls = stepping_clock(monkeypatch)
@@ -249,6 +272,6 @@ def test_sigterm_keeps_the_partial_file_too(
     result = runner.invoke(app, [*ARGS, "-f", "json", "-o", str(out)])
     assert result.exit_code == 128 + 15
     assert result.stderr.splitlines()[-1] == (
-        f"error: terminated; 2 of 5 measurements kept in {partial_path(out)}; rerun with --resume"
+        f"error: terminated; 2 of 5 measurements kept in {out}.partial.jsonl; rerun with --resume"
     )
-    assert len(partial_path(out).read_text().splitlines()) == 1 + 2
+    assert len(Path(f"{out}.partial.jsonl").read_text().splitlines()) == 1 + 2

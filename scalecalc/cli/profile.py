@@ -29,8 +29,7 @@ def fit_command(
     ] = None,
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models."""
-    from scalecalc.files import read_text
-    from scalecalc.profile import PROFILE_LIMIT, ProfileError, profile_to_json
+    from scalecalc.profile import profile_to_json
     from scalecalc.profile_data import profile_from_bench
     from scalecalc.profile_report import to_markdown
 
@@ -38,10 +37,7 @@ def fit_command(
 
     with user_errors():
         destination = outputs.destination(output, "--output", inputs=[bench_file])
-        text = read_text(
-            bench_file, PROFILE_LIMIT, ProfileError, "`scalecalc bench -f json` output"
-        )
-        profile = profile_from_bench(text, str(bench_file), name or Path(output).stem)
+        profile = profile_from_bench(bench_file, name or Path(output).stem)
         emit(lambda: profile_to_json(profile), "json", destination)
         typer.echo(to_markdown(profile), nl=False)
 
