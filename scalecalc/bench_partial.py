@@ -48,9 +48,9 @@ def check_partial_name(output: Destination) -> None:
     size = len(os.fsencode(path.name))
     if size > most:
         raise ConfigError(
-            f"--output: {output.label}: bench keeps its measurements in {path.name[:40]}... "
-            f"beside it while it runs, a name of {size} bytes where this folder allows {most}; "
-            f"use a name of at most {most - len(SUFFIX)} bytes"
+            f"--output: a name of {size - len(SUFFIX)} bytes; bench keeps its measurements "
+            f"beside it in NAME{SUFFIX} while it runs, and a name here has at most {most} "
+            f"bytes: use a name of at most {most - len(SUFFIX)} bytes"
         )
 
 
