@@ -92,6 +92,11 @@ def make_sweep(
         target_factors=_factors(target_factors, label("target_factors")),
         convention=_convention(convention, label("convention")),
     )
+    return _checked(sweep, origin)
+
+
+def _checked(sweep: Sweep, origin: str | None) -> Sweep:
+    """`sweep` if it has a goal and is not too large; ConfigError naming `origin` otherwise."""
     if not any(getattr(sweep, key) for key in GOAL_KEYS):
         if origin:
             keys = ", ".join(repr(key) for key in GOAL_KEYS)
@@ -197,20 +202,27 @@ def sweep_from_options(
 ) -> tuple[Sweep, list[Entry]]:
     """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
     start = default if sweep_file is None else read_sweep(sweep_file)
+    # What the command line gives replaces the file's (or the default's), which were parsed
+    # and checked once already: `target_flops: [500K]` is 500000 now, no longer text.
+    sweep = start
+    if configs:
+        sweep = dataclasses.replace(sweep, bases=_strings(configs, "CONFIG"))
+    if strategies is not None:
+        parsed = parse_strategy_list(strategies, "--strategies")
+        sweep = dataclasses.replace(sweep, strategies=_strategies(parsed, "--strategies"))
     # Any of the three goals given replaces all three.
-    given = any(goal is not None for goal in (factors, target_flops, target_factors))
-    sweep = make_sweep(
-        bases=configs or start.bases,
-        strategies=start.strategies
-        if strategies is None
-        else parse_strategy_list(strategies, "--strategies"),
-        factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
-        target_flops=(_split(target_flops) or []) if given else start.target_flops,
-        target_factors=(
-            [_number(f) for f in _split(target_factors) or []] if given else start.target_factors
-        ),
-        convention=start.convention if convention is None else convention,
-    )
+    if any(goal is not None for goal in (factors, target_flops, target_factors)):
+        sweep = dataclasses.replace(
+            sweep,
+            factors=_factors([_number(f) for f in _split(factors) or []], "--factors"),
+            target_flops=_targets(_split(target_flops) or [], "--target-flops"),
+            target_factors=_factors(
+                [_number(f) for f in _split(target_factors) or []], "--target-factor"
+            ),
+        )
+    if convention is not None:
+        sweep = dataclasses.replace(sweep, convention=_convention(convention, "--convention"))
+    sweep = _checked(sweep, None)
     return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))
 
 

@@ -457,3 +457,30 @@ def test_compare_skips_runtime_of_a_different_model(tmp_path: Path) -> None:
         f"warning: {path} measured other models for 1 of 2 keys (e.g. tiny/r/x2: other sizes "
         "or resolution); runtime left out\n"
     )
+
+
+def test_sweep_file_flops_targets_with_units_in_compare_and_bench(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # tiny counts 281,216 flops (stem 55,296 + stages 131,136 + 94,464 + head 320); a target of
+    # 560K is written with a unit, as on the command line, where it always worked.
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"bases: [{TINY}]\nstrategies: [d]\ntarget_flops: [560K]\n")
+    from_file = runner.invoke(app, ["compare", "--sweep", str(sweep), "-f", "json"])
+    assert from_file.exit_code == 0, from_file.output
+    rows = json.loads(from_file.stdout)["rows"]
+    assert [(r["key"], r["target_flops"]) for r in rows] == [
+        ("tiny/base", None),
+        ("tiny/d/@560K", 560_000),
+    ]
+    given = ["compare", TINY, "-s", "d", "--target-flops", "560K", "-f", "json"]
+    assert json.loads(runner.invoke(app, given).stdout)["rows"] == rows
+    monkeypatch.setattr(bench, "time_model", lambda step, warmup, iters, **_: [1e-3])
+    measured = runner.invoke(app, ["bench", "--sweep", str(sweep), *FAST, "-f", "json"])
+    assert measured.exit_code == 0, measured.output
+    assert [r["key"] for r in json.loads(measured.stdout)["rows"]] == ["tiny/base", "tiny/d/@560K"]
+    # A bare number below 1M in the file is still refused, naming the file's key.
+    sweep.write_text(f"bases: [{TINY}]\nstrategies: [d]\ntarget_flops: [560000]\n")
+    refused = runner.invoke(app, ["compare", "--sweep", str(sweep)])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"error: {sweep}: target_flops: 560000 has no unit")
