@@ -48,7 +48,7 @@ class _Invalid(ValueError):
 
 def _text(value: Any, where: str) -> str:
     if not is_text(value):
-        raise _Invalid(where, f"must be a string, got {shown(value)}")
+        raise _Invalid(where, f"must be a UTF-8 string, got {shown(value)}")
     return str(value)
 
 
@@ -64,7 +64,9 @@ def _choice(options: tuple[str, ...]) -> Check:
 def _integer(low: int, high: int) -> Check:
     def check(value: Any, where: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _Invalid(where, f"must be an integer from {low} to {high:.0e}, got {shown(value)}")
+            raise _Invalid(
+                where, f"must be an integer from {low} to {high:.0e}, got {shown(value)}"
+            )
         return value
 
     return check

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
-from scalecalc.files import read_text
+from scalecalc.files import parse_json, read_text
 from scalecalc.inputs import is_finite_number, is_text
 
 FORMAT = "scalecalc-baseline"
@@ -310,40 +310,8 @@ def _read_text(path: Path) -> str:
     return text
 
 
-class _Refused(ValueError):
-    """A JSON document that parses but that no baseline writer produces."""
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if not is_text(key):
-            raise _Refused(
-                f"key {shown(key)} has a lone surrogate escape, which no output can write"
-            )
-        if key in result:
-            raise _Refused(f"duplicate key {shown(key)} in a JSON object")
-        result[key] = value
-    return result
-
-
-def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a valid count")
-
-
 def _parse(path: Path, text: str) -> Any:
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
-    except json.JSONDecodeError as error:
-        raise BaselineError(
-            f"{path}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-            " (truncated or hand-edited?)"
-        ) from None
-    except _Refused as error:
-        raise BaselineError(f"{path}: {error} (hand-edited?)") from None
-    except (ValueError, RecursionError) as error:
-        # Integers longer than Python's digit limit, or nesting deeper than its stack.
-        raise BaselineError(f"{path}: not a usable JSON document ({str(error)[:80]})") from None
+    return parse_json(text, str(path), BaselineError, "a baseline JSON file")
 
 
 def _kind(value: Any) -> str:

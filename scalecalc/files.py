@@ -118,9 +118,11 @@ class _Refused(ValueError):
 
 def parse_json(text: str, origin: str, error: type[ScalecalcError], expected: str) -> Any:
     """The JSON document in `text`, refusing what Python's parser lets through: duplicate keys,
-    NaN and Infinity, lone surrogates, integers past Python's digit limit and nesting deeper
-    than MAX_JSON_DEPTH; any problem is one `error` line naming `origin`."""
+    NaN and Infinity, keys with a lone surrogate, integers past Python's digit limit and
+    nesting deeper than MAX_JSON_DEPTH; any problem is one `error` line naming `origin`.
+    Values are the caller's to check (a string value with a lone surrogate among them)."""
     where = safe_text(origin)
+    too_deep = error(f"{where}: not a usable JSON document (nested deeper than {MAX_JSON_DEPTH})")
     try:
         document = json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
     except json.JSONDecodeError as failure:
@@ -130,44 +132,40 @@ def parse_json(text: str, origin: str, error: type[ScalecalcError], expected: st
         ) from None
     except _Refused as failure:
         raise error(f"{where}: {failure}; expected {expected}") from None
-    except RecursionError:
-        raise error(f"{where}: nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except RecursionError:  # deeper than the parser's own stack
+        raise too_deep from None
     except ValueError as failure:  # an integer longer than Python's digit limit
-        raise error(f"{where}: not a usable JSON document ({shown(str(failure))})") from None
-    problem = _strange_value(document)
-    if problem is not None:
-        raise error(f"{where}: {problem}; expected {expected}")
+        raise error(f"{where}: not a usable JSON document ({str(failure)[:80]})") from None
+    if _depth_over(document, MAX_JSON_DEPTH):
+        raise too_deep
     return document
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
+        if not is_text(key):
+            raise _Refused(
+                f"key {shown(key)} has a lone surrogate escape, which no output can write"
+            )
         if key in result:
-            raise _Refused(f"the key {shown(key)} appears twice in one object")
+            raise _Refused(f"duplicate key {shown(key)} in a JSON object")
         result[key] = value
     return result
 
 
 def _no_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a number JSON allows")
+    raise _Refused(f"{name} is not a valid number")
 
 
-def _strange_value(document: Any) -> str | None:
-    """What makes a parsed document unusable: nesting deeper than MAX_JSON_DEPTH or a string
-    (key or value) with a lone surrogate, which no output could write; None if nothing."""
+def _depth_over(document: Any, most: int) -> bool:
+    """Whether lists and objects nest deeper than `most` in `document` (no recursion)."""
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
-        if isinstance(value, (dict, list)) and depth > MAX_JSON_DEPTH:
-            return f"nested deeper than {MAX_JSON_DEPTH} levels"
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not is_text(key):
-                    return f"the key {shown(key)} has a lone surrogate, which no output can write"
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str) and not is_text(value):
-            return f"the string {shown(value)} has a lone surrogate, which no output can write"
-    return None
+        if isinstance(value, (dict, list)):
+            if depth > most:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return False

@@ -42,7 +42,7 @@ BAD_BASELINES = {
     "count_float.json": "entry 'resnet50/base': "
     "acts: must be an integer from 0 to 1e+30, got 11114984.0",
     "count_bool.json": "entry 'resnet50/base': flops: must be an integer from 0 to 1e+30, got True",
-    "count_nan.json": "NaN is not a valid count",
+    "count_nan.json": "NaN is not a valid number",
     "missing_field.json": "entry 'resnet50/base': acts: missing; required: flops, params, acts",
     "unknown_measure.json": "entry 'resnet50/base': latency_ms: unknown key; allowed: flops",
     "unknown_top_key.json": "comment: unknown key; allowed: convention, entries",
