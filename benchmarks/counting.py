@@ -7,9 +7,9 @@ default sweep (its bases x strategies x factors, plus the bases) counted in one 
 counter; fvcore on every k-th model only, extrapolated to the whole sweep. The floor is the wall
 time and peak memory of `python -c "import torch"`.
 
-Cost: the largest process is an fvcore count, which builds the model with real weights: 1.9 GB
+Cost: the largest process is an fvcore count, which builds the model with real weights: 1854 MiB
 peak for vit_l16, the largest preset. --giant adds a 1.8 B-parameter ViT, whose fvcore count
-peaked at 9.3 GB (7.2 GB of weights alone; a run with it took 24.5 min on a loaded machine).
+peaked at 9280 MiB (7.2 GB of weights alone; a run with it took 24.5 min on a loaded machine).
 --quick (one process per measurement, no fvcore, no sweep) counted resnet50 in 22 s on a loaded
 2-core CPU.
 Run: python benchmarks/counting.py [--quick] [--giant] [--include GLOB] [--repeat N]
@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument(
         "--giant",
         action="store_true",
-        help="also count a 1.8 B-parameter ViT (its fvcore count peaks at about 9 GB)",
+        help="also count a 1.8 B-parameter ViT (its fvcore count peaks at about 9 GiB)",
     )
     parser.add_argument(
         "--quick",
