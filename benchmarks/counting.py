@@ -3,10 +3,17 @@
 Each measurement runs in a fresh process so peak memory (ru_maxrss) belongs to that count alone;
 times exclude imports. Per model: one count per process, median over --repeat processes
 (fvcore counts a conventionally built model: real weights, default initialisation). Sweep: the
-default sweep (4 bases x 6 strategies x 4 factors, plus the bases) counted in one process per
+default sweep (its bases x strategies x factors, plus the bases) counted in one process per
 counter; fvcore on every k-th model only, extrapolated to the whole sweep. The floor is the wall
 time and peak memory of `python -c "import torch"`.
-Run: python benchmarks/counting.py [--include GLOB] [--repeat N] [--skip-fvcore] [--skip-sweep]
+
+Cost: the largest process is an fvcore count, which builds the model with real weights: 1854 MiB
+peak for vit_l16, the largest preset. --giant adds a 1.8 B-parameter ViT, whose fvcore count
+peaked at 9280 MiB (7.2 GB of weights alone; a run with it took 24.5 min on a loaded machine).
+--quick (one process per measurement, no fvcore, no sweep) counted resnet50 in 22 s on a loaded
+2-core CPU.
+Run: python benchmarks/counting.py [--quick] [--giant] [--include GLOB] [--repeat N]
+     [--skip-fvcore] [--skip-models] [--skip-sweep]
 """
 
 from __future__ import annotations
@@ -194,7 +201,15 @@ def sweep_table(every: int, skip_fvcore: bool) -> None:
     )
 
 
+def model_names(include: str, giant: bool) -> list[str]:
+    """The presets matching `include`, and the 1.8 B-parameter ViT only with `giant`."""
+    from scalecalc.registry import list_presets
+
+    return list_presets(include) + (["vit_1.8b"] if giant else [])
+
+
 def main() -> None:
+    """Print the floor, the per-model table and the sweep table, as the options ask."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--include", default="*", help="glob over preset names")
     parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement")
@@ -209,14 +224,24 @@ def main() -> None:
         metavar="K",
         help="count every K-th sweep model with fvcore",
     )
+    parser.add_argument(
+        "--giant",
+        action="store_true",
+        help="also count a 1.8 B-parameter ViT (its fvcore count peaks at about 9 GiB)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one process per measurement, no fvcore, no sweep",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         path, name, every = args.worker
         worker(path, name, int(every))
         return
-    from scalecalc.registry import list_presets
-
+    if args.quick:
+        args.repeat, args.skip_fvcore, args.skip_sweep = 1, True, True
     floor = import_floor(args.repeat)
     print(
         f'floor, `python -c "import torch"`: {floor["wall"]:.2f} s wall, '
@@ -224,7 +249,7 @@ def main() -> None:
     )
     if not args.skip_models:
         fvcore_repeat = args.fvcore_repeat or args.repeat
-        names = list_presets(args.include) + ["vit_1.8b"]
+        names = model_names(args.include, args.giant)
         per_model_table(names, args.repeat, fvcore_repeat, args.skip_fvcore)
     if not args.skip_sweep:
         sweep_table(args.sweep_fvcore_every, args.skip_fvcore)

@@ -8,6 +8,7 @@ Run: python benchmarks/fvcore_cost.py [MODEL.yaml or preset ...]
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -57,16 +58,27 @@ def measure(source: str, scratch: Path) -> dict:
         source = str(path)
     env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, source], capture_output=True, text=True, env=env, check=True
+        [sys.executable, "-c", CHILD, source], capture_output=True, text=True, env=env
     )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        print(f"error: {source.splitlines()[0]}: {last}", file=sys.stderr)
+        raise SystemExit(2)
     return json.loads(done.stdout.splitlines()[-1])
 
 
 def main() -> None:
+    """Measure each model given (or DEFAULT) and print the table and the fits."""
     import tempfile
 
-    sources = sys.argv[1:] or DEFAULT
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "models", nargs="*", metavar="MODEL", help="preset names or YAML files (default: 8 models)"
+    )
+    sources = parser.parse_args().models or DEFAULT
     rows = []
+    print("| model | blocks | flops (G) | params (M) | acts (M) | seconds | peak MiB |")
+    print("| :--- | ---: | ---: | ---: | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as scratch:
         for source in sources:
             row = measure(source, Path(scratch))

@@ -21,10 +21,13 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import multiprocessing
+import os
 import re
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 GIB = 2**30
@@ -58,6 +61,22 @@ def _run_steps(spec, batch_size: int, train: bool, device: str) -> None:
         torch.cuda.synchronize()
 
 
+@contextmanager
+def _no_stderr() -> Iterator[None]:
+    """File descriptor 2 sent to /dev/null: the profiler's C++ side prints `USDT: ...
+    profiler_start` lines there, which landed in the middle of the table on a terminal.
+    Errors still reach the parent, as exceptions through the pool."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def measure_cpu(spec, batch_size: int, train: bool) -> tuple[int, int]:
     """(allocator peak, RSS peak) of two steps of `spec` on this CPU, in bytes."""
     import ctypes
@@ -72,7 +91,7 @@ def measure_cpu(spec, batch_size: int, train: bool) -> tuple[int, int]:
     rss = _rss("VmHWM") - before
     gc.collect()
     ctypes.CDLL(None).malloc_trim(0)
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+    with _no_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         _run_steps(spec, batch_size, train, "cpu")
     peak, stack = 0, list(prof.profiler.kineto_results.experimental_event_tree())
     while stack:
@@ -110,7 +129,21 @@ def _error(estimate: int, measured: int) -> str:
     return f"{100 * (estimate - measured) / measured:+.1f}%" if measured else "-"
 
 
-def main() -> None:
+def headers(measured: str) -> list[str]:
+    """The table's column names; each error names what it is measured against."""
+    return [
+        "model",
+        "res",
+        "estimate MiB",
+        f"{measured} MiB",
+        f"error vs {measured}",
+        "rss MiB",
+        "error vs rss",
+        "estimate s",
+    ]
+
+
+def main() -> int:
     """Print the table: estimate, measured peaks and errors, estimate time, per model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=8)
@@ -124,6 +157,10 @@ def main() -> None:
 
     train, device = not args.inference, "cuda" if args.cuda else "cpu"
     specs = bench_specs(args.include)
+    if not specs:
+        print(f"error: --include: no model of bench's default sweep matches {args.include}",
+              file=sys.stderr)
+        return 2
     started = time.perf_counter()
     estimate_peak(specs[0][1], 1, train=train, device=device)
     first = time.perf_counter() - started
@@ -135,10 +172,7 @@ def main() -> None:
         f"first estimate (imports) {first:.2f} s"
     )
     measured_name = "max_allocated" if args.cuda else "allocator"
-    print(
-        f"| model | res | estimate MiB | {measured_name} MiB | error | rss MiB | error "
-        "| estimate s |"
-    )
+    print("| " + " | ".join(headers(measured_name)) + " |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     errors, times = [], []
     for key, spec in specs:
@@ -159,6 +193,7 @@ def main() -> None:
         f"median {100 * statistics.median(errors):.1f}%; estimate time median "
         f"{statistics.median(times):.2f} s, max {max(times):.2f} s",
     )
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ Per image: inference is MODEL_ZOO.md's `infer` column (ms for 64 images on one G
 `test_fw_time`) / 64; training is `train_fw_bw_time` (one step on one of 8 GPUs) / (batch / 8),
 with the batch size of MODEL_ZOO.md's table.
 
-Run: python benchmarks/pycls_zoo.py DIR, where DIR holds pycls's MODEL_ZOO.md,
-model_complexity.json and model_timing.json (from pycls's repository root and dev/).
+Run: python benchmarks/pycls_zoo.py DIR, where DIR is a pycls checkout (MODEL_ZOO.md at its
+root, model_complexity.json and model_timing.json in dev/) or a folder holding all three, as
+data/published/pycls does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from scalecalc.api import count
 from scalecalc.config import from_mapping
@@ -103,16 +104,36 @@ def zoo_table(text: str) -> dict[str, tuple[int, float]]:
     return rows
 
 
+def zoo_file(folder: Path, name: str) -> Path:
+    """`name` in `folder` or its dev/ (a pycls checkout keeps its JSON there); SystemExit with
+    one line if in neither."""
+    for place in (folder / name, folder / "dev" / name):
+        if place.is_file():
+            return place
+    refuse(f"{folder}: no {name} in it or in its dev/; give a pycls checkout")
+
+
+def refuse(message: str) -> NoReturn:
+    """One `error:` line on stderr, exit status 2 (as argparse exits on bad arguments)."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main() -> int:
     """Count, check and correlate; print markdown tables; exit 1 if a count disagrees."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="folder with MODEL_ZOO.md and pycls's dev/ JSON")
+    parser.add_argument("data", type=Path, help="a pycls checkout, or data/published/pycls")
     args = parser.parse_args()
-    published = json.loads((args.data / "model_complexity.json").read_text())
-    timing = json.loads((args.data / "model_timing.json").read_text())
-    table = zoo_table((args.data / "MODEL_ZOO.md").read_text())
+    try:
+        published = json.loads(zoo_file(args.data, "model_complexity.json").read_text())
+        timing = json.loads(zoo_file(args.data, "model_timing.json").read_text())
+        table = zoo_table(zoo_file(args.data, "MODEL_ZOO.md").read_text())
+    except (OSError, ValueError) as error:
+        refuse(f"{args.data}: cannot read pycls's zoo files ({error})")
     models = zoo()
-    assert sorted(models) == sorted(k for k in timing if k != "date-created"), "zoo names"
+    names = sorted(k for k in timing if k != "date-created")
+    if sorted(models) != names or not set(models) <= set(table):
+        refuse(f"{args.data}: not the 36-model zoo this script knows: {names}")
     print("| model | flops (G) | params (M) | acts (M) | pycls | test ms/img | train ms/img |")
     print("| :--- | ---: | ---: | ---: | :--- | ---: | ---: |")
     measures: dict[str, list[float]] = {"flops": [], "params": [], "acts": []}

@@ -88,7 +88,9 @@ def caveats(rows: Sequence[BenchRow]) -> list[Caveat]:
                 tuple(b.row.key for b in noisy),
                 f"{len(noisy)} of {len(_distinct(rows))} models have a timing spread above "
                 f"{MAX_SPREAD:.0%} (worst {worst.row.key}: {worst.measurement.spread:.0%}): the "
-                "timings were disturbed; rerun on an idle machine or with --rounds",
+                "timings were disturbed (other work on the machine?); rerun on an idle machine, "
+                "with fewer CPU threads than idle cores (--threads 1 on a busy CPU), or with "
+                "--rounds",
             )
         )
     return found

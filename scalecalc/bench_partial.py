@@ -10,13 +10,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from scalecalc.bench_file import PARTIAL_FORMAT, PartialFile, partial_exists, read_partial
+from scalecalc.bench_file import OPTIONAL_SETUP
 from scalecalc.errors import ConfigError
 from scalecalc.measurement import Measurement
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
+    from scalecalc.outputs import Destination
 
-FORMAT = "scalecalc bench partial"
 SUFFIX = ".partial.jsonl"
 NOTE = (
     "PARTIAL: measurements of an unfinished `scalecalc bench` run, one per line after this "
@@ -25,9 +27,31 @@ NOTE = (
 Previous = dict[tuple[str, int], Measurement]
 
 
-def partial_path(output: Path) -> Path:
-    """Where the measurements of a run writing `output` go while it runs: OUTPUT.partial.jsonl."""
-    return output.with_name(output.name + SUFFIX)
+def partial_path(output: Destination) -> Path:
+    """Where the measurements of a run writing `output` go while it runs: OUTPUT.partial.jsonl
+    beside the file written, named as the user named --output (relative stays relative)."""
+    assert output.target is not None, "stdout has no partial file"
+    given = Path(output.given)
+    # A symlinked --output is written at its target: the partial file goes beside that.
+    place = output.target if given.is_symlink() else given
+    return place.with_name(place.name + SUFFIX)
+
+
+def check_partial_name(output: Destination) -> None:
+    """ConfigError if the partial file's name is longer than the folder allows: the output's
+    name plus SUFFIX must fit too."""
+    path = partial_path(output)
+    try:
+        most = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        most = 255
+    size = len(os.fsencode(path.name))
+    if size > most:
+        raise ConfigError(
+            f"--output: a name of {size - len(SUFFIX)} bytes; bench keeps its measurements "
+            f"beside it in NAME{SUFFIX} while it runs, and a name here has at most {most} "
+            f"bytes: use a name of at most {most - len(SUFFIX)} bytes"
+        )
 
 
 def _plain(value: Any) -> Any:
@@ -42,56 +66,54 @@ def _differing(recorded: Mapping[str, Any], setup: Mapping[str, Any]) -> str | N
     return None
 
 
-def read_partial(path: Path, setup: Mapping[str, Any], resume: bool) -> list[dict[str, Any]]:
-    """The measurement records of `path` (none if it does not exist). ConfigError if it exists
-    without `resume`, is not a partial file, or was measured with another setup."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return []
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read the partial bench file ({error})") from None
+def open_partial(output: Destination, resume: bool) -> PartialFile | None:
+    """The partial file beside `output`, validated; None if there is none, or the output is
+    stdout, a FIFO or a device (no partial file then). ConfigError if `resume` has no output
+    file, the partial file's name is too long, something other than a regular file is in its
+    place, or one is there without `resume`. Needs no torch: run before anything is imported."""
+    if output.target is None or output.in_place:
+        if resume:
+            raise ConfigError("--resume: needs --output FILE (the partial file sits beside it)")
+        return None
+    check_partial_name(output)
+    path = partial_path(output)
+    if not partial_exists(path):
+        return None
+    partial = read_partial(path)
     if not resume:
         raise ConfigError(
-            f"{path} holds {max(0, len(lines) - 1)} measurements of an interrupted run; "
+            f"{path} holds {len(partial.records)} measurements of an interrupted run; "
             "pass --resume to continue it, or delete it"
         )
-    records = []
-    for number, line in enumerate(lines):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            if number == len(lines) - 1 and number > 0:
-                break  # the last line, cut short when the run was killed while writing it
-            raise ConfigError(f"--resume: {path}: line {number + 1} is not JSON") from None
-        records.append(record)
-    header = records[0] if records else None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ConfigError(f"--resume: {path}: not a partial file of `scalecalc bench`")
-    difference = _differing(header.get("setup", {}), _plain(dict(setup)))
+    return partial
+
+
+def check_setup(partial: PartialFile, setup: Mapping[str, Any]) -> None:
+    """ConfigError unless the partial file was measured with this run's setup."""
+    difference = _differing(partial.setup, {**OPTIONAL_SETUP, **_plain(dict(setup))})
     if difference is not None:
         raise ConfigError(
-            f"--resume: {path} was measured with {difference}; rerun with the same settings "
-            "or delete it"
+            f"--resume: {partial.path} was measured with {difference}; rerun with the same "
+            "settings or delete it"
         )
-    return records[1:]
 
 
 def _measurement(record: Mapping[str, Any]) -> Measurement:
     return Measurement(
         tuple(float(t) for t in record["times_s"]),
-        int(record["batch_size"]),
-        None if record["peak_memory_bytes"] is None else int(record["peak_memory_bytes"]),
-        int(record["estimate_bytes"]),
+        record["batch_size"],
+        record["peak_memory_bytes"],
+        record["estimate_bytes"],
     )
 
 
 def reusable(
     records: Sequence[Mapping[str, Any]], rows: Sequence[CompareRow], rounds: int
 ) -> tuple[Previous, list[dict[str, Any]]]:
-    """The recorded measurements of this run's models, by (key, round), and their records.
-    A record counts only if its key is the first of its spec in `rows`, as in bench.run, and
-    it recorded the same spec; any other record is dropped."""
+    """The recorded measurements of this run's models, by (key, round), and their records
+    (validated by bench_file.read_partial). A record counts only if its key is the first of
+    its spec in `rows`, as in bench.run, it recorded the same spec and its round is one this
+    run has; any other is dropped (a model of another sweep)."""
     first: dict[Any, str] = {}
     for row in rows:
         first.setdefault(row.spec, row.key)
@@ -99,13 +121,10 @@ def reusable(
     previous: Previous = {}
     kept: dict[tuple[str, int], dict[str, Any]] = {}
     for record in records:
-        try:
-            key, round_index = record["key"], int(record["round"])
-            if wanted.get(key) != record["spec"] or not 0 <= round_index < rounds:
-                continue
-            previous[key, round_index] = _measurement(record)
-        except (KeyError, TypeError, ValueError):
-            continue  # a damaged record: that model is measured again
+        key, round_index = record["key"], record["round"]
+        if wanted.get(key) != record["spec"] or not 0 <= round_index < rounds:
+            continue
+        previous[key, round_index] = _measurement(record)
         kept[key, round_index] = dict(record)
     return previous, list(kept.values())
 
@@ -129,7 +148,8 @@ def _line(record: Mapping[str, Any]) -> str:
 def _replace(path: Path, text: str) -> None:
     """Write `text` to `path` through a synced temporary file, so that a kill keeps either the
     old file or the new one; the mode is what the umask gives a new file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A short temporary name: the partial file's own name may use all the folder allows.
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".scalecalc.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
@@ -151,7 +171,7 @@ class PartialWriter:
     def __init__(self, path: Path, setup: Mapping[str, Any], kept: Sequence[Mapping[str, Any]]):
         self.path = path
         self.count = len(kept)
-        header = {"format": FORMAT, "partial": True, "note": NOTE, "setup": dict(setup)}
+        header = {"format": PARTIAL_FORMAT, "partial": True, "note": NOTE, "setup": dict(setup)}
         _replace(path, "".join(_line(r) for r in [header, *kept]))
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
 

@@ -23,13 +23,11 @@ from scalecalc.compare_report import (
 from scalecalc.compare_report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
 from scalecalc.costs import MEASURES
-from scalecalc.errors import ConfigError, safe_text, shown
-from scalecalc.files import read_text
-from scalecalc.inputs import is_finite_number, is_text
+from scalecalc.bench_file import read_bench
+from scalecalc.errors import ConfigError
 from scalecalc.measurement import BenchRow
 from scalecalc.report import giga, markdown_table, mega, rich_table
 
-MAX_BENCH_BYTES = 16 << 20
 ROW_HEADERS = (
     "scaling",
     "s",
@@ -278,61 +276,16 @@ def to_rich(
 
 # What must agree between a bench file's row and a compare row for the runtime to be joined.
 SAME_MODEL = ("resolution", "depths", "widths", "params", "acts")
-# What setup_line prints: text, and counts with their least value.
-SETUP_TEXT = ("device", "torch", "mode", "dtype")
-SETUP_COUNTS = {"batch_size": 1, "warmup": 0, "iters": 1, "rounds": 1}
 
 
 def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
-    """The setup line and the rows by key of a `scalecalc bench --format json` file, validated
-    so that every value the join and the renderers use is there and usable."""
+    """The setup line and the rows by key of a `scalecalc bench --format json` file, read and
+    validated by bench_file.read_bench."""
     try:
-        text = read_text(path, MAX_BENCH_BYTES, ConfigError, "a JSON file")
+        measured = read_bench(path)
     except ConfigError as error:
         raise ConfigError(f"--bench: {error}") from None
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError) as error:  # also nesting deeper than Python's stack
-        raise ConfigError(
-            f"--bench: {safe_text(path)}: not a JSON file ({shown(str(error))})"
-        ) from None
-
-    def bad(message: str) -> ConfigError:
-        return ConfigError(
-            f"--bench: {safe_text(path)}: not the JSON output of `scalecalc bench --format json`: "
-            f"{message}"
-        )
-
-    if not isinstance(document, dict) or not {"setup", "rows"} <= document.keys():
-        raise bad("needs an object with 'setup' and 'rows'")
-    setup, rows = document["setup"], document["rows"]
-    if not isinstance(setup, dict) or not isinstance(rows, list):
-        raise bad("'setup' must be an object and 'rows' a list")
-    for key in SETUP_TEXT:
-        if not is_text(setup.get(key)):
-            raise bad(f"setup: {key}: must be a UTF-8 string, got {shown(setup.get(key))}")
-    for key, low in SETUP_COUNTS.items():
-        value = setup.get(key, 1) if key == "rounds" else setup.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 10**9:
-            raise bad(f"setup: {key}: must be an integer from {low} to 1e9, got {shown(value)}")
-    by_key: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        key = row.get("key") if isinstance(row, dict) else None
-        runtime = row.get("runtime") if isinstance(row, dict) else None
-        if not is_text(key) or not isinstance(runtime, dict):
-            raise bad(
-                f"rows: each must be an object with a 'key' and a 'runtime', got {shown(row)}"
-            )
-        for field in ("median_s", "throughput"):
-            value = runtime.get(field)
-            if not is_finite_number(value) or value <= 0:
-                raise bad(
-                    f"rows: {shown(key)}: {field}: must be a finite number > 0, got {shown(value)}"
-                )
-        if key in by_key:
-            raise bad(f"rows: {shown(key)} appears twice")
-        by_key[key] = row
-    return setup_line(setup), by_key
+    return setup_line(measured.setup), measured.by_key()
 
 
 def join_runtimes(

@@ -40,8 +40,12 @@ def load_json(
     return parse_json(text, safe_text(path), error)
 
 
-def parse_json(text: str, origin: str, error: type[ScalecalcError] = ScalecalcError) -> Any:
-    """`text` parsed as by `load_json`; messages start with `origin`."""
+def parse_json(
+    text: str, origin: str, error: type[ScalecalcError] = ScalecalcError, expected: str = ""
+) -> Any:
+    """`text` parsed as by `load_json`; messages start with `origin` and, for text that is not
+    the JSON asked for, end by saying what was `expected` (when given)."""
+    wanted = f"; expected {expected}" if expected else ""
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise error(f"{origin}: not a usable JSON document (nested {depth} deep, the limit is "
@@ -51,10 +55,10 @@ def parse_json(text: str, origin: str, error: type[ScalecalcError] = ScalecalcEr
     except json.JSONDecodeError as failure:
         raise error(
             f"{origin}: not valid JSON at line {failure.lineno}, column {failure.colno}: "
-            f"{failure.msg}"
+            f"{failure.msg}{wanted}"
         ) from None
     except _Refused as failure:
-        raise error(f"{origin}: {failure}") from None
+        raise error(f"{origin}: {failure}{wanted}") from None
     except (ValueError, RecursionError) as failure:
         # Integers longer than Python's digit limit; nesting is bounded above.
         raise error(f"{origin}: not a usable JSON document ({str(failure)[:80]})") from None

@@ -12,12 +12,31 @@ if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
 
 DTYPE_NAMES = ("float32", "float16", "bfloat16")
+# Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch size is
+# bounded by each model's memory estimate instead.
+LIMITS = {"--warmup": (0, 100_000), "--iters": (1, 100_000), "--rounds": (1, 1000)}
+MAX_THREADS = 4096
+
+
+def check_options(
+    batch_size: int, warmup: int, iters: int, rounds: int, threads: int | None
+) -> None:
+    """ConfigError naming the option unless each count is in its range."""
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size: must be at least 1, got {shown(batch_size)}")
+    for option, value in (("--warmup", warmup), ("--iters", iters), ("--rounds", rounds)):
+        least, most = LIMITS[option]
+        if not least <= value <= most:
+            raise ConfigError(f"{option}: must be from {least} to {most}, got {shown(value)}")
+    if threads is not None and not 1 <= threads <= MAX_THREADS:
+        raise ConfigError(f"--threads: must be from 1 to {MAX_THREADS}, got {shown(threads)}")
 
 
 @dataclass(frozen=True)
 class BenchSettings:
-    """How to run each model: device, dtype, batch size, inference or training step, and
-    iterations: `warmup` untimed and `iters` timed per model, the sweep run `rounds` times."""
+    """How to run each model: device, dtype, batch size, inference or training step,
+    iterations (`warmup` untimed and `iters` timed per model, the sweep run `rounds` times), and
+    the CPU threads torch uses (None: torch's own choice)."""
 
     device: str
     dtype: str = "float32"
@@ -26,19 +45,10 @@ class BenchSettings:
     warmup: int = 2
     iters: int = 5
     rounds: int = 1
+    threads: int | None = None
 
     def __post_init__(self) -> None:
-        # Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch
-        # size is bounded by each model's memory estimate instead.
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size: must be at least 1, got {shown(self.batch_size)}")
-        for option, value, least, most in (
-            ("--warmup", self.warmup, 0, 100_000),
-            ("--iters", self.iters, 1, 100_000),
-            ("--rounds", self.rounds, 1, 1000),
-        ):
-            if not least <= value <= most:
-                raise ConfigError(f"{option}: must be from {least} to {most}, got {shown(value)}")
+        check_options(self.batch_size, self.warmup, self.iters, self.rounds, self.threads)
 
     @property
     def mode(self) -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scalecalc.bench_file import read_bench
 from scalecalc.errors import ProfileError
-from scalecalc.jsonfile import parse_json
-from scalecalc.profile import CONVENTIONS, MODES, Profile, Setting, Source
+from scalecalc.profile import Profile, Setting, Source
 from scalecalc.profile_fit import Record, fit_profile
 
 # timm model names that are the same design as a scalecalc family, for a per-family intercept.
@@ -109,47 +109,29 @@ def pycls_records(directory: Path, mode: str) -> list[Record]:
     return records
 
 
-def bench_records(text: str, origin: str) -> tuple[Mapping[str, Any], list[Record]]:
-    """The setup and one record per distinct model of `scalecalc bench --format json` output."""
-    document = parse_json(text, origin, ProfileError)
-    where = "setup"
-    try:
-        setup = document["setup"]
-        allowed = {"mode": MODES, "convention": CONVENTIONS}
-        for key in ("device", "mode", "batch_size", "dtype", "convention"):
-            where = f"setup.{key}"
-            if key in allowed and setup[key] not in allowed[key]:
-                raise ValueError(key)
-            setup[key]
-        records, names = [], set()
-        for index, row in enumerate(document["rows"]):
-            where = f"rows[{index}]"
-            runtime = row["runtime"]
-            seconds = float(runtime["median_s"]) / int(runtime["batch_size"])
-            record = Record(
-                str(row["key"]),
-                str(row["family"]),
-                float(row["flops"]),
-                float(row["params"]),
-                float(row["acts"]),
-                seconds,
-            )
-            # A model the sweep lists twice (one spec, two keys) was measured once.
-            if (record.flops, record.params, record.acts) not in names:
-                names.add((record.flops, record.params, record.acts))
-                records.append(record)
-    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError):
-        raise ProfileError(
-            f"{origin}: {where}: missing or malformed; expected the output of "
-            "`scalecalc bench --format json`"
-        ) from None
-    return setup, records
+def bench_records(path: Path) -> tuple[Mapping[str, Any], list[Record]]:
+    """The setup and one record per distinct model of a `scalecalc bench --format json` file,
+    read and validated by bench_file.read_bench."""
+    measured = read_bench(path, ProfileError)
+    records = [
+        Record(
+            row["key"],
+            row["family"],
+            float(row["flops"]),
+            float(row["params"]),
+            float(row["acts"]),
+            row["runtime"]["median_s"] / row["runtime"]["batch_size"],
+        )
+        for row in measured.distinct()
+    ]
+    return measured.setup, records
 
 
-def profile_from_bench(text: str, origin: str, name: str | None = None) -> Profile:
-    """A profile of the user's device from `scalecalc bench --format json` output, validated
+def profile_from_bench(path: Path, name: str | None = None) -> Profile:
+    """A profile of the user's device from a `scalecalc bench --format json` file, validated
     leave-one-out over its models."""
-    setup, records = bench_records(text, origin)
+    origin = str(path)
+    setup, records = bench_records(path)
     try:
         return fit_profile(
             records,

@@ -116,6 +116,11 @@ def make_sweep(
         target_times=_times(target_times, label("target_times")),
         target_time_factors=_factors(target_time_factors, label("target_time_factors")),
     )
+    return _checked(sweep, origin)
+
+
+def _checked(sweep: Sweep, origin: str | None) -> Sweep:
+    """`sweep` if it has a goal and is not too large; ConfigError naming `origin` otherwise."""
     if not any(getattr(sweep, key) for key in GOAL_KEYS):
         if origin:
             keys = ", ".join(repr(_file_key(key)) for key in GOAL_KEYS)
@@ -233,30 +238,32 @@ def sweep_from_options(
 ) -> tuple[Sweep, list[Entry]]:
     """`default` (or --sweep FILE) with the parts given on the command line replaced, expanded."""
     start = default if sweep_file is None else read_sweep(sweep_file)
+    # What the command line gives replaces the file's (or the default's), which were parsed
+    # and checked once already: `target_flops: [500K]` is 500000 now, no longer text.
+    sweep = start
+    if configs:
+        sweep = dataclasses.replace(sweep, bases=_strings(configs, "CONFIG"))
+    if strategies is not None:
+        parsed = parse_strategy_list(strategies, "--strategies")
+        sweep = dataclasses.replace(sweep, strategies=_strategies(parsed, "--strategies"))
     # Any of the goals given replaces all of them.
     goals = (factors, target_flops, target_factors, target_times, target_time_factors)
-    given = any(goal is not None for goal in goals)
-    sweep = make_sweep(
-        bases=configs or start.bases,
-        strategies=start.strategies
-        if strategies is None
-        else parse_strategy_list(strategies, "--strategies"),
-        factors=[_number(f) for f in _split(factors) or []] if given else start.factors,
-        target_flops=(_split(target_flops) or []) if given else start.target_flops,
-        target_factors=(
-            [_number(f) for f in _split(target_factors) or []] if given else start.target_factors
-        ),
-        convention=start.convention if convention is None else convention,
-        # A sweep's own times go back as exact text in seconds: float repr round-trips.
-        target_times=(_split(target_times) or [])
-        if given
-        else [f"{seconds!r}s" for seconds in start.target_times],
-        target_time_factors=(
-            [_number(f) for f in _split(target_time_factors) or []]
-            if given
-            else start.target_time_factors
-        ),
-    )
+    if any(goal is not None for goal in goals):
+        sweep = dataclasses.replace(
+            sweep,
+            factors=_factors([_number(f) for f in _split(factors) or []], "--factors"),
+            target_flops=_targets(_split(target_flops) or [], "--target-flops"),
+            target_factors=_factors(
+                [_number(f) for f in _split(target_factors) or []], "--target-factor"
+            ),
+            target_times=_times(_split(target_times) or [], "--target-time"),
+            target_time_factors=_factors(
+                [_number(f) for f in _split(target_time_factors) or []], "--target-time-factor"
+            ),
+        )
+    if convention is not None:
+        sweep = dataclasses.replace(sweep, convention=_convention(convention, "--convention"))
+    sweep = _checked(sweep, None)
     return sweep, expand(sweep, None if sweep_file is None or configs else str(sweep_file))
 
 

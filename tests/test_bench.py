@@ -391,7 +391,7 @@ def synthetic_bench(tmp_path: Path, runtimes: dict[str, tuple[float, float]]) ->
         runner.invoke(app, ["compare", TINY, "-s", "d,r", "--factors", "2", "-f", "json"]).stdout
     )
     rows = [
-        {**row, "runtime": {"median_s": median, "throughput": throughput}}
+        {**row, "runtime": {"median_s": median, "throughput": throughput, "batch_size": 2}}
         for row in counted["rows"]
         if row["key"] in runtimes
         for median, throughput in [runtimes[row["key"]]]
@@ -404,6 +404,7 @@ def synthetic_bench(tmp_path: Path, runtimes: dict[str, tuple[float, float]]) ->
         "dtype": "float32",
         "warmup": 1,
         "iters": 3,
+        "convention": "paper",
     }
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"setup": setup, "rows": rows, "correlations": []}))
@@ -459,50 +460,31 @@ def test_compare_skips_runtime_of_a_different_model(tmp_path: Path) -> None:
     )
 
 
-BENCH_ROW = '{"key": KEY, "runtime": {"median_s": MEDIAN, "throughput": 10}}'
-BENCH_SETUP = (
-    '"device": "cpu", "torch": "x", "mode": "inference", "dtype": "float32", '
-    '"batch_size": 1, "warmup": 1, "iters": 1'
-)
-
-
-def bench_text(setup: str = "", rows: str = "", median: str = "0.1", key: str = '"a"') -> str:
-    """A bench document with one part replaced (later keys of a JSON object win)."""
-    row = BENCH_ROW.replace("KEY", key).replace("MEDIAN", median)
-    rows = rows.replace("KEY", key).replace("MEDIAN", median) or f"[{row}]"
-    setup_text = BENCH_SETUP + (f", {setup}" if setup else "")
-    return f'{{"setup": {{{setup_text}}}, "rows": {rows}}}'
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, "no such file"),
-        ("{", "not a JSON file"),
-        ('{"rows": []}', "not the JSON output of `scalecalc bench --format json`"),
-        ('{"setup": {}, "rows": [{"key": "a"}]}', "not the JSON output"),
-        ("[" * 100_000 + "]" * 100_000, "not a JSON file"),
-        ('{"setup": "x", "rows": []}', "'setup' must be an object and 'rows' a list"),
-        (bench_text(rows="[{}]"), "rows: each must be an object with a 'key' and a 'runtime'"),
-        (bench_text(setup='"device": 7'), "setup: device: must be a UTF-8 string, got 7"),
-        (bench_text(setup='"device": "x\\ud800"'), "setup: device: must be a UTF-8 string"),
-        (bench_text(setup='"iters": 1e400'), "setup: iters: must be an integer from 1 to 1e9"),
-        (bench_text(median="1" + "0" * 400), "median_s: must be a finite number > 0, got 1000"),
-        (bench_text(median="NaN"), "median_s: must be a finite number > 0, got nan"),
-        (bench_text(median="-1"), "median_s: must be a finite number > 0, got -1"),
-        (bench_text(key='"a\\udfff"'), "each must be an object with a 'key' and a 'runtime'"),
-        (bench_text(rows=f"[{BENCH_ROW}, {BENCH_ROW}]"), "rows: 'a' appears twice"),
-    ],
-)
-def test_compare_bad_bench_file(tmp_path: Path, content: str | None, message: str) -> None:
-    path = tmp_path / "bench.json"
-    if content is not None:
-        path.write_text(content)
-    args = ["compare", TINY, "-s", "d", "--factors", "2", "--bench", str(path)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith(f"error: --bench: {path}: ") and message in result.stderr
-    assert result.stderr.count("\n") == 1
+def test_sweep_file_flops_targets_with_units_in_compare_and_bench(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # tiny counts 281,216 flops (stem 55,296 + stages 131,136 + 94,464 + head 320); a target of
+    # 560K is written with a unit, as on the command line, where it always worked.
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"bases: [{TINY}]\nstrategies: [d]\ntarget_flops: [560K]\n")
+    from_file = runner.invoke(app, ["compare", "--sweep", str(sweep), "-f", "json"])
+    assert from_file.exit_code == 0, from_file.output
+    rows = json.loads(from_file.stdout)["rows"]
+    assert [(r["key"], r["target_flops"]) for r in rows] == [
+        ("tiny/base", None),
+        ("tiny/d/@560K", 560_000),
+    ]
+    given = ["compare", TINY, "-s", "d", "--target-flops", "560K", "-f", "json"]
+    assert json.loads(runner.invoke(app, given).stdout)["rows"] == rows
+    monkeypatch.setattr(bench, "time_model", lambda step, warmup, iters, **_: [1e-3])
+    measured = runner.invoke(app, ["bench", "--sweep", str(sweep), *FAST, "-f", "json"])
+    assert measured.exit_code == 0, measured.output
+    assert [r["key"] for r in json.loads(measured.stdout)["rows"]] == ["tiny/base", "tiny/d/@560K"]
+    # A bare number below 1M in the file is still refused, naming the file's key.
+    sweep.write_text(f"bases: [{TINY}]\nstrategies: [d]\ntarget_flops: [560000]\n")
+    refused = runner.invoke(app, ["compare", "--sweep", str(sweep)])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"error: {sweep}: target_flops: 560000 has no unit")
 
 
 def test_bench_time_goal_solves_with_the_profile_then_measures() -> None:

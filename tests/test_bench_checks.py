@@ -58,8 +58,14 @@ def test_few_models_and_noisy_timings_are_flagged() -> None:
 
 
 def test_five_quiet_models_raise_no_caveat() -> None:
-    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (1.0, 1.2, 1.0)) for i in range(1, 6)]
-    assert caveats(rows) == []  # exactly 20% spread is not above 20%
+    # (5 - 4) / 5 is 0.2 exactly in binary floating point too, unlike (1.2 - 1.0) / 1.0.
+    assert (5.0 - 4.0) / 5.0 == 0.2
+    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (4.0, 5.0, 5.0)) for i in range(1, 6)]
+    assert caveats(rows) == []  # a spread of exactly 20% is not above 20%
+    # The least spread above it is flagged: 1.000001 / 5.000001 > 0.2.
+    rows[2] = fake_row("a/3", 3e9, 3e6, (4.0, 5.0, 5.000001))
+    (noisy,) = caveats(rows)
+    assert noisy.subjects == ("a/3",) and "(worst a/3: 20%)" in noisy.message
 
 
 def test_bound_of_the_readme_cpu_run_is_memory_bound() -> None:
@@ -123,7 +129,8 @@ def test_bench_command_warns_and_flags_few_models(
     )
     noisy = (
         "warning: 3 of 3 models have a timing spread above 20% (worst tiny/base: 67%): the "
-        "timings were disturbed; rerun on an idle machine or with --rounds"
+        "timings were disturbed (other work on the machine?); rerun on an idle machine, with "
+        "fewer CPU threads than idle cores (--threads 1 on a busy CPU), or with --rounds"
     )
     assert lines == [few, noisy]
     document = json.loads(out.read_text())

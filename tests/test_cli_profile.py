@@ -88,10 +88,7 @@ def test_bad_bench_file_is_one_error_line_and_writes_nothing(tmp_path: Path) -> 
     output = tmp_path / "out.json"
     result = runner.invoke(app, ["profile", "fit", str(bad), "-o", str(output)])
     assert result.exit_code == 2
-    assert result.stderr.strip() == (
-        f"error: {bad}: setup.mode: missing or malformed; expected the output of "
-        "`scalecalc bench --format json`"
-    )
+    assert result.stderr.strip() == f"error: {bad}: setup.torch: missing"
     assert not output.exists()
     result = runner.invoke(app, ["profile", "show", str(tmp_path / "none.json")])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1

@@ -116,3 +116,27 @@ def test_no_module_imports_click_directly() -> None:
         )
     ]
     assert offenders == []
+
+
+# Refusals of `bench` that need no device: said before torch is imported (seconds, not the
+# 5-48 s its import took on a busy machine).
+BENCH_REFUSALS = [
+    ["bench", "--resume"],
+    ["bench", "-o", "missing/out.json"],
+    ["bench", "--threads", "0"],
+    ["bench", "--iters", "0"],
+    ["bench", "-s", "q"],
+    ["bench", "-o", "out.json.partial.jsonl/x.json"],
+]
+
+
+@pytest.mark.parametrize("args", BENCH_REFUSALS, ids=" ".join)
+def test_bench_refuses_bad_options_before_importing_torch(args: list[str], tmp_path: Path) -> None:
+    code, heavy, stdout = run_fresh(args, tmp_path)
+    assert (code, heavy, stdout) == (2, [], "")
+
+
+def test_bench_refuses_a_partial_file_in_the_way_before_importing_torch(tmp_path: Path) -> None:
+    (tmp_path / "out.json.partial.jsonl").mkdir()
+    code, heavy, _ = run_fresh(["bench", "-o", "out.json", "--resume"], tmp_path)
+    assert (code, heavy) == (2, [])

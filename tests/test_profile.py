@@ -189,7 +189,7 @@ def test_timm_family(model: str, family: str | None) -> None:
 def test_profile_from_real_bench_output() -> None:
     text = BENCH.read_text(encoding="utf-8")
     document = json.loads(text)
-    profile = profile_from_bench(text, str(BENCH), "mine")
+    profile = profile_from_bench(BENCH, "mine")
     rows = document["rows"]
     assert profile.source.models == profile.validation.rows == len(rows) == 9
     assert profile.validation.method == "leave-one-out"

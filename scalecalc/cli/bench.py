@@ -34,6 +34,7 @@ from scalecalc.interrupts import Stopped, stop_code, stop_word
 from scalecalc.measurement import DTYPE_NAMES
 
 if TYPE_CHECKING:
+    from scalecalc.bench_file import PartialFile
     from scalecalc.bench_partial import PartialWriter
     from scalecalc.compare import CompareRow
     from scalecalc.measurement import BenchRow, BenchSettings
@@ -113,26 +114,33 @@ def bench_command(
             "OUTPUT.partial.jsonl, and measure only the rest.",
         ),
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            metavar="N",
+            help="CPU threads torch uses while timing (default: torch's own choice, one per "
+            "core). On a busy machine, fewer threads than idle cores give steady timings.",
+        ),
+    ] = None,
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
     The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
     from scalecalc import bench_plot, bench_report, compare
     from scalecalc.bench_checks import caveats
-    from scalecalc.measurement import BenchSettings
+    from scalecalc.bench_partial import check_setup, open_partial
+    from scalecalc.measurement import BenchSettings, check_options
     from scalecalc.memory import gib
-    from scalecalc.nn import bench, devices
     from scalecalc.profile import load_profile
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
         inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
-        # Every destination is checked before anything is timed, not after.
+        # Every option, destination and the partial file are checked before torch is
+        # imported (seconds) and before anything is timed (minutes).
         destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
-        settings = BenchSettings(
-            devices.resolve_device(device), dtype, batch_size, train, warmup, iters, rounds
-        )
-        bench.check_dtype(settings.device, dtype, train)
+        check_options(batch_size, warmup, iters, rounds, threads)
         sweep, entries = sweep_from_options(
             BENCH_SWEEP,
             sweep_file,
@@ -150,7 +158,22 @@ def bench_command(
         given = any(goal is not None for goal in goals)
         timed = timing(sweep, sweep_file, given, predictor, None)
         refuse_bases(sweep, destination, plot_to)
+        partial = open_partial(destination, resume)
         counted = compare.run(entries, sweep.convention, timing=timed)
+
+        from scalecalc.nn import bench, devices
+
+        settings = BenchSettings(
+            devices.resolve_device(device),
+            dtype,
+            batch_size,
+            train,
+            warmup,
+            iters,
+            rounds,
+            threads,
+        )
+        bench.check_dtype(settings.device, dtype, train)
         available = devices.available_memory(settings.device) if memory_check else None
         rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
         for row, estimate in skipped:
@@ -162,7 +185,9 @@ def bench_command(
         if not rows:
             raise ConfigError("no model of the sweep fits in memory; lower --batch-size")
         setup = bench.describe_setup(settings, sweep.convention)
-        results, partial = _measure(rows, settings, setup, destination, resume)
+        if partial is not None:
+            check_setup(partial, setup)
+        results, writer = _measure(rows, settings, setup, destination, partial)
         fits = bench_report.correlations(results)
         for caveat in caveats(results):
             warn(caveat.message)
@@ -175,8 +200,8 @@ def bench_command(
         render = bench_report.renderer(fmt, results, fits, setup, missing)
         emit(render, fmt, destination, batch)
         batch.commit()
-        if partial is not None:
-            partial.remove()
+        if writer is not None:
+            writer.remove()
 
 
 def _measure(
@@ -184,27 +209,24 @@ def _measure(
     settings: BenchSettings,
     setup: dict[str, Any],
     output: Destination,
-    resume: bool,
+    partial: PartialFile | None,
 ) -> tuple[list[BenchRow], PartialWriter | None]:
     """Run the benchmark, streaming each measurement to OUTPUT.partial.jsonl when the output is
-    a regular file, and taking those of an earlier run from it with `resume`. On Ctrl-C,
-    SIGTERM or an error the partial file stays (unless it holds nothing) and the message
-    names it."""
+    a regular file, and taking those of an earlier run from `partial`. On Ctrl-C, SIGTERM or
+    an error the partial file stays (unless it holds nothing) and the message names it."""
     from scalecalc import bench_partial
     from scalecalc.nn import bench
 
     if output.target is None or output.in_place:
-        if resume:
-            raise ConfigError("--resume: needs --output FILE (the partial file sits beside it)")
         with progress("bench", bench.measurements(rows, settings.rounds), log=True) as advance:
             return bench.run(rows, settings, lambda index, row: advance(index, row.key)), None
-    path = bench_partial.partial_path(output.target)
-    records = bench_partial.read_partial(path, setup, resume)
+    path = bench_partial.partial_path(output)
+    records = [] if partial is None else partial.records
     previous, kept = bench_partial.reusable(records, rows, settings.rounds)
     total = bench.measurements(rows, settings.rounds)
-    if resume and path.exists():
+    if partial is not None:
         info(f"resuming from {path}: {len(previous)} of {total} measurements already done")
-    partial = bench_partial.PartialWriter(path, setup, kept)
+    writer = bench_partial.PartialWriter(path, setup, kept)
     try:
         with progress("bench", total - len(previous), log=True) as advance:
             results = bench.run(
@@ -212,16 +234,16 @@ def _measure(
                 settings,
                 lambda index, row: advance(index, row.key),
                 previous=previous,
-                on_measured=partial.add,
+                on_measured=writer.add,
             )
     except (KeyboardInterrupt, Stopped, ScalecalcError) as error:
-        if partial.count == 0:
-            partial.remove()
+        if writer.count == 0:
+            writer.remove()
             raise
-        partial.close()
-        kept_line = f"{partial.count} of {total} measurements kept in {path}; rerun with --resume"
+        writer.close()
+        kept_line = f"{writer.count} of {total} measurements kept in {path}; rerun with --resume"
         if isinstance(error, ScalecalcError):
             raise fail(f"{error}; {kept_line}", error.exit_code) from None
         raise fail(f"{stop_word(error)}; {kept_line}", stop_code(error)) from None
-    partial.close()
-    return results, partial
+    writer.close()
+    return results, writer

@@ -32,8 +32,7 @@ def fit_command(
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models.
     The report goes to stdout, or to stderr when the profile itself goes to stdout (-o -)."""
-    from scalecalc.files import read_text
-    from scalecalc.profile import PROFILE_LIMIT, ProfileError, profile_to_json
+    from scalecalc.profile import profile_to_json
     from scalecalc.profile_data import profile_from_bench
     from scalecalc.profile_report import to_markdown
 
@@ -41,11 +40,8 @@ def fit_command(
 
     with user_errors():
         destination = outputs.destination(output, "--output", inputs=[bench_file])
-        text = read_text(
-            bench_file, PROFILE_LIMIT, ProfileError, "`scalecalc bench -f json` output"
-        )
-        named = bench_file if destination.target is None else Path(output)
-        profile = profile_from_bench(text, str(bench_file), name or named.stem)
+        named = Path(bench_file) if destination.target is None else Path(output)
+        profile = profile_from_bench(Path(bench_file), name or named.stem)
         report = to_markdown(profile)
         # All or nothing: the profile file is renamed into place only once the report is out.
         batch = outputs.Outputs()

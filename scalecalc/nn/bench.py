@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -179,19 +180,33 @@ def run(
     done: dict[BaseSpec, Measurement] = {}
     started = 0
     release(settings.device)  # each measurement releases after itself; this clears the way
-    for round_index in range(settings.rounds):
-        for row in distinct:
-            measured = (previous or {}).get((row.key, round_index))
-            if measured is None:
-                if on_start is not None:
-                    on_start(started, row)
-                started += 1
-                measured = _measure_row(row, settings, measure_spec)
-                if on_measured is not None:
-                    on_measured(round_index, row, measured)
-            earlier = done.get(row.spec)
-            done[row.spec] = measured if earlier is None else earlier.merged(measured)
+    with threads(settings.threads):
+        for round_index in range(settings.rounds):
+            for row in distinct:
+                measured = (previous or {}).get((row.key, round_index))
+                if measured is None:
+                    if on_start is not None:
+                        on_start(started, row)
+                    started += 1
+                    measured = _measure_row(row, settings, measure_spec)
+                    if on_measured is not None:
+                        on_measured(round_index, row, measured)
+                earlier = done.get(row.spec)
+                done[row.spec] = measured if earlier is None else earlier.merged(measured)
     return [BenchRow(row, done[row.spec]) for row in rows]
+
+
+@contextmanager
+def threads(count: int | None) -> Iterator[None]:
+    """torch's intra-op CPU threads set to `count` for the block (None: left as they are).
+    On a machine other work keeps busy, fewer threads than cores keep the timings steady."""
+    before = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _measure_row(
@@ -220,7 +235,7 @@ def describe_setup(settings: BenchSettings, convention: str) -> dict[str, Any]:
         "device": describe_device(settings.device),
         "device_kind": settings.device,
         "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        "threads": settings.threads or torch.get_num_threads(),
         "mode": settings.mode,
         "batch_size": settings.batch_size,
         "dtype": settings.dtype,
