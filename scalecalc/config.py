@@ -180,6 +180,12 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
         fields = _merge(family, dict(family.presets[preset]), fields, origin)
     elif "family" in data:
         family = _get_family(data["family"], origin)
+        for key, allowed in family.required_keys.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"{origin}: {key}: is required for family {family.name} without a preset; "
+                    f"allowed: {', '.join(allowed)}"
+                )
     else:
         raise ConfigError(f"{origin}: needs a 'family' or a 'preset' key")
     return ModelConfig(name, spec_from_fields(family, fields, origin))

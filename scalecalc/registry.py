@@ -34,6 +34,7 @@ FAMILIES: dict[str, Family] = _register(
             complexity=resnet.complexity,
             expand_aliases=resnet.expand_aliases,
             alias_keys=frozenset({"groups", "width_per_group"}),
+            required_keys={"block": resnet.BLOCKS},
         ),
         Family(
             name="regnet",
