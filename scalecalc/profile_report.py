@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from scalecalc.profile import Profile, builtin_profiles
+from scalecalc.profile import Profile, builtin_profiles, load_profile
+from scalecalc.report import markdown_table
+
+LIST_HEADERS = ("profile", "device", "setting", "counts", "validation", "median error", "Spearman")
 
 
 def _count(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _setting(profile: Profile) -> str:
+    """Mode, batch, dtype and AMP: 'inference, batch 64, float16, AMP'."""
+    s = profile.setting
+    batch = "varies" if s.batch_size is None else str(s.batch_size)
+    return f"{s.mode}, batch {batch}, {s.dtype}{', AMP' if s.amp else ''}"
+
+
 def to_markdown(profile: Profile) -> str:
     """The profile's setting, provenance, fitted terms, range and validation, as markdown."""
     s, src, v = profile.setting, profile.source, profile.validation
-    batch = "varies" if s.batch_size is None else str(s.batch_size)
     terms = "".join(f" + {c:.6g}·log {m}" for m, c in profile.coefficients.items())
     if not terms:
         terms = " (a constant: no count explained the measured times)"
@@ -20,8 +29,7 @@ def to_markdown(profile: Profile) -> str:
         f"## Device profile {profile.name}",
         "",
         f"- device: {profile.device}",
-        f"- setting: {s.mode}, batch {batch}, {s.dtype}{', AMP' if s.amp else ''}"
-        + (f" ({s.note})" if s.note else ""),
+        f"- setting: {_setting(profile)}" + (f" ({s.note})" if s.note else ""),
         f"- counts: {profile.convention} convention",
         f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
         "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),
@@ -42,6 +50,22 @@ def to_markdown(profile: Profile) -> str:
     return "\n".join(lines)
 
 
-def builtin_list() -> str:
-    """The built-in profile names, one per line."""
-    return "".join(f"{name}\n" for name in builtin_profiles())
+def profile_list_markdown() -> str:
+    """The built-in profiles, one table row each: device, setting, convention and the error of
+    its validation (median absolute error in time per image, and Spearman's rank correlation)."""
+    rows = []
+    for name in builtin_profiles():
+        profile = load_profile(name)
+        v = profile.validation
+        rows.append(
+            [
+                name,
+                profile.device,
+                _setting(profile),
+                profile.convention,
+                v.method,
+                f"{v.median_abs_pct_error:.1f}%",
+                f"{v.spearman:.3f}",
+            ]
+        )
+    return "### Built-in device profiles\n\n" + markdown_table(LIST_HEADERS, rows, "lllllrr")

@@ -121,5 +121,5 @@ def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, expected: str)
 def test_missing_file_and_unknown_preset() -> None:
     with pytest.raises(ConfigError, match="no-such.yaml: no such file"):
         load("no-such.yaml")
-    with pytest.raises(ConfigError, match="unknown preset 'resnet5'; allowed: convnext_b"):
+    with pytest.raises(ConfigError, match=r"unknown preset 'resnet5' \(did you mean resnet50 "):
         load("resnet5")

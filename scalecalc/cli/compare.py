@@ -78,7 +78,8 @@ def compare_command(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Images per step, for --memory.")
+        int,
+        typer.Option("--batch-size", min=1, metavar="N", help="Images per step, for --memory."),
     ] = 1,
     dtype: Annotated[
         Literal[DTYPE_NAMES], typer.Option("--dtype", help="For --memory.")  # type: ignore[valid-type]

@@ -8,8 +8,10 @@ from typing import Annotated
 import typer
 
 from scalecalc.cli._common import app, emit, user_errors
+from scalecalc.cli._help import App, PlainHelpGroup
 
-profile_app = typer.Typer(
+profile_app = App(
+    cls=PlainHelpGroup,
     help="Device profiles: predicted time per image from a model's counts.",
     no_args_is_help=True,
 )
@@ -25,7 +27,8 @@ def fit_command(
         str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
     ],
     name: Annotated[
-        str | None, typer.Option("--name", help="The profile's name (default: file stem).")
+        str | None,
+        typer.Option("--name", metavar="NAME", help="The profile's name (default: file stem)."),
     ] = None,
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models."""
@@ -54,10 +57,10 @@ def show_command(
 ) -> None:
     """A profile's device, setting, fitted model and validation; no argument lists built-ins."""
     from scalecalc.profile import load_profile
-    from scalecalc.profile_report import builtin_list, to_markdown
+    from scalecalc.profile_report import profile_list_markdown, to_markdown
 
     with user_errors():
         if profile is None:
-            typer.echo(builtin_list(), nl=False)
+            typer.echo(profile_list_markdown(), nl=False)
         else:
             typer.echo(to_markdown(load_profile(profile)), nl=False)
