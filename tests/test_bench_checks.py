@@ -58,8 +58,17 @@ def test_few_models_and_noisy_timings_are_flagged() -> None:
 
 
 def test_five_quiet_models_raise_no_caveat() -> None:
-    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (1.0, 1.2, 1.0)) for i in range(1, 6)]
+    # (5 - 4) / 5 is 0.2 exactly in floating point ((1.2 - 1.0) / 1.0 is 0.19999999999999996).
+    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (4.0, 5.0, 5.0)) for i in range(1, 6)]
+    assert rows[0].measurement.spread == 0.2
     assert caveats(rows) == []  # exactly 20% spread is not above 20%
+
+
+def test_a_spread_just_above_20_percent_is_flagged() -> None:
+    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (4.0, 5.0, 5.0)) for i in range(1, 5)]
+    rows.append(fake_row("a/5", 5e9, 5e6, (4.0, 5.0, 5.005)))  # 1.005 / 5 = 20.1%
+    (noisy,) = caveats(rows)
+    assert noisy.code == "high_spread" and noisy.subjects == ("a/5",)
 
 
 def test_bound_of_the_readme_cpu_run_is_memory_bound() -> None:
