@@ -131,7 +131,8 @@ def test_fvcore_counter_refuses_models_that_would_take_minutes(tmp_path: Path) -
     # 1000 blocks at 32 px: within the block limit, but tracing alone took minutes.
     path = tmp_path / "deep.yaml"
     path.write_text(
-        "family: resnet\nblock: bottleneck\ndepths: [250, 250, 250, 250]\nwidths: [64, 128, 256, 512]\n"
+        "family: resnet\nblock: bottleneck\n"
+        "depths: [250, 250, 250, 250]\nwidths: [64, 128, 256, 512]\n"
         "resolution: 32\n"
     )
     out = tmp_path / "out.json"

@@ -183,7 +183,8 @@ def zoo_spec(name: str) -> BaseSpec | None:
         return from_mapping(fields, name, name).spec
     widths = [256, 512, 1024, 2048]
     if name in RESNETS:
-        fields = {"family": "resnet", "block": "bottleneck", "depths": RESNETS[name], "widths": widths}
+        fields = {"family": "resnet", "block": "bottleneck", "depths": RESNETS[name]}
+        fields["widths"] = widths
         return from_mapping(fields, name, name).spec
     if name in RESNEXTS:
         fields = {"depths": RESNEXTS[name], "widths": widths, "groups": 32, "width_per_group": 4}

@@ -11,6 +11,7 @@ import scalecalc
 from scalecalc.errors import ConfigError
 from scalecalc.profile import ProfileError, load_profile
 
+WIDTHS = "widths: [64, 128, 256, 512]\n"
 PUBLIC = ("load", "count", "scale", "scale_by", "build", "solve", "ScalecalcError", "Costs")
 
 
@@ -46,7 +47,7 @@ def test_a_dict_makes_a_model_as_a_yaml_file_does(tmp_path: Path) -> None:
     fields["widths"] = [64, 128, 256, 512]
     model = scalecalc.load(fields)
     path = tmp_path / "r18.yaml"
-    path.write_text("family: resnet\nblock: basic\ndepths: [2, 2, 2, 2]\nwidths: [64, 128, 256, 512]")
+    path.write_text("family: resnet\nblock: basic\ndepths: [2, 2, 2, 2]\n" + WIDTHS)
     assert model.spec == scalecalc.load(path).spec
     # torchvision's resnet18: 11,689,512 params; a loaded model is counted as its spec is.
     assert scalecalc.count(model).params == scalecalc.count(model.spec).params == 11_689_512

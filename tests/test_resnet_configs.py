@@ -16,7 +16,8 @@ from scalecalc.errors import ConfigError
 
 runner = CliRunner()
 RESNET18 = Path(__file__).parent / "data" / "resnet18.yaml"
-STAGES = "depths: [2, 2, 2, 2]\nwidths: [64, 128, 256, 512]\n"
+WIDTHS = "widths: [64, 128, 256, 512]\n"
+STAGES = "depths: [2, 2, 2, 2]\n" + WIDTHS
 
 
 def test_resnet18_from_yaml_has_torchvisions_published_counts() -> None:
@@ -29,7 +30,7 @@ def test_resnet18_from_yaml_has_torchvisions_published_counts() -> None:
 def test_resnet34_from_yaml_has_torchvisions_published_counts(tmp_path: Path) -> None:
     # torchvision's resnet34 weights: 21,797,672 params, 3.664 GFLOPS.
     path = tmp_path / "r34.yaml"
-    path.write_text("family: resnet\nblock: basic\ndepths: [3, 4, 6, 3]\nwidths: [64, 128, 256, 512]")
+    path.write_text("family: resnet\nblock: basic\ndepths: [3, 4, 6, 3]\n" + WIDTHS)
     costs = count(load(path).spec)
     assert (costs.params, round(costs.flops / 1e9, 3)) == (21_797_672, 3.664)
 

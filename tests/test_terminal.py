@@ -3,51 +3,15 @@ shown, whatever TERM says."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import re
-import struct
 import subprocess
 import sys
-import termios
-from pathlib import Path
 
 import pytest
+from terminals import REPO, run_in_terminal
 
-REPO = Path(__file__).resolve().parent.parent
 COMPARE = ["compare", "regnety_4gf", "--target-factor", "4", "-s", "dWr,dwr,w"]
-
-
-def run_in_terminal(args: list[str], columns: int, term: str) -> str:
-    """The CLI's output in a pseudo-terminal `columns` wide (set on the terminal itself, no
-    COLUMNS variable), escape sequences removed."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env |= {"PYTHONPATH": str(REPO), "TERM": term}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scalecalc", *args],
-        stdin=follower,
-        stdout=follower,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert process.wait(timeout=300) == 0
-    text = b"".join(chunks).decode().replace("\r\n", "\n")
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 
 def expected_cells() -> list[list[str]]:

@@ -58,6 +58,8 @@ class PlainHelpGroup(WholeSummary, TyperGroup):
 class App(typer.Typer):
     """typer.Typer whose commands have plain help (PlainHelpCommand) unless told otherwise."""
 
-    def command(self, name: str | None = None, *, cls: Any = None, **kwargs: Any) -> Callable:  # type: ignore[override]
+    def command(  # type: ignore[override]
+        self, name: str | None = None, *, cls: Any = None, **kwargs: Any
+    ) -> Callable[..., Any]:
         """Register a command, as typer.Typer.command does."""
         return super().command(name, cls=cls or PlainHelpCommand, **kwargs)
