@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from scalecalc.profile import Profile, builtin_profiles, load_profile
-from scalecalc.report import markdown_table
 
 LIST_HEADERS = ("profile", "device", "setting", "counts", "validation", "median error", "Spearman")
 
@@ -53,6 +52,8 @@ def to_markdown(profile: Profile) -> str:
 def profile_list_markdown() -> str:
     """The built-in profiles, one table row each: device, setting, convention and the error of
     its validation (median absolute error in time per image, and Spearman's rank correlation)."""
+    from scalecalc.report import markdown_table  # the house table; not needed to load a profile
+
     rows = []
     for name in builtin_profiles():
         profile = load_profile(name)
