@@ -24,9 +24,12 @@ DEFAULT = [
     "regnety_4gf",
     "family: vit\npatch_size: 16\nhidden_size: 1024\nnum_layers: 24\nnum_heads: 16\n"
     "mlp_size: 4096\nresolution: 384",
-    "family: resnet\ndepths: [50, 50, 50, 50]\nwidths: [64, 128, 256, 512]\nresolution: 32",
-    "family: resnet\ndepths: [100, 100, 100, 100]\nwidths: [64, 128, 256, 512]\nresolution: 32",
-    "family: resnet\ndepths: [3, 4, 6, 3]\nwidths: [256, 512, 1024, 2048]\nresolution: 512",
+    "family: resnet\nblock: bottleneck\n"
+    "depths: [50, 50, 50, 50]\nwidths: [64, 128, 256, 512]\nresolution: 32",
+    "family: resnet\nblock: bottleneck\n"
+    "depths: [100, 100, 100, 100]\nwidths: [64, 128, 256, 512]\nresolution: 32",
+    "family: resnet\nblock: bottleneck\n"
+    "depths: [3, 4, 6, 3]\nwidths: [256, 512, 1024, 2048]\nresolution: 512",
 ]
 
 CHILD = """

@@ -58,7 +58,8 @@ def zoo() -> dict[str, tuple[str, dict]]:
             path = f"regnet{kind.lower()}/RegNet{kind}-{size}_dds_8gpu.yaml"
             models[f"RegNet{kind}-{size}"] = (path, fields)
     for depth, depths in RESNET_DEPTHS.items():
-        plain = {"family": "resnet", "depths": depths, "widths": RESNET_WIDTHS}
+        plain = {"family": "resnet", "block": "bottleneck", "depths": depths}
+        plain["widths"] = RESNET_WIDTHS
         models[f"ResNet-{depth}"] = (f"resnet/R-{depth}-1x64d_dds_8gpu.yaml", plain)
         grouped = plain | {"groups": 32, "width_per_group": 4}
         models[f"ResNeXt-{depth}"] = (f"resnext/X-{depth}-32x4d_dds_8gpu.yaml", grouped)

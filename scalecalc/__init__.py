@@ -72,3 +72,8 @@ def __getattr__(name: str) -> Any:
     value = getattr(import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The public names, imported or not yet (`load`, `count`, ...), and the module's own."""
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

@@ -3,10 +3,11 @@ import torch, when called."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from scalecalc.config import ModelConfig, load as _load
+from scalecalc.config import ModelConfig, from_mapping, load as _load
 from scalecalc.costs import COUNTERS, Costs
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.families._spec import BaseSpec
@@ -20,28 +21,51 @@ if TYPE_CHECKING:
     from scalecalc.nn.blocks import StagedNet
 
 
-def load(source: str | Path) -> ModelConfig:
-    """A model from a YAML file or a preset name (e.g. "resnet50")."""
+def load(source: str | Path | Mapping[str, Any]) -> ModelConfig:
+    """A model from a preset name (e.g. "resnet50"), a YAML file, or a dict with the keys a
+    YAML config has (`{"preset": "resnet50", "resolution": 160}`), validated alike."""
+    if isinstance(source, Mapping):
+        return from_mapping(dict(source), "model", "dict")
+    if not isinstance(source, (str, Path)):
+        raise TypeError(
+            "load() takes a preset name, a YAML file's path or a dict of config keys, "
+            f"got {type(source).__name__}"
+        )
     return _load(source)
 
 
-def build(spec: BaseSpec, device: str | torch.device = "cpu") -> StagedNet:
-    """The nn.Module for `spec`; on device "meta" no weight memory is allocated."""
+def _spec(model: BaseSpec | ModelConfig, caller: str) -> BaseSpec:
+    """The spec of `model`, or a TypeError saying what `caller` accepts."""
+    if isinstance(model, BaseSpec):
+        return model
+    if isinstance(model, ModelConfig):
+        return model.spec
+    hint = "; make one from a dict with scalecalc.load(dict)" if isinstance(model, Mapping) else ""
+    raise TypeError(
+        f"{caller}() takes a model spec or the model scalecalc.load() returns, "
+        f"got {type(model).__name__}{hint}"
+    )
+
+
+def build(model: BaseSpec | ModelConfig, device: str | torch.device = "cpu") -> StagedNet:
+    """The nn.Module of a spec or loaded model; on device "meta" no weight memory is allocated."""
     import torch
 
+    spec = _spec(model, "build")
     with torch.device(device):
         return get_family(spec.family).build(spec)
 
 
-def scale(spec: BaseSpec, strategy: Strategy | str, factor: float) -> BaseSpec:
-    """`spec` grown (or shrunk) by flops factor `factor` with `strategy` (e.g. "dWr")."""
+def scale(model: BaseSpec | ModelConfig, strategy: Strategy | str, factor: float) -> BaseSpec:
+    """The spec grown (or shrunk) by flops factor `factor` with `strategy` (e.g. "dWr")."""
     if isinstance(strategy, str):
         strategy = parse_strategy(strategy)
-    return scale_by(spec, scaling_factors(strategy, factor))
+    return scale_by(_spec(model, "scale"), scaling_factors(strategy, factor))
 
 
-def scale_by(spec: BaseSpec, factors: Factors) -> BaseSpec:
-    """`spec` with explicit per-dimension multipliers applied by its family's rules."""
+def scale_by(model: BaseSpec | ModelConfig, factors: Factors) -> BaseSpec:
+    """The spec with explicit per-dimension multipliers applied by its family's rules."""
+    spec = _spec(model, "scale_by")
     return get_family(spec.family).scale(spec, factors)
 
 
@@ -57,8 +81,12 @@ FVCORE_SECONDS_PER_FLOP = 0.42e-9
 MAX_FVCORE_SECONDS = 600
 
 
-def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") -> Costs:
-    """Flops, params and acts of `spec`: "analytic" (closed form), "meta" (traced), "fvcore"."""
+def count(
+    model: BaseSpec | ModelConfig, convention: str = "paper", counter: str = "analytic"
+) -> Costs:
+    """Flops, params and acts of a spec or loaded model: "analytic" (closed form), "meta"
+    (traced) or "fvcore" counter."""
+    spec = _spec(model, "count")
     if counter == "analytic":
         return get_family(spec.family).complexity(spec, convention)
     if counter not in COUNTERS:

@@ -8,7 +8,7 @@ from scalecalc.bench_report import coefficient
 from scalecalc.correlation import Correlation
 from scalecalc.costs import MEASURES
 from scalecalc.measurement import BenchRow
-from scalecalc.styles import annotate_points, point_label, strategy_style
+from scalecalc.styles import annotate_points, point_label, separate_labels, strategy_style
 
 
 def _series(rows: Sequence[BenchRow]) -> dict[tuple[str, str], list[BenchRow]]:
@@ -42,6 +42,7 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
     figure, axes = pyplot.subplots(1, len(MEASURES), figsize=(13, 4.4), squeeze=False)
     for ax, measure in zip(axes[0], MEASURES):
         unit = 1e9 if measure == "flops" else 1e6
+        points = []
         for (base, strategy), members in series.items():
             style = strategy_style(strategy)
             xs = [b.row.measure(measure) / unit for b in members]
@@ -54,8 +55,10 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
                 label=strategy,
                 zorder=3 if strategy == "base" else 2,  # every line starts at the base: on top
             )
-            labels = ["" if b.row.strategy is None else point_label(b.row) for b in members]
-            annotate_points(ax, xs, ys, labels)
+            points += [
+                (x, y, point_label(b.row)) for x, y, b in zip(xs, ys, members) if b.row.strategy
+            ]
+        annotate_points(ax, points)
         log_log_axes(ax)
         ax.set_xlabel(f"{measure} ({'G' if measure == 'flops' else 'M'})")
         fit = overall.get(measure)
@@ -84,4 +87,5 @@ def plot_bytes(rows: Sequence[BenchRow], fits: Sequence[Correlation], fmt: str =
     figure.legend(handles=handles, loc="center right", frameon=False)
     figure.suptitle("Measured runtime against each cost measure (log-log)")
     figure.tight_layout(rect=(0, 0, 0.86, 1))
+    separate_labels(figure)
     return figure_bytes(figure, fmt)

@@ -79,17 +79,23 @@ def _dashed(values: Sequence[int]) -> str:
 
 
 def scaling_label(row: CompareRow) -> str:
-    """How a row was scaled: "base", the strategy, or the strategy and its flops target (as
-    flops, or as a multiple of the base's: `@4x`)."""
+    """How a row was scaled: "base", the strategy, or the strategy and its flops target."""
     if row.strategy is None:
         return "base"
     if row.time_goal is not None:
         return f"{row.strategy} {row.time_goal.label}"
+    target = target_label(row)
+    return row.strategy if target is None else f"{row.strategy} {target}"
+
+
+def target_label(row: CompareRow) -> str | None:
+    """A solved row's flops target as every table and plot writes it: a multiple of the base's
+    flops (`@4x`) or flops (`@16G`); None for a row scaled by a factor."""
     if row.target_factor is not None:
-        return f"{row.strategy} @{row.target_factor:g}x"
+        return f"@{row.target_factor:g}x"
     if row.target_flops is not None:
-        return f"{row.strategy} @{format_count(row.target_flops)}"
-    return row.strategy
+        return f"@{format_count(row.target_flops)}"
+    return None
 
 
 def field_value(value: Any) -> str:

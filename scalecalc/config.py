@@ -15,7 +15,7 @@ from scalecalc.families import Family
 from scalecalc.families._spec import BaseSpec
 from scalecalc.files import STDIN, read_text
 from scalecalc.inputs import is_finite_number, is_text
-from scalecalc.registry import get_family, list_presets, preset_family
+from scalecalc.registry import get_family, list_presets, preset_family, unknown_preset
 
 MAX_FILE_BYTES = 1 << 20
 # A 1 MiB file written out holds fewer values than this; only aliases can expand past it.
@@ -127,10 +127,7 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
             family = preset_family(text)
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
         if not is_path(text):
-            raise ConfigError(
-                f"unknown preset {shown(text)}; allowed: {', '.join(list_presets())} "
-                "(or a path ending in .yaml)"
-            )
+            raise unknown_preset(text, " (or a path ending in .yaml)")
         if text == "-":
             return from_mapping(read_yaml(Path("-")), "stdin", "-")
         path = Path(source)
@@ -180,6 +177,12 @@ def from_mapping(data: Any, default_name: str, origin: str) -> ModelConfig:
         fields = _merge(family, dict(family.presets[preset]), fields, origin)
     elif "family" in data:
         family = _get_family(data["family"], origin)
+        for key, allowed in family.required_keys.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"{origin}: {key}: is required for family {family.name} without a preset; "
+                    f"allowed: {', '.join(allowed)}"
+                )
     else:
         raise ConfigError(f"{origin}: needs a 'family' or a 'preset' key")
     return ModelConfig(name, spec_from_fields(family, fields, origin))

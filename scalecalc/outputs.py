@@ -104,6 +104,7 @@ def destination(
     named = real.parent if os.path.islink(text) else Path(os.path.dirname(text) or ".")
     _probe_folder(option, shown, real.parent, named)
     if status is None:
+        _check_name_length(option, shown, real)
         return Destination(option, text, real, False)
     owner = (status.st_uid, status.st_gid)
     return Destination(option, text, real, False, stat.S_IMODE(status.st_mode), owner)
@@ -139,6 +140,20 @@ def _probe_folder(option: str, shown: str, folder: Path, named: Path) -> None:
         raise OutputError(
             f"{option}: {shown}: cannot write in directory {safe_text(named)} ({error.strerror})"
         ) from None
+
+
+def _check_name_length(option: str, shown: str, path: Path) -> None:
+    """OutputError if a new file's name is longer than its folder takes, before any work
+    rather than when the file is renamed into place."""
+    try:
+        limit = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return
+    size = len(os.fsencode(path.name))
+    if limit > 0 and size > limit:
+        raise OutputError(
+            f"{option}: {shown}: the name is {size} bytes; this folder takes at most {limit}"
+        )
 
 
 def distinct(*places: Destination | None) -> None:
@@ -261,9 +276,9 @@ def _temporary(where: Destination, data: bytes) -> str:
     """A complete, synced temporary file beside the target, with the mode the target gets."""
     assert where.target is not None
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=where.target.parent, prefix=f".{where.target.name}.", suffix=".tmp"
-        )
+        # A short name of its own: one made from the target's would not fit beside a target
+        # whose name is near the longest a folder takes (255 bytes).
+        handle, temporary = tempfile.mkstemp(dir=where.target.parent, prefix=".sc-", suffix=".tmp")
     except OSError as error:
         raise _failed(where, error) from None
     try:

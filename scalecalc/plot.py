@@ -13,7 +13,7 @@ from typing import Any
 
 from scalecalc.compare import CompareRow
 from scalecalc.errors import ConfigError, ScalecalcError, safe_text
-from scalecalc.styles import annotate_points, point_label, strategy_style
+from scalecalc.styles import annotate_points, point_label, separate_labels, strategy_style
 
 PLOT_SUFFIXES = (".png", ".svg")
 PANEL_ROWS = (("acts", "activations (M)"), ("params", "parameters (M)"))
@@ -129,21 +129,29 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
         len(PANEL_ROWS), columns, figsize=(4 * columns + 1.2, 7.4), squeeze=False
     )
     convention = rows[0].convention if rows else "paper"
+    bases = {row.base: row for row in rows if row.strategy is None}
     for column, (base, lines) in enumerate(panels.items()):
         for line_index, (measure, label) in enumerate(PANEL_ROWS):
             ax = axes[line_index][column]
+            if base in bases:
+                # Every line starts at the base: its own marker goes on top of theirs.
+                ax.plot(
+                    [bases[base].costs.flops / 1e9],
+                    [bases[base].measure(measure) / 1e6],
+                    **strategy_style("base").line(),
+                    linestyle="none",
+                    label="base",
+                    zorder=3,
+                )
+            points = []
             for strategy, members in lines.items():
-                style = strategy_style(strategy)
                 xs = [r.costs.flops / 1e9 for r in members]
                 ys = [r.measure(measure) / 1e6 for r in members]
-                ax.plot(
-                    xs,
-                    ys,
-                    **style.line(),
-                    label=strategy,
-                )
-                labels = ["" if r.strategy is None else point_label(r) for r in members]
-                annotate_points(ax, xs, ys, labels)
+                ax.plot(xs, ys, **strategy_style(strategy).line(), label=strategy)
+                points += [
+                    (x, y, point_label(r)) for x, y, r in zip(xs, ys, members) if r.strategy
+                ]
+            annotate_points(ax, points)
             log_log_axes(ax)
             ax.set_xlabel(f"flops (G, {convention} convention)")
             if column == 0:
@@ -153,4 +161,5 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
     figure.legend(handles, labels, title="strategy", loc="center right", frameon=False)
     figure.suptitle("Cost of each scaling strategy, base and scaled models (log-log)")
     figure.tight_layout(rect=(0, 0, 1 - 1.0 / (4 * columns + 1.2), 1))
+    separate_labels(figure)
     return figure_bytes(figure, fmt)

@@ -233,8 +233,8 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
     if convention is not None and profile.convention != convention:
         raise ProfileError(
             f"{path}: convention: the profile's counts are {profile.convention!r} but the "
-            f"models are counted in {convention!r}; use --convention {profile.convention} "
-            "or a profile of that convention"
+            f"models are counted in {convention!r}; count them in {profile.convention!r} "
+            f"or use a profile counted in {convention!r}"
         )
     return profile
 

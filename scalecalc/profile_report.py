@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from scalecalc.profile import Profile, builtin_profiles
+from scalecalc.profile import Profile, builtin_profiles, load_profile
+
+LIST_HEADERS = ("profile", "device", "setting", "counts", "validation", "median error", "Spearman")
 
 
 def _count(value: float) -> str:
@@ -41,6 +43,24 @@ def to_markdown(profile: Profile) -> str:
     return "\n".join(lines)
 
 
-def builtin_list() -> str:
-    """The built-in profile names, one per line."""
-    return "".join(f"{name}\n" for name in builtin_profiles())
+def profile_list_markdown() -> str:
+    """The built-in profiles, one table row each: device, setting, convention and the error of
+    its validation (median absolute error in time per image, and Spearman's rank correlation)."""
+    from scalecalc.report import markdown_table  # the house table; not needed to load a profile
+
+    rows = []
+    for name in builtin_profiles():
+        profile = load_profile(name)
+        v = profile.validation
+        rows.append(
+            [
+                name,
+                profile.device,
+                profile.setting.describe(),
+                profile.convention,
+                v.method,
+                f"{v.median_abs_pct_error:.1f}%",
+                f"{v.spearman:.3f}",
+            ]
+        )
+    return "### Built-in device profiles\n\n" + markdown_table(LIST_HEADERS, rows, "lllllrr")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Iterable
+from typing import Any
 
 from scalecalc.errors import ConfigError, shown
 from scalecalc.families import Family, convnext, efficientnet, regnet, resnet, vit
@@ -34,6 +36,7 @@ FAMILIES: dict[str, Family] = _register(
             complexity=resnet.complexity,
             expand_aliases=resnet.expand_aliases,
             alias_keys=frozenset({"groups", "width_per_group"}),
+            required_keys={"block": resnet.BLOCKS},
         ),
         Family(
             name="regnet",
@@ -88,7 +91,17 @@ def preset_family(preset: str) -> Family:
     for family in FAMILIES.values():
         if preset in family.presets:
             return family
-    raise ConfigError(f"unknown preset {shown(preset)}; allowed: {', '.join(list_presets())}")
+    raise unknown_preset(preset)
+
+
+def unknown_preset(name: Any, alternative: str = "") -> ConfigError:
+    """The error for a name that is no preset: the closest presets' names first, then all of
+    them and `alternative` (what else the name could have been)."""
+    close = difflib.get_close_matches(str(name), list_presets(), n=3)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return ConfigError(
+        f"unknown preset {shown(name)}{hint}; allowed: {', '.join(list_presets())}{alternative}"
+    )
 
 
 def list_presets(include: str = "*", exclude: str = "") -> list[str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scalecalc.sweep import format_count
+from scalecalc.compare_report import target_label
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -64,21 +65,53 @@ def strategy_style(name: str) -> Style:
 
 
 def point_label(row: CompareRow) -> str:
-    """A scaled point's annotation: its flops factor ("2×") or flops target ("@16G")."""
-    if row.target_flops is not None:
-        return f"@{format_count(row.target_flops)}"
-    return f"{row.factor:g}×"
+    """A scaled point's annotation: its flops target as the tables write it ("@4x", "@16G"),
+    or its flops factor ("2×")."""
+    target = target_label(row)
+    return f"{row.factor:g}×" if target is None else target
 
 
-def annotate_points(ax: Any, xs: list[float], ys: list[float], labels: list[str]) -> None:
-    """Write each label in small type just above and right of its point."""
-    for x, y, label in zip(xs, ys, labels):
-        if label:
-            ax.annotate(
-                label,
-                (x, y),
-                xytext=(3, 3),
-                textcoords="offset points",
-                fontsize=6.5,
-                color="0.25",
-            )
+# Points with one label whose x differ by less than this ratio share one annotation: the
+# strategies that reached one flops target sit in one column, and their labels would overlap.
+SHARED_LABEL_SPREAD = 1.1
+
+
+def annotate_points(ax: Any, points: Sequence[tuple[float, float, str]]) -> None:
+    """Write each (x, y, label) point's label in small type above and right of it, once per
+    group of points with that label at about the same x (above the group's highest point)."""
+    groups: list[list[tuple[float, float, str]]] = []
+    for point in sorted(p for p in points if p[2]):
+        x, _, label = point
+        if groups and groups[-1][0][2] == label and x < groups[-1][0][0] * SHARED_LABEL_SPREAD:
+            groups[-1].append(point)
+        else:
+            groups.append([point])
+    for group in groups:
+        x, y, label = max(group, key=lambda p: p[1])
+        ax.annotate(
+            label,
+            (x, y),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=6.5,
+            color="0.25",
+        )
+
+
+def separate_labels(figure: Any) -> None:
+    """Once the figure's layout is final: drop a point label that would overlap a label of the
+    same text (it says the same), and lift one that would overlap another label until it is
+    clear. Higher points keep their label first."""
+    renderer = figure.canvas.get_renderer()
+    for ax in figure.axes:
+        placed: list[tuple[str, Any]] = []
+        for text in sorted(ax.texts, key=lambda t: (-t.xy[1], t.xy[0])):
+            box = text.get_window_extent(renderer)
+            if any(label == text.get_text() and box.overlaps(other) for label, other in placed):
+                text.remove()
+                continue
+            while any(box.overlaps(other) for _, other in placed):
+                dx, dy = text.xyann
+                text.xyann = (dx, dy + box.height * 72 / figure.dpi)
+                box = text.get_window_extent(renderer)
+            placed.append((text.get_text(), box))

@@ -34,24 +34,26 @@ class _Capture(io.StringIO):
 
 def render_rich(items: Sequence[Any], terminal: bool, to_stdout: bool = True) -> str:
     """`items` as a terminal (colours, its width) or a file (plain, FILE_WIDTH) would show them,
-    with ASCII borders when stdout cannot encode box characters; right-aligned (number) columns
-    are never cut or wrapped: the table grows instead."""
+    with ASCII borders when stdout cannot encode box characters. Number (right-aligned) columns
+    and headers are never cut or wrapped: text columns fold between words to fit the width,
+    and a table that still does not fit grows past it."""
     from rich.console import Console
 
     encoding = (getattr(sys.stdout, "encoding", None) if to_stdout else None) or "utf-8"
     items = [_fit_text(item, encoding) for item in items]
-    width = shutil.get_terminal_size((80, 24)).columns if terminal else FILE_WIDTH
-    # No markup: cells are data (a model named "[x]" stays "[x]"), and parsing it is slow.
-    probe = Console(file=_Capture(encoding), width=width, force_terminal=terminal, markup=False)
-    # Measuring a table costs as much as drawing it: only tables that may not fit are measured.
-    width = max([width] + [_minimum_width(probe, i) for i in items if _widest(i) > width])
+    size = shutil.get_terminal_size((80, 24))
+    width = size.columns if terminal else FILE_WIDTH
+    width = max([width] + [_fix_column_widths(item, width) for item in items])
     console = Console(
         file=_Capture(encoding),
+        # With a height too, rich keeps this width even where TERM is dumb or unknown.
         width=width,
+        height=size.lines,
         force_terminal=terminal,
         color_system="auto" if terminal else None,
         highlight=False,
         emoji=False,
+        # No markup: cells are data (a model named "[x]" stays "[x]"), and parsing it is slow.
         markup=False,
     )
     with console.capture() as captured:
@@ -81,31 +83,40 @@ def _fit_text(item: Any, encoding: str) -> Any:
     return item
 
 
-def _widest(item: Any) -> int:
-    """At least the width a table takes when no cell wraps (every cell and header on one line,
-    three columns of border and padding per column); 0 for anything but a table."""
+def _fix_column_widths(item: Any, width: int) -> int:
+    """Give each column of table `item` a fixed width so that the table fits `width` where it
+    can: the widest text column folds first, never below its longest word, and number columns
+    keep their longest cell. Returns the table's width; 0 for anything but a table."""
     from rich.table import Table
 
     if not isinstance(item, Table):
         return 0
-    total = 0
-    for column in item.columns:
-        cells = [column.header, *column._cells]
-        lines = [line for cell in cells for line in str(getattr(cell, "plain", cell)).split("\n")]
-        total += max(map(len, lines), default=0) + 3
-    return total
+    bounds = [_column_bounds(column) for column in item.columns]
+    widths = [most for _, most in bounds]
+    frame = item._extra_width + sum(map(item._get_padding_width, range(len(widths))))
+    excess = sum(widths) + frame - width
+    while excess > 0:
+        foldable = [i for i, (least, _) in enumerate(bounds) if widths[i] > least]
+        if not foldable:
+            break
+        widths[max(foldable, key=widths.__getitem__)] -= 1
+        excess -= 1
+    for column, column_width in zip(item.columns, widths):
+        column.width = column_width
+    return sum(widths) + frame
 
 
-def _minimum_width(console: Any, item: Any) -> int:
-    """The width `item` needs with its number columns kept whole; 0 for anything but a table."""
-    from rich.measure import Measurement
-    from rich.table import Table
+def _column_bounds(column: Any) -> tuple[int, int]:
+    """The narrowest and widest `column` may be: a number (right-aligned) or unwrapped column
+    is as wide as its longest cell or header line; a text column folds down to its longest
+    word."""
+    from rich.cells import cell_len
 
-    if not isinstance(item, Table):
-        return 0
-    for column in item.columns:
-        if column.justify == "right":
-            cells = [column.header, *column._cells]
-            column.no_wrap = True
-            column.min_width = max(len(str(getattr(cell, "plain", cell))) for cell in cells)
-    return Measurement.get(console, console.options.update_width(1 << 16), item).minimum
+    cells = [column.header, *column._cells]
+    lines = [line for cell in cells for line in str(getattr(cell, "plain", cell)).split("\n")]
+    most = max([column.min_width or 0] + [cell_len(line) for line in lines])
+    if column.no_wrap or column.justify == "right":
+        column.no_wrap = True
+        return most, most
+    words = [word for line in lines for word in line.split()]
+    return max([column.min_width or 0] + [cell_len(word) for word in words]), most

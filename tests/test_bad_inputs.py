@@ -101,7 +101,7 @@ def test_output_into_missing_directory(tmp_path: Path) -> None:
 def test_absurd_models_are_counted_at_once_or_refused(tmp_path: Path) -> None:
     path = tmp_path / "absurd.yaml"
     path.write_text(
-        "family: resnet\ndepths: [1000, 1000, 1000, 1000]\n"
+        "family: resnet\nblock: bottleneck\ndepths: [1000, 1000, 1000, 1000]\n"
         "widths: [131072, 131072, 131072, 131072]\nresolution: 8192\n"
     )
     result = runner.invoke(app, ["count", str(path), "-f", "json"])
@@ -131,7 +131,8 @@ def test_fvcore_counter_refuses_models_that_would_take_minutes(tmp_path: Path) -
     # 1000 blocks at 32 px: within the block limit, but tracing alone took minutes.
     path = tmp_path / "deep.yaml"
     path.write_text(
-        "family: resnet\ndepths: [250, 250, 250, 250]\nwidths: [64, 128, 256, 512]\n"
+        "family: resnet\nblock: bottleneck\n"
+        "depths: [250, 250, 250, 250]\nwidths: [64, 128, 256, 512]\n"
         "resolution: 32\n"
     )
     out = tmp_path / "out.json"

@@ -68,6 +68,13 @@ def test_five_quiet_models_raise_no_caveat() -> None:
     assert noisy.subjects == ("a/3",) and "(worst a/3: 20%)" in noisy.message
 
 
+def test_a_spread_just_above_20_percent_is_flagged() -> None:
+    rows = [fake_row(f"a/{i}", 1e9 * i, 1e6 * i, (4.0, 5.0, 5.0)) for i in range(1, 5)]
+    rows.append(fake_row("a/5", 5e9, 5e6, (4.0, 5.0, 5.005)))  # 1.005 / 5 = 20.1%
+    (noisy,) = caveats(rows)
+    assert noisy.code == "high_spread" and noisy.subjects == ("a/5",)
+
+
 def test_bound_of_the_readme_cpu_run_is_memory_bound() -> None:
     rows = [fake_row(f"r/{k}", g * 1e9, m * 1e6, (ms / 1e3,)) for k, g, m, ms in README_RUN]
     result = bound("r", rows, "float32")

@@ -211,7 +211,6 @@ def numbers(text: str) -> list[str]:
 
 def test_golden_markdown_numbers_come_from_the_json(golden: dict[str, Any]) -> None:
     text = (DATA / "compare_small.md").read_text(encoding="utf-8")
-    bases = base_rows(golden)
     by_table = text.split("### ")[1:]
     assert len(by_table) == 4 + 2 + 1  # summaries per base and s, tables per base, exponents
     for section, group in zip(by_table[:4], golden["summary"]):

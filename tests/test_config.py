@@ -11,6 +11,10 @@ from scalecalc.config import dump, load
 from scalecalc.errors import ConfigError
 
 
+# A ResNet config without a preset names its block.
+RESNET = "family: resnet\nblock: bottleneck\n"
+
+
 def write(tmp_path: Path, text: str, name: str = "model.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -38,7 +42,7 @@ def test_resnext_groups_alias_equals_explicit_stage_form(tmp_path: Path) -> None
     explicit = load(
         write(
             tmp_path,
-            "family: resnet\ndepths: [3, 4, 6, 3]\nwidths: [256, 512, 1024, 2048]\n"
+            RESNET + "depths: [3, 4, 6, 3]\nwidths: [256, 512, 1024, 2048]\n"
             "bottleneck_ratio: 0.5\ngroup_widths: [4, 8, 16, 32]\n",
         )
     )
@@ -48,7 +52,7 @@ def test_resnext_groups_alias_equals_explicit_stage_form(tmp_path: Path) -> None
 def test_groups_alias_floors_the_group_width_as_torchvision(tmp_path: Path) -> None:
     # torchvision: planes = width / 4 = 24, 48, 96, 192; group width int(planes * 4 / 64) =
     # int(1.5), int(3), int(6), int(12) -> bottlenecks 32 x (1, 3, 6, 12) = 32, 96, 192, 384.
-    text = "family: resnet\ndepths: [3, 4, 6, 3]\nwidths: [96, 192, 384, 768]\n"
+    text = RESNET + "depths: [3, 4, 6, 3]\nwidths: [96, 192, 384, 768]\n"
     model = load(write(tmp_path, text + "groups: 32\nwidth_per_group: 4\n"))
     assert model.spec.group_widths == (1, 3, 6, 12)
     assert model.spec.bottleneck_widths() == (32, 96, 192, 384)
@@ -81,7 +85,7 @@ def test_dump_has_one_style_for_every_family() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("family: resnet\ndepths: [3, 4]\nwidths: [1, 2, 3]\n", "widths: must have 2 entries"),
+        (RESNET + "depths: [3, 4]\nwidths: [1, 2, 3]\n", "widths: must have 2 entries"),
         (
             "family: nope\n",
             "family: unknown family 'nope'; allowed: convnext, efficientnet, regnet, resnet, vit",
@@ -95,12 +99,12 @@ def test_dump_has_one_style_for_every_family() -> None:
             "preset: resnext50_32x4d\ngroups: 0\n",
             "groups: must be an integer from 1 to 131072, got 0",
         ),
-        ("family: resnet\ndepths: [1]\nwidths: [258]\ngroups: 32\n", "widths: must be multiples"),
+        (RESNET + "depths: [1]\nwidths: [258]\ngroups: 32\n", "widths: must be multiples"),
         (
-            "family: resnet\ndepths: [1]\nwidths: [64]\ngroups: 2\nwidth_per_group: 1\n",
+            RESNET + "depths: [1]\nwidths: [64]\ngroups: 2\nwidth_per_group: 1\n",
             "per_group: gives",
         ),
-        ("family: resnet\ndepths: [1]\nwidths: [64]\ngroup_widths: [48]\n", "group_widths: group"),
+        (RESNET + "depths: [1]\nwidths: [64]\ngroup_widths: [48]\n", "group_widths: group"),
         ("preset: regnetx_400mf\nwm: 1\n", "wm: must be a number above 1"),
         ("[1, 2]\n", "expected a mapping with 'family' or 'preset', got a list"),
         ("", "expected a mapping with 'family' or 'preset', got empty"),
@@ -121,5 +125,5 @@ def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, expected: str)
 def test_missing_file_and_unknown_preset() -> None:
     with pytest.raises(ConfigError, match="no-such.yaml: no such file"):
         load("no-such.yaml")
-    with pytest.raises(ConfigError, match="unknown preset 'resnet5'; allowed: convnext_b"):
+    with pytest.raises(ConfigError, match=r"unknown preset 'resnet5' \(did you mean resnet50 "):
         load("resnet5")

@@ -10,6 +10,7 @@ import torch
 from pycls_convention import bias_adds
 
 from scalecalc.api import build, count, load, scale
+from scalecalc.config import from_mapping
 from scalecalc.errors import SpecError
 from scalecalc.families.efficientnet import EfficientNetSpec
 
@@ -151,3 +152,16 @@ def test_effnet_strategy_on_b0_lands_near_the_published_b4() -> None:
     assert abs(ours.resolution - b4.resolution) <= 4  # 376 vs 380
     assert all(abs(a - b) <= 8 for a, b in zip(ours.widths, b4.widths))
     assert abs(solution.flops / count(b4).flops - 1) < 0.01
+
+
+def test_squeeze_excite_width_is_truncated_from_the_block_input() -> None:
+    # pycls's EffNet has SE(w_exp, int(w_in * se_r)) and torchvision's MBConv
+    # max(1, input_channels // 4): truncation, unlike RegNetY's round(). A 30-wide stem into a
+    # block of expansion 1 with ratio 0.25 gives int(7.5) = 7 SE channels, where round gives 8.
+    fields = {"family": "efficientnet", "stem_width": 30, "depths": [1], "widths": [16]}
+    fields |= {"exp_ratios": [1], "kernels": [3], "strides": [1], "resolution": 32}
+    plain = count(from_mapping({**fields, "se_ratio": 0.0}, "x", "test").spec)
+    with_se = count(from_mapping({**fields, "se_ratio": 0.25}, "x", "test").spec)
+    expanded, se = 30, 7
+    # 1x1 reduce (weights + bias) and 1x1 expand (weights + bias) on the 30 expanded channels
+    assert with_se.params - plain.params == expanded * se + se + se * expanded + expanded == 457

@@ -3,15 +3,12 @@ exit 0, no traceback, something written, and no number cut short in a terminal t
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from terminals import run_in_terminal
 from typer.testing import CliRunner
 
 import scalecalc.nn.bench
@@ -129,26 +126,6 @@ def test_resnet50_table_shows_its_published_params() -> None:
 
 
 def test_a_real_terminal_gets_a_table() -> None:
-    """Through a pseudo-terminal: the default format is the table, colours allowed, exit 0."""
-    leader, follower = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "80", "TERM": "xterm"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scalecalc", "count", "resnet50"],
-        stdout=follower,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
-    assert process.wait(timeout=300) == 0
-    text = re.sub(r"\x1b\[[0-9;]*m", "", b"".join(chunks).decode())
+    """Through a pseudo-terminal: the default format is the table, exit 0."""
+    text = run_in_terminal(["count", "resnet50"], 80, "xterm")
     assert re.search(r"total[\s│|]*4\.089[\s│|]*25\.557", text) and "…" not in text

@@ -45,6 +45,7 @@ def resnet_fields(rng: random.Random, block: str) -> dict[str, Any]:
     # planes * width_per_group / 64 >= 1 keeps a channel per group; planes need not be round
     planes = [rng.randint(-(-64 // width_per_group), 40) for _ in range(4)]
     return {
+        "block": "bottleneck",
         "depths": depths,
         "widths": [4 * p for p in planes],
         "groups": groups,
@@ -155,6 +156,7 @@ def test_counts_equal_the_reference_model(family: str, variant: str, seed: int) 
 def test_the_issue_example_of_torchvision_groups() -> None:
     # ResNeXt 32x4d at widths [96, 192, 384, 768]: torchvision floors 24 * 4 / 64 = 1.5 to 1.
     fields = {"depths": [3, 4, 6, 3], "widths": [96, 192, 384, 768], "groups": 32}
-    spec = from_mapping({"family": "resnet", **fields, "width_per_group": 4}, "x", "x").spec
+    fields |= {"family": "resnet", "block": "bottleneck", "width_per_group": 4}
+    spec = from_mapping(fields, "x", "x").spec
     model = torchvision_resnet(spec, 32, 4)
     assert params(model) == count(spec).params == 4_020_488

@@ -155,3 +155,67 @@ def test_unknown_strategies_get_a_stable_style_from_their_name() -> None:
     assert len(table) == len(STRATEGY_STYLE)  # no two table entries look alike
     assert not {s.colour for s in STRATEGY_STYLE.values()} & set(FALLBACK_COLOURS)
     assert not {s.marker for s in STRATEGY_STYLE.values()} & set(FALLBACK_MARKERS)
+
+
+def test_flops_target_points_are_labelled_as_the_tables_label_them_once_per_target(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    args = ["compare", "regnetx_400mf", "-s", "w,d,dWr", "--target-factor", "2,4"]
+    figure = drawn_figure(monkeypatch, args, tmp_path)
+    table = runner.invoke(app, [*args, "-f", "md"]).stdout
+    for ax in figure.axes:
+        # Three strategies reach each target: one label per target, above the highest point.
+        assert sorted(text.get_text() for text in ax.texts) == ["@2x", "@4x"]
+        for text in ax.texts:
+            ys = [
+                y
+                for line in ax.get_lines()
+                for x, y in zip(line.get_xdata(), line.get_ydata())
+                if abs(x / text.xy[0] - 1) < 0.1
+            ]
+            assert text.xy[1] == max(ys)
+    for strategy in ("w", "d", "dWr"):
+        assert f"| {strategy} @2x |" in table and f"| {strategy} @4x |" in table
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", TINY, "-s", "w,d,r,dw,dWr", "--factors", "2,4,8"],
+        ["compare", TINY, "-s", "w,d,r,dw,dWr", "--target-factor", "2,4,8"],
+        ["bench", TINY, "-s", "w,d,r,dw,dWr", "--factors", "2,4,8"],
+    ],
+    ids=["compare-factors", "compare-targets", "bench"],
+)
+def test_point_labels_do_not_overlap(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    figure = drawn_figure(monkeypatch, args, tmp_path)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    for ax in figure.axes:
+        boxes = [text.get_window_extent(renderer) for text in ax.texts]
+        assert boxes
+        for i, box in enumerate(boxes):
+            for other in boxes[i + 1 :]:
+                assert not box.overlaps(other), [t.get_text() for t in ax.texts]
+
+
+@pytest.mark.parametrize("command", ["compare", "bench"])
+def test_the_base_is_drawn_on_top_and_named_in_the_legend(
+    command: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    figure = drawn_figure(monkeypatch, [command, TINY, "-s", "w,dWr", "--factors", "2"], tmp_path)
+    base = STRATEGY_STYLE["base"]
+    for ax in figure.axes:
+        lines = ax.get_lines()
+        (marker,) = [line for line in lines if line.get_label() == "base"]
+        assert marker.get_marker() == base.marker and marker.get_markersize() == base.markersize
+        assert marker.get_visible() and marker.get_alpha() in (None, 1)
+        assert all(marker.get_zorder() > line.get_zorder() for line in lines if line is not marker)
+        # Where every strategy's line starts.
+        point = (marker.get_xdata()[0], marker.get_ydata()[0])
+        for line in lines:
+            assert (line.get_xdata()[0], line.get_ydata()[0]) == point
+    (legend,) = figure.legends
+    assert "base" in [text.get_text() for text in legend.get_texts()]

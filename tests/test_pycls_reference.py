@@ -183,11 +183,12 @@ def zoo_spec(name: str) -> BaseSpec | None:
         return from_mapping(fields, name, name).spec
     widths = [256, 512, 1024, 2048]
     if name in RESNETS:
-        fields = {"family": "resnet", "depths": RESNETS[name], "widths": widths}
+        fields = {"family": "resnet", "block": "bottleneck", "depths": RESNETS[name]}
+        fields["widths"] = widths
         return from_mapping(fields, name, name).spec
     if name in RESNEXTS:
         fields = {"depths": RESNEXTS[name], "widths": widths, "groups": 32, "width_per_group": 4}
-        return from_mapping({"family": "resnet", **fields}, name, name).spec
+        return from_mapping({"family": "resnet", "block": "bottleneck", **fields}, name, name).spec
     return None
 
 

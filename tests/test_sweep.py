@@ -256,7 +256,9 @@ def test_bad_bases_name_the_sweep_file(tmp_path: Path) -> None:
     path = write(tmp_path, "bases: [resnet5O]\nstrategies: [w]\nfactors: [2]\n")
     with pytest.raises(ConfigError) as error:
         expand(read_sweep(path), str(path))
-    assert str(error.value).startswith(f"{path}: bases: unknown preset 'resnet5O'; allowed: ")
+    assert str(error.value).startswith(
+        f"{path}: bases: unknown preset 'resnet5O' (did you mean resnet50 or "
+    )
     assert str(error.value).endswith("(or a path ending in .yaml)")
     path = write(tmp_path, "bases: [missing.yaml]\nstrategies: [w]\nfactors: [2]\n")
     with pytest.raises(ConfigError) as error:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from typer.core import TyperGroup
 
 from scalecalc import outputs
+from scalecalc.cli._help import App, PlainHelpGroup
 from scalecalc.costs import CONVENTIONS
 from scalecalc.errors import ScalecalcError, safe_text
 from scalecalc.interrupts import Stopped, stop_code, stop_word
@@ -20,7 +20,7 @@ from scalecalc.report import FORMATS
 from scalecalc.terminal import render_rich, stdout_is_terminal
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(PlainHelpGroup):
     """The command group: a usage error (unknown option, bad value) is one `error:` line and
     exit 2 however the app is run, from the console script or from a test's CliRunner."""
 
@@ -48,11 +48,11 @@ def usage_error(error: Exception) -> int:
     return error.exit_code
 
 
-app = typer.Typer(
+app = App(
     cls=OneLineErrors,
     name="scalecalc",
     help="What each way of scaling a vision model costs: flops, params and activations.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -117,7 +117,8 @@ def _show_version(value: bool) -> None:
     if value:
         from scalecalc import __version__
 
-        typer.echo(f"scalecalc {__version__}")
+        with user_errors():
+            outputs.write_stdout(f"scalecalc {__version__}\n")
         raise typer.Exit()
 
 
@@ -126,7 +127,11 @@ def _main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
+            "--version",
+            "-V",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:

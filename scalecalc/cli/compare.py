@@ -88,7 +88,9 @@ def compare_command(
     ] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option("--batch-size", min=1, help="Images per step, for --memory (default 1)."),
+        typer.Option(
+            "--batch-size", min=1, metavar="N", help="Images per step, for --memory (default 1)."
+        ),
     ] = None,
     dtype: Annotated[
         Literal[DTYPE_NAMES] | None,  # type: ignore[valid-type]

@@ -25,7 +25,7 @@ ModelArgument = typer.Argument(metavar="CONFIG", help="A preset name or a YAML f
 @app.command("count")
 def count_command(
     configs: Annotated[
-        list[str], typer.Argument(metavar="CONFIG...", help="Preset names or YAML files.")
+        list[str], typer.Argument(metavar="CONFIG", help="Preset names or YAML files.")
     ],
     fmt: FormatOption = None,
     output: OutputOption = None,
@@ -60,8 +60,10 @@ def count_command(
 
 @app.command("list")
 def list_command(
-    include: Annotated[str, typer.Argument(help="Glob over preset names.")] = "*",
-    exclude: Annotated[str, typer.Option(help="Glob of names to leave out.")] = "",
+    include: Annotated[str, typer.Argument(metavar="GLOB", help="Glob over preset names.")] = "*",
+    exclude: Annotated[
+        str, typer.Option(metavar="GLOB", help="Glob of names to leave out.")
+    ] = "",
 ) -> None:
     """The built-in presets, one per line with their family."""
     from scalecalc.registry import list_presets, preset_family

@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from scalecalc.cli._common import app, user_errors
+from scalecalc.cli._help import App, PlainHelpGroup
 
-profile_app = typer.Typer(
+profile_app = App(
+    cls=PlainHelpGroup,
     help="Device profiles: predicted time per image from a model's counts.",
     no_args_is_help=True,
 )
@@ -27,7 +29,9 @@ def fit_command(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", help="The profile's name (default: the output's file stem)."),
+        typer.Option(
+            "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
+        ),
     ] = None,
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models.
@@ -62,10 +66,10 @@ def show_command(
     """A profile's device, setting, fitted model and validation; no argument lists built-ins."""
     from scalecalc.outputs import write_stdout
     from scalecalc.profile import load_profile
-    from scalecalc.profile_report import builtin_list, to_markdown
+    from scalecalc.profile_report import profile_list_markdown, to_markdown
 
     with user_errors():
         if profile is None:
-            write_stdout(builtin_list())
+            write_stdout(profile_list_markdown())
         else:
             write_stdout(to_markdown(load_profile(profile)))

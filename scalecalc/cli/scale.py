@@ -14,14 +14,18 @@ from scalecalc.cli._common import ConventionOption, OutputOption, app, emit, inf
 def scale_command(
     config: Annotated[str, typer.Argument(metavar="CONFIG", help="A preset name or a YAML file.")],
     strategy: Annotated[
-        str, typer.Option("--strategy", "-s", help="e.g. w, dwr, dWr, d1_w8_g8_r1.")
+        str, typer.Option("--strategy", "-s", metavar="S", help="e.g. w, dwr, dWr, d1_w8_g8_r1.")
     ],
-    factor: Annotated[float | None, typer.Option(help="Flops factor s (e.g. 4).")] = None,
+    factor: Annotated[
+        float | None, typer.Option(metavar="F", help="Flops factor s (e.g. 4).")
+    ] = None,
     target_flops: Annotated[
-        str | None, typer.Option(help="Flops to aim for, e.g. 16G; the closest model wins.")
+        str | None,
+        typer.Option(metavar="N", help="Flops to aim for, e.g. 16G; the closest model wins."),
     ] = None,
     target_factor: Annotated[
-        float | None, typer.Option(help="Aim for this multiple of the base model's flops.")
+        float | None,
+        typer.Option(metavar="F", help="Aim for this multiple of the base model's flops."),
     ] = None,
     convention: ConventionOption = "paper",
     output: OutputOption = None,

@@ -34,6 +34,9 @@ class Family:
     # Turns convenience keys (paper parameters, torchvision names) into spec fields.
     expand_aliases: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_no_aliases)
     alias_keys: frozenset[str] = frozenset()
+    # Keys a config without a preset must give, with their allowed values: where the spec's
+    # default would be a silent guess between designs of very different cost.
+    required_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def build(self, spec: BaseSpec) -> StagedNet:
         """The nn.Module for `spec` (imports torch)."""

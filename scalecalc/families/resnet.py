@@ -74,10 +74,13 @@ class ResNetSpec(StageSpec):
         return self.bottlenecks or super().bottleneck_widths()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain fields; `bottlenecks` only where they are given."""
+        """Plain fields; `bottlenecks` only where they are given, and for basic blocks no
+        bottleneck ratio or group widths (they have neither: tables would repeat the widths)."""
         fields = super().to_dict()
         if not self.bottlenecks:
             del fields["bottlenecks"]
+        if self.block == "basic":
+            del fields["bottleneck_ratio"], fields["group_widths"]
         return fields
 
 
