@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scalecalc.errors import ConfigError, shown
+from scalecalc.limits import check_batch_size
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -29,9 +30,8 @@ class BenchSettings:
 
     def __post_init__(self) -> None:
         # Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch
-        # size is bounded by each model's memory estimate instead.
-        if self.batch_size < 1:
-            raise ConfigError(f"--batch-size: must be at least 1, got {shown(self.batch_size)}")
+        # size is further bounded by each model's memory estimate.
+        check_batch_size(self.batch_size)
         for option, value, least, most in (
             ("--warmup", self.warmup, 0, 100_000),
             ("--iters", self.iters, 1, 100_000),

@@ -54,7 +54,7 @@ def bench_command(
     ] = None,
     dtype: Annotated[Literal[DTYPE_NAMES], typer.Option("--dtype")] = "float32",  # type: ignore[valid-type]
     batch_size: Annotated[
-        int, typer.Option("--batch-size", metavar="N", help="Images per iteration.")
+        int, typer.Option("--batch-size", metavar="N", help="Images per iteration (at most 2^31).")
     ] = 8,
     train: Annotated[
         bool, typer.Option("--train", help="Time a training step (forward + backward).")

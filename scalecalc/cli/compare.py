@@ -29,6 +29,7 @@ from scalecalc.cli._common import (
 )
 from scalecalc.annotations import MemorySetting
 from scalecalc.errors import ConfigError
+from scalecalc.limits import check_batch_size
 from scalecalc.measurement import DTYPE_NAMES
 from scalecalc.outputs import Destination
 from scalecalc.sweep import Sweep
@@ -78,7 +79,7 @@ def compare_command(
         ),
     ] = None,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, help="Images per step, for --memory.")
+        int, typer.Option("--batch-size", help="Images per step, for --memory (at most 2^31).")
     ] = 1,
     dtype: Annotated[
         Literal[DTYPE_NAMES], typer.Option("--dtype", help="For --memory.")  # type: ignore[valid-type]
@@ -167,6 +168,7 @@ def memory_setting(
     """The memory columns asked for, or None; --optimizer needs --train."""
     from scalecalc.units import parse_bytes
 
+    check_batch_size(batch_size)
     if optimizer is not None and not train:
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
     if not memory and max_batch is None:
