@@ -13,6 +13,7 @@ from scalecalc.families._spec import BaseSpec
 from scalecalc.limits import check_traceable
 from scalecalc.memory import available_bytes, gib
 from scalecalc.registry import get_family
+from scalecalc.requires import require_torch
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ def load(source: str | Path) -> ModelConfig:
 
 def build(spec: BaseSpec, device: str | torch.device = "cpu") -> StagedNet:
     """The nn.Module for `spec`; on device "meta" no weight memory is allocated."""
+    require_torch("building a model")
     import torch
 
     with torch.device(device):
@@ -59,6 +61,7 @@ def count(spec: BaseSpec, convention: str = "paper", counter: str = "analytic") 
         return get_family(spec.family).complexity(spec, convention)
     if counter not in COUNTERS:
         raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
+    require_torch(f"the {counter} counter", fvcore=counter == "fvcore")
     _check_traceable(spec, counter)
     from scalecalc.nn.counting import count_fvcore, count_meta
 

@@ -31,6 +31,7 @@ from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.interrupts import Stopped, stop_code, stop_word
 from scalecalc.measurement import DTYPE_NAMES
+from scalecalc.requires import require_torch
 
 if TYPE_CHECKING:
     from scalecalc.bench_partial import PartialWriter
@@ -108,10 +109,12 @@ def bench_command(
     from scalecalc.bench_checks import caveats
     from scalecalc.measurement import BenchSettings
     from scalecalc.memory import gib
-    from scalecalc.nn import bench, devices
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
+        require_torch("bench")
+        from scalecalc.nn import bench, devices
+
         inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
         # Every destination is checked before anything is timed, not after.
         destination, plot_to = output_and_plot(output, plot, inputs)

@@ -32,6 +32,7 @@ from scalecalc.errors import ConfigError
 from scalecalc.limits import check_batch_size
 from scalecalc.measurement import DTYPE_NAMES
 from scalecalc.outputs import Destination
+from scalecalc.requires import require_torch
 from scalecalc.sweep import Sweep
 
 
@@ -173,5 +174,6 @@ def memory_setting(
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
     if not memory and max_batch is None:
         return None
+    require_torch("--memory" if max_batch is None else "--max-batch")
     budget = None if max_batch is None else parse_bytes(max_batch, "--max-batch")
     return MemorySetting(batch_size, dtype, train, optimizer, budget)

@@ -18,6 +18,7 @@ from scalecalc.cli._common import (
     warn,
 )
 from scalecalc.costs import COUNTERS
+from scalecalc.requires import require_torch
 
 ModelArgument = typer.Argument(metavar="CONFIG", help="A preset name or a YAML file.")
 
@@ -44,6 +45,8 @@ def count_command(
     from scalecalc.errors import ModelTooLargeError
 
     with user_errors():
+        if counter != "analytic":
+            require_torch(f"--counter {counter}", fvcore=counter == "fvcore")
         destination = outputs.destination(output, "--output", inputs=configs)
         fmt = output_format(fmt, destination)
         rows = []
