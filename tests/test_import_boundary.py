@@ -180,7 +180,8 @@ def test_paths_that_need_torch_name_the_extra_without_it(args: list[str], messag
 def test_fvcore_alone_missing_is_named() -> None:
     done = run_without("fvcore", ["count", "resnet50", "--counter", "fvcore"])
     assert (done.returncode, done.stdout) == (2, "")
-    assert done.stderr == f"error: --counter fvcore needs fvcore, which is not installed; {INSTALL}\n"
+    expected = f"error: --counter fvcore needs fvcore, which is not installed; {INSTALL}\n"
+    assert done.stderr == expected
     # torch alone is enough for the meta counter: ResNet-50's published parameter count.
     done = run_without("fvcore", ["count", "resnet50", "--counter", "meta", "-f", "json"])
     assert done.returncode == 0, done.stderr

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.api import count
+from scalecalc.cli import app
 from scalecalc.config import load
 from scalecalc.errors import ConfigError, ModelTooLargeError
 from scalecalc.families.resnet import ResNetSpec
@@ -16,8 +17,6 @@ from scalecalc.families.vit import ViTSpec
 from scalecalc.limits import MAX_BATCH_SIZE, MAX_TRACED_ELEMENTS, check_batch_size
 from scalecalc.nn.memory import estimate_peak, max_batch, spec_step
 from scalecalc.units import parse_bytes
-
-from scalecalc.cli import app
 
 TINY_REGNET = load(str(Path(__file__).parent / "data" / "bench_tiny.yaml")).spec
 # 1001 small blocks: cheap to build, one block past the limit.
@@ -109,7 +108,8 @@ def test_max_batch_refuses_a_budget_that_holds_more_than_it_traces() -> None:
 @pytest.mark.parametrize("size", ["0", "2147483649", "1000000000000000", "9" * 23])
 def test_compare_batch_size_is_bounded(size: str) -> None:
     args = ["compare", "resnet50", "-s", "w", "--factors", "2", "--memory", "--batch-size", size]
-    assert_one_line_error(args, f"error: --batch-size: must be from 1 to 2147483648 (2^31), got {size}")
+    expected = f"error: --batch-size: must be from 1 to 2147483648 (2^31), got {size}"
+    assert_one_line_error(args, expected)
 
 
 def test_bench_batch_size_is_bounded(tmp_path: Path) -> None:
@@ -118,7 +118,8 @@ def test_bench_batch_size_is_bounded(tmp_path: Path) -> None:
 
 
 def test_compare_max_batch_of_311_digits() -> None:
-    args = ["compare", "resnet50", "-s", "w", "--factors", "2", "--max-batch", "1" + "0" * 310 + "GB"]
+    size = "1" + "0" * 310 + "GB"
+    args = ["compare", "resnet50", "-s", "w", "--factors", "2", "--max-batch", size]
     assert_one_line_error(args, "error: --max-batch: must be between 1 B and 1 EiB")
 
 
