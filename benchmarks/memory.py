@@ -158,8 +158,10 @@ def main() -> int:
     train, device = not args.inference, "cuda" if args.cuda else "cpu"
     specs = bench_specs(args.include)
     if not specs:
-        print(f"error: --include: no model of bench's default sweep matches {args.include}",
-              file=sys.stderr)
+        print(
+            f"error: --include: no model of bench's default sweep matches {args.include}",
+            file=sys.stderr,
+        )
         return 2
     started = time.perf_counter()
     estimate_peak(specs[0][1], 1, train=train, device=device)

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from scalecalc.errors import ModelTooLargeError
+
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
     from scalecalc.profile import Profile
@@ -175,9 +177,14 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
     steps: dict[Any, tuple[int, int | None]] = {}
     for row in rows:
         if row.spec not in steps:  # a spec twice in a sweep is traced once
-            step = spec_step(row.spec, setting.dtype, setting.train, setting.optimizer, "cpu")
-            peak = step.estimate(setting.batch_size).total_bytes
-            largest = None if setting.budget is None else step.max_batch(setting.budget)
+            option = "--memory"
+            try:
+                step = spec_step(row.spec, setting.dtype, setting.train, setting.optimizer, "cpu")
+                peak = step.estimate(setting.batch_size).total_bytes
+                option = "--max-batch"
+                largest = None if setting.budget is None else step.max_batch(setting.budget)
+            except ModelTooLargeError as error:
+                raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
             steps[row.spec] = (peak, largest)
         peak, largest = steps[row.spec]
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))

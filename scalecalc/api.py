@@ -11,8 +11,10 @@ from scalecalc.config import ModelConfig, from_mapping, load as _load
 from scalecalc.costs import COUNTERS, Costs
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.families._spec import BaseSpec
+from scalecalc.limits import check_traceable
 from scalecalc.memory import available_bytes, gib
 from scalecalc.registry import get_family
+from scalecalc.requires import require_torch
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ def _spec(model: BaseSpec | ModelConfig, caller: str) -> BaseSpec:
 
 def build(model: BaseSpec | ModelConfig, device: str | torch.device = "cpu") -> StagedNet:
     """The nn.Module of a spec or loaded model; on device "meta" no weight memory is allocated."""
+    require_torch("building a model")
     import torch
 
     spec = _spec(model, "build")
@@ -69,11 +72,6 @@ def scale_by(model: BaseSpec | ModelConfig, factors: Factors) -> BaseSpec:
     return get_family(spec.family).scale(spec, factors)
 
 
-# Building a module per block costs time: past this many blocks only the analytic counter runs.
-MAX_TRACED_BLOCKS = 1000
-# torch refuses tensors of 2^63 bytes or more; the largest tensor of a forward pass is at most
-# its activations (the sum of the outputs counted), so this leaves a margin of 2 at float32.
-MAX_TRACED_ELEMENTS = 2**60
 # The fvcore counter's time, fitted over 8 models (benchmarks/fvcore_cost.py, a busy 2-core
 # CPU): tracing costs about 0.67 s a block, running about 0.42 s per 1e9 multiply-adds.
 FVCORE_SECONDS_PER_BLOCK = 0.67
@@ -91,6 +89,7 @@ def count(
         return get_family(spec.family).complexity(spec, convention)
     if counter not in COUNTERS:
         raise ValueError(f"counter must be one of {', '.join(COUNTERS)}, got {counter!r}")
+    require_torch(f"the {counter} counter", fvcore=counter == "fvcore")
     _check_traceable(spec, counter)
     from scalecalc.nn.counting import count_fvcore, count_meta
 
@@ -108,17 +107,11 @@ def fvcore_bytes(params: int, acts: int, blocks: int) -> int:
 
 def _check_traceable(spec: BaseSpec, counter: str) -> None:
     """Refuse models the traced counters could not build in reasonable time and memory."""
-    if spec.num_blocks > MAX_TRACED_BLOCKS:
-        raise ModelTooLargeError(
-            f"{spec.num_blocks} blocks is more than the {counter} counter builds "
-            f"(limit {MAX_TRACED_BLOCKS}); the analytic counter (the default) counts it exactly"
-        )
-    costs = get_family(spec.family).complexity(spec, "paper")
-    if costs.acts > MAX_TRACED_ELEMENTS:
-        raise ModelTooLargeError(
-            f"this model's activations ({costs.acts:.3g} elements) are more than the {counter} "
-            "counter's tensors can hold (2^60); the analytic counter (the default) counts it exactly"
-        )
+    costs = check_traceable(
+        spec,
+        f"the {counter} counter",
+        "the analytic counter (the default) counts it exactly",
+    )
     if counter == "fvcore":
         needed = fvcore_bytes(costs.params, costs.acts, spec.num_blocks)
         available = available_bytes()

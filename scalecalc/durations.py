@@ -27,8 +27,7 @@ def parse_seconds(text: object, what: str = "value") -> float:
     match = _TIME.match(text) if isinstance(text, str) else None
     if not match:
         raise ConfigError(
-            f"{what}: expected a time with a unit ({UNITS}) such as 0.8ms or 72h, "
-            f"got {shown(text)}"
+            f"{what}: expected a time with a unit ({UNITS}) such as 0.8ms or 72h, got {shown(text)}"
         )
     seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:

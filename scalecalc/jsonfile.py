@@ -48,8 +48,9 @@ def parse_json(
     wanted = f"; expected {expected}" if expected else ""
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
-        raise error(f"{origin}: not a usable JSON document (nested {depth} deep, the limit is "
-                    f"{MAX_DEPTH})")
+        raise error(
+            f"{origin}: not a usable JSON document (nested {depth} deep, the limit is {MAX_DEPTH})"
+        )
     try:
         return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
     except json.JSONDecodeError as failure:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scalecalc.errors import ConfigError, shown
+from scalecalc.limits import check_batch_size
 
 if TYPE_CHECKING:
     from scalecalc.compare import CompareRow
@@ -22,8 +23,7 @@ def check_options(
     batch_size: int, warmup: int, iters: int, rounds: int, threads: int | None
 ) -> None:
     """ConfigError naming the option unless each count is in its range."""
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size: must be at least 1, got {shown(batch_size)}")
+    check_batch_size(batch_size)
     for option, value in (("--warmup", warmup), ("--iters", iters), ("--rounds", rounds)):
         least, most = LIMITS[option]
         if not least <= value <= most:

@@ -148,9 +148,7 @@ def plot_bytes(rows: Sequence[CompareRow], fmt: str = "png") -> bytes:
                 xs = [r.costs.flops / 1e9 for r in members]
                 ys = [r.measure(measure) / 1e6 for r in members]
                 ax.plot(xs, ys, **strategy_style(strategy).line(), label=strategy)
-                points += [
-                    (x, y, point_label(r)) for x, y, r in zip(xs, ys, members) if r.strategy
-                ]
+                points += [(x, y, point_label(r)) for x, y, r in zip(xs, ys, members) if r.strategy]
             annotate_points(ax, points)
             log_log_axes(ax)
             ax.set_xlabel(f"flops (G, {convention} convention)")

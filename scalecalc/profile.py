@@ -239,8 +239,6 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
     return profile
 
 
-
-
 def profile_from_json(text: str, origin: str) -> Profile:
     """Parse and validate a profile document; any problem is one ProfileError naming the key."""
     return profile_from_document(parse_json(text, origin, ProfileError), origin)

@@ -47,9 +47,7 @@ class Evaluator:
     """Scaled spec and flops (or any measure that grows with the model, such as predicted
     time) for a factor, counting each distinct spec once."""
 
-    def __init__(
-        self, spec: BaseSpec, strategy: Strategy, flops_of: Callable[[BaseSpec], float]
-    ):
+    def __init__(self, spec: BaseSpec, strategy: Strategy, flops_of: Callable[[BaseSpec], float]):
         from scalecalc.api import scale_by
 
         self._scale = lambda s: scale_by(spec, scaling_factors(strategy, s))

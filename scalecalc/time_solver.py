@@ -112,7 +112,5 @@ def _unreachable(
             f"({best[2] / target - 1:+.1%}) to {above * 1e3:.4g} ms ({above / target - 1:+.1%})"
         )
     return (
-        f"strategy {shown(strategy.name)} cannot reach {goal} within "
-        f"-{TOLERANCE:.0%}…0%: {reach}"
+        f"strategy {shown(strategy.name)} cannot reach {goal} within -{TOLERANCE:.0%}…0%: {reach}"
     )
-

@@ -46,7 +46,7 @@ def parse_bytes(text: str, what: str = "value") -> int:
     match = _BYTES.match(text.upper())
     if not match:
         raise ConfigError(f"{what}: expected a size such as 24GiB or 80GB, got {shown(text)}")
-    value = round(float(match.group(1)) * _BYTE_UNITS[match.group(2)])
-    if not 1 <= value <= 2**60:
+    value = float(match.group(1)) * _BYTE_UNITS[match.group(2)]
+    if not 1 <= value <= 2**60:  # before rounding: a 400-digit size is inf here
         raise ConfigError(f"{what}: must be between 1 B and 1 EiB, got {shown(text)}")
-    return value
+    return round(value)

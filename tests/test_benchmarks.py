@@ -62,8 +62,7 @@ def test_pycls_zoo_refuses_a_folder_without_the_zoo_in_one_line(tmp_path: Path) 
     done = script("pycls_zoo", str(tmp_path))
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (
-        f"error: {tmp_path}: no model_complexity.json in it or in its dev/; give a pycls "
-        "checkout\n"
+        f"error: {tmp_path}: no model_complexity.json in it or in its dev/; give a pycls checkout\n"
     )
 
 

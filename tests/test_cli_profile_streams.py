@@ -49,7 +49,10 @@ def test_closed_stdout_writes_no_profile(tmp_path: Path) -> None:
     script = 'exec "$0" -m scalecalc profile fit "$1" -o "$2" >&-'
     result = subprocess.run(
         ["sh", "-c", script, sys.executable, BENCH, str(output)],
-        capture_output=True, check=False, env=ENV, timeout=120,
+        capture_output=True,
+        check=False,
+        env=ENV,
+        timeout=120,
     )
     assert result.returncode == 2
     one_line(result.stderr, "stdout: is closed; nothing was written")

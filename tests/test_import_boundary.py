@@ -1,5 +1,6 @@
-"""The house plan: commands that only do arithmetic never import torch, fvcore or matplotlib;
-the paths that need them still work."""
+"""The house plan: commands that only do arithmetic never import torch, fvcore or matplotlib,
+and work where torch and fvcore are not installed (the torch extra is optional); the paths that
+need them still work, and without them say in one line what to install."""
 
 from __future__ import annotations
 
@@ -61,8 +62,19 @@ LIGHT_COMMANDS = [
     ["compare", "--target-factor", "4", "--profile", "rtx4090", "-f", "json"],
     # equal time on the default bases: solving for predicted time is arithmetic too
     ["compare", "-s", "w,d,r", "--target-time-factor", "10", "--profile", "v100-pycls-train"],
-    ["compare", "-s", "d", "--target-time", "200h", "--epochs", "100", "--gpus", "8",
-     "--profile", "rtx3090-train"],  # fmt: skip
+    [
+        "compare",
+        "-s",
+        "d",
+        "--target-time",
+        "200h",
+        "--epochs",
+        "100",
+        "--gpus",
+        "8",
+        "--profile",
+        "rtx3090-train",
+    ],  # fmt: skip
     ["profile", "show", "rtx4090"],
 ]
 
@@ -140,3 +152,149 @@ def test_bench_refuses_a_partial_file_in_the_way_before_importing_torch(tmp_path
     (tmp_path / "out.json.partial.jsonl").mkdir()
     code, heavy, _ = run_fresh(["bench", "-o", "out.json", "--resume"], tmp_path)
     assert (code, heavy) == (2, [])
+
+
+# Runs the console entry point in a fresh interpreter where the packages named in argv[1]
+# (comma-separated) cannot be imported, as in a `pip install scalecalc` without the torch extra.
+WITHOUT = """
+import sys
+
+blocked = set(sys.argv[1].split(","))
+
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in blocked:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, NotInstalled())
+if sys.argv[2] == "-c":
+    exec(sys.argv[3])
+else:
+    from scalecalc.cli import main
+
+    sys.argv = ["scalecalc", *sys.argv[2:]]
+    main()
+"""
+NO_TORCH = "torch,fvcore"
+INSTALL = "install the torch extra: pip install 'scalecalc[torch]'"
+
+
+def run_without(
+    blocked: str, args: list[str], cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
+    """`scalecalc ARGS` (or `-c CODE`) in a new interpreter that cannot import `blocked`."""
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT, blocked, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["count", "resnet50", "--counter", "meta"], "--counter meta needs torch, which is"),
+        (["count", "resnet50", "--counter", "fvcore"], "--counter fvcore needs torch and fvcore"),
+        (["bench", "--iters", "1"], "bench needs torch"),
+        (["compare", "--memory"], "--memory needs torch"),
+        (["compare", "resnet50", "-s", "w", "--max-batch", "24GiB"], "--max-batch needs torch"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else "",
+)
+def test_paths_that_need_torch_name_the_extra_without_it(args: list[str], message: str) -> None:
+    done = run_without(NO_TORCH, args)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"error: {message}"), done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.endswith(f"not installed; {INSTALL}\n")
+
+
+def test_fvcore_alone_missing_is_named() -> None:
+    done = run_without("fvcore", ["count", "resnet50", "--counter", "fvcore"])
+    assert (done.returncode, done.stdout) == (2, "")
+    expected = f"error: --counter fvcore needs fvcore, which is not installed; {INSTALL}\n"
+    assert done.stderr == expected
+    # torch alone is enough for the meta counter: ResNet-50's published parameter count.
+    done = run_without("fvcore", ["count", "resnet50", "--counter", "meta", "-f", "json"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["params"] == 25_557_032
+
+
+def test_python_api_without_torch_raises_an_import_error_naming_the_extra() -> None:
+    script = (
+        "import scalecalc\n"
+        "spec = scalecalc.load('resnet50').spec\n"
+        "print(scalecalc.count(spec).params)\n"
+        "for call in (lambda: scalecalc.build(spec),\n"
+        "             lambda: scalecalc.count(spec, counter='meta'),\n"
+        "             lambda: __import__('scalecalc.nn.memory')):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ImportError as error:\n"
+        "        print(type(error).__name__, isinstance(error, scalecalc.ScalecalcError), error)\n"
+    )
+    done = run_without(NO_TORCH, ["-c", script])
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "25557032"  # torchvision's published ResNet-50 parameters
+    needs = [
+        "building a model",
+        "the meta counter",
+        "building, tracing or timing a model (scalecalc.nn)",
+    ]
+    assert lines[1:] == [
+        f"TorchUnavailableError True {what} needs torch, which is not installed; {INSTALL}"
+        for what in needs
+    ]
+
+
+BENCH_FILE = REPO / "tests" / "data" / "bench_cpu_default.json"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list"],
+        ["show", "resnet50"],
+        ["scale", "resnet50", "-s", "d", "--factor", "2"],
+        ["count", "resnet50", "-f", "json"],
+        ["compare", "-f", "json"],
+        ["compare", "--target-factor", "4", "--profile", "rtx4090", "-f", "json"],
+        ["check", "--presets", "--baseline", str(REPO / "configs/baselines/costs.json")],
+        ["profile", "show", "rtx4090"],
+        ["profile", "fit", str(BENCH_FILE), "-o", "fitted.json"],
+    ],
+    ids=" ".join,
+)
+def test_arithmetic_commands_work_without_torch(args: list[str], tmp_path: Path) -> None:
+    done = run_without(NO_TORCH, args, tmp_path)
+    with_torch = subprocess.run(
+        [sys.executable, "-m", "scalecalc", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == with_torch.returncode == 0, done.stderr
+    # Byte for byte what the same command prints where torch is installed.
+    assert done.stdout == with_torch.stdout
+
+
+def test_without_torch_the_counts_are_the_published_ones(tmp_path: Path) -> None:
+    done = run_without(NO_TORCH, ["count", "resnet50", "vit_b16", "-f", "json"], tmp_path)
+    rows = json.loads(done.stdout)
+    # torchvision's published parameter counts.
+    assert [row["params"] for row in rows] == [25_557_032, 86_567_656]
+    # Depth × 2: each of ResNet-50's stages (3, 4, 6, 3) twice as deep.
+    done = run_without(NO_TORCH, ["scale", "resnet50", "-s", "d", "--factor", "2"], tmp_path)
+    assert "depths: [6, 8, 12, 6]" in done.stdout, done.stdout
+    done = run_without(NO_TORCH, ["list"], tmp_path)
+    assert len(done.stdout.splitlines()) == len(list((REPO / "configs").glob("*.yaml")))

@@ -10,6 +10,7 @@ from measured import allocator_peak
 from torch import nn
 
 from scalecalc.api import build
+from scalecalc.batch_search import largest_fitting, linear_guess
 from scalecalc.config import load
 from scalecalc.families._spec import BaseSpec
 from scalecalc.families.resnet import ResNetSpec
@@ -19,8 +20,6 @@ from scalecalc.nn.memory import (
     MemoryEstimate,
     MetaStep,
     estimate_peak,
-    largest_fitting,
-    linear_guess,
     max_batch,
     spec_step,
 )

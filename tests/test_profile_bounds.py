@@ -39,8 +39,10 @@ def _coefficient(value: object) -> Callable[[dict], None]:
         (_coefficient(-50), "model.coefficients.acts: -50 is outside 0 to 4"),
         (_coefficient(1e308), "model.coefficients.acts: 1e+308 is outside 0 to 4"),
         (_coefficient(HUGE), "model.coefficients.acts: 1000"),
-        (lambda d: d["model"]["intercepts"].update(regnet=800), "model.intercepts.regnet: 800 "
-         "is outside -100 to 100"),
+        (
+            lambda d: d["model"]["intercepts"].update(regnet=800),
+            "model.intercepts.regnet: 800 is outside -100 to 100",
+        ),
         (lambda d: d["fitted_on"].update(models=HUGE), "fitted_on.models: 1000"),
         (lambda d: d["validation"].update(rows=HUGE), "validation.rows: 1000"),
         (lambda d: d["validation"].update(spearman=1.5), "validation.spearman: 1.5 is outside -1"),
@@ -61,8 +63,10 @@ def test_out_of_range_numbers_are_refused_naming_the_key(
         load_profile(path)
     assert str(error.value).startswith(f"{path}: {message}")
     # every command reading profiles: one line, exit 2 (before: OverflowError, inf, crash)
-    for args in (["profile", "show", str(path)], ["compare", "regnety_400mf", "-s", "w",
-                                                   "--factors", "2", "--profile", str(path)]):
+    for args in (
+        ["profile", "show", str(path)],
+        ["compare", "regnety_400mf", "-s", "w", "--factors", "2", "--profile", str(path)],
+    ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and result.stdout == "", args
         assert result.stderr.startswith(f"error: {path}: ") and result.stderr.count("\n") == 1

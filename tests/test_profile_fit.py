@@ -115,8 +115,9 @@ def test_a_fit_that_ranks_nothing_is_refused(tmp_path: Path) -> None:
 def test_times_outside_a_nanosecond_to_an_hour_are_refused(tmp_path: Path, seconds: float) -> None:
     times = [C * acts**0.75 for _, acts, _ in MODELS]
     times[2] = seconds
-    result = runner.invoke(app, ["profile", "fit", str(bench_file(tmp_path, times)), "-o",
-                                 str(tmp_path / "p.json")])
+    result = runner.invoke(
+        app, ["profile", "fit", str(bench_file(tmp_path, times)), "-o", str(tmp_path / "p.json")]
+    )
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     # Times no clock gives (per batch of 8) stop at the bench-file reader; the rest at the fit.
     batch = seconds * BATCH
@@ -133,8 +134,9 @@ def test_a_family_needs_three_models_for_an_intercept_of_its_own(
 ) -> None:
     # vit models are 2x slower than the rest at equal acts; with 2 models they join "other"
     records = [Record(f"o{i}", None, 1e9, 1e7, 1e6 * (i + 1), 1e-3 * (i + 1)) for i in range(5)]
-    records += [Record(f"v{i}", "vit", 1e9, 1e7, 1e6 * (i + 1), 2e-3 * (i + 1))
-                for i in range(models)]
+    records += [
+        Record(f"v{i}", "vit", 1e9, 1e7, 1e6 * (i + 1), 2e-3 * (i + 1)) for i in range(models)
+    ]
     # two rows of one vit model count once
     records.append(Record("v0", "vit", 1e9, 1e7, 1e6, 2e-3))
     fit = fit_form(records, ("acts",), robust=False)
@@ -175,8 +177,9 @@ def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> No
     assert dict(fresh.intercepts) == pytest.approx(shipped["model"]["intercepts"], rel=1e-9)
     v = shipped["validation"]
     assert (fresh.validation.method, fresh.validation.rows) == (v["method"], v["rows"])
-    assert fresh.validation.median_abs_pct_error == pytest.approx(v["median_abs_pct_error"],
-                                                                  rel=1e-9)
+    assert fresh.validation.median_abs_pct_error == pytest.approx(
+        v["median_abs_pct_error"], rel=1e-9
+    )
     assert fresh.validation.spearman == pytest.approx(v["spearman"], rel=1e-12)
 
 

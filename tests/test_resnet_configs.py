@@ -39,8 +39,7 @@ def test_a_resnet_without_a_block_is_refused_naming_file_key_and_choices(tmp_pat
     path = tmp_path / "r18.yaml"
     path.write_text("family: resnet\n" + STAGES)
     expected = (
-        f"{path}: block: is required for family resnet without a preset; "
-        "allowed: bottleneck, basic"
+        f"{path}: block: is required for family resnet without a preset; allowed: bottleneck, basic"
     )
     with pytest.raises(ConfigError) as error:
         load(path)

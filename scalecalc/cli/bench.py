@@ -32,6 +32,7 @@ from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.interrupts import Stopped, stop_code, stop_word
 from scalecalc.measurement import DTYPE_NAMES
+from scalecalc.requires import require_torch
 
 if TYPE_CHECKING:
     from scalecalc.bench_file import PartialFile
@@ -56,8 +57,7 @@ def bench_command(
         typer.Option(
             "--profile",
             metavar="NAME|FILE",
-            help="The device profile that solves time goals (--target-time, "
-            "--target-time-factor).",
+            help="The device profile that solves time goals (--target-time, --target-time-factor).",
         ),
     ] = None,
     convention: SweepConventionOption = None,
@@ -67,7 +67,7 @@ def bench_command(
     ] = None,
     dtype: Annotated[Literal[DTYPE_NAMES], typer.Option("--dtype")] = "float32",  # type: ignore[valid-type]
     batch_size: Annotated[
-        int, typer.Option("--batch-size", metavar="N", help="Images per iteration.")
+        int, typer.Option("--batch-size", metavar="N", help="Images per iteration (at most 2^31).")
     ] = 8,
     train: Annotated[
         bool, typer.Option("--train", help="Time a training step (forward + backward).")
@@ -135,6 +135,9 @@ def bench_command(
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
+        require_torch("bench")
+        from scalecalc.nn import bench, devices
+
         inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
         # Every option, destination and the partial file are checked before torch is
         # imported (seconds) and before anything is timed (minutes).
@@ -160,8 +163,6 @@ def bench_command(
         refuse_bases(sweep, destination, plot_to)
         partial = open_partial(destination, resume)
         counted = compare.run(entries, sweep.convention, timing=timed)
-
-        from scalecalc.nn import bench, devices
 
         settings = BenchSettings(
             devices.resolve_device(device),

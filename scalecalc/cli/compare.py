@@ -41,8 +41,10 @@ from scalecalc.cli._time import (
     timing,
 )
 from scalecalc.errors import ConfigError
+from scalecalc.limits import check_batch_size
 from scalecalc.measurement import DTYPE_NAMES
 from scalecalc.outputs import Destination
+from scalecalc.requires import require_torch
 from scalecalc.sweep import Sweep
 
 
@@ -89,7 +91,9 @@ def compare_command(
     batch_size: Annotated[
         int | None,
         typer.Option(
-            "--batch-size", min=1, metavar="N", help="Images per step, for --memory (default 1)."
+            "--batch-size",
+            metavar="N",
+            help="Images per step, for --memory (default 1, at most 2^31).",
         ),
     ] = None,
     dtype: Annotated[
@@ -223,8 +227,11 @@ def memory_setting(
                     f"{option}: applies only to predicted memory; add --memory or --max-batch"
                 )
         return None
+    if batch_size is not None:
+        check_batch_size(batch_size)
     if optimizer is not None and not train:
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
+    require_torch("--memory" if max_batch is None else "--max-batch")
     budget = None if max_batch is None else parse_bytes(max_batch, "--max-batch")
     default = MemorySetting()
     return MemorySetting(

@@ -18,6 +18,7 @@ from scalecalc.cli._common import (
     warn,
 )
 from scalecalc.costs import COUNTERS
+from scalecalc.requires import require_torch
 
 ModelArgument = typer.Argument(metavar="CONFIG", help="A preset name or a YAML file.")
 
@@ -44,6 +45,8 @@ def count_command(
     from scalecalc.errors import ModelTooLargeError
 
     with user_errors():
+        if counter != "analytic":
+            require_torch(f"--counter {counter}", fvcore=counter == "fvcore")
         destination = outputs.destination(output, "--output", inputs=configs)
         fmt = output_format(fmt, destination)
         rows = []
@@ -61,9 +64,7 @@ def count_command(
 @app.command("list")
 def list_command(
     include: Annotated[str, typer.Argument(metavar="GLOB", help="Glob over preset names.")] = "*",
-    exclude: Annotated[
-        str, typer.Option(metavar="GLOB", help="Glob of names to leave out.")
-    ] = "",
+    exclude: Annotated[str, typer.Option(metavar="GLOB", help="Glob of names to leave out.")] = "",
 ) -> None:
     """The built-in presets, one per line with their family."""
     from scalecalc.registry import list_presets, preset_family

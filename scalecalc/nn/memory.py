@@ -21,6 +21,11 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
+from scalecalc.errors import ModelTooLargeError
+from scalecalc.limits import MAX_BATCH_SIZE, check_traceable, largest_traceable_batch
+from scalecalc.memory import gib
+
 if TYPE_CHECKING:
     from scalecalc.families._spec import BaseSpec
 
@@ -31,9 +36,6 @@ DEVICES = ("cpu", "cuda", "mps")
 # torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
 CUDA_BLOCK = 512
 KINDS = ("weights", "grads", "optimizer_state", "activations")
-# max_batch draws its lines through these batches. Not batch 1: some ops take other paths there
-# (ViT-B/16 runs a different op sequence at batch 1 than at 2 or 3).
-LINE_BATCHES = (2, 3)
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,8 @@ def _grads_counted(live: LiveBytes, params: list[nn.Parameter]) -> Iterator[None
 
 
 class MetaStep:
-    """A meta-device model (and optimizer) whose step is traced at any batch size."""
+    """A meta-device model (and optimizer) whose step is traced at any batch size up to
+    `batch_limit`, past which its tensors would overflow."""
 
     def __init__(
         self,
@@ -171,6 +174,7 @@ class MetaStep:
         train: bool = False,
         optimizer: str | None = None,
         device: str = "cpu",
+        batch_limit: int = MAX_BATCH_SIZE,
     ) -> None:
         _check_options(dtype, train, optimizer, device)
         if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
@@ -179,6 +183,7 @@ class MetaStep:
         self.sample_shape = sample_shape
         self.dtype, self.train, self.optimizer_name = dtype, train, optimizer
         self.block = CUDA_BLOCK if device == "cuda" else 1
+        self.batch_limit = batch_limit
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = None
         if optimizer is not None:
@@ -194,6 +199,11 @@ class MetaStep:
         """Run one step at `batch_size` on meta tensors; the live bytes over it."""
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, got {batch_size}")
+        if batch_size > self.batch_limit:
+            raise ModelTooLargeError(
+                f"batch size {batch_size} is more than the memory trace takes for this model "
+                f"(at most {self.batch_limit}: no more than 2^60 activation elements, 2^31 images)"
+            )
         live = LiveBytes(self.block)
         for tensor in [*self.model.parameters(), *self.model.buffers()]:
             live.add(tensor, "weights")
@@ -235,68 +245,31 @@ class MetaStep:
         )
 
     def max_batch(self, budget_bytes: int) -> int:
-        """The largest batch whose traced peak is at most `budget_bytes` (0 if none fits)."""
+        """The largest batch whose traced peak is at most `budget_bytes` (0 if none fits);
+        ModelTooLargeError if even `batch_limit` fits, the largest batch traced."""
         peaks: dict[int, int] = {}
         lines = []
-        for batch in LINE_BATCHES:
+        for batch in LINE_BATCHES if max(LINE_BATCHES) <= self.batch_limit else ():
             live = self.trace(batch)
             peaks[batch] = live.peak
             lines.append(live.timeline)
 
         def fits(batch: int) -> bool:
+            if batch > self.batch_limit:
+                return False
             if batch not in peaks:
                 peaks[batch] = self.trace(batch).peak
             return peaks[batch] <= budget_bytes
 
-        return largest_fitting(fits, linear_guess(lines[0], lines[1], budget_bytes))
-
-
-def linear_guess(small: list[int], large: list[int], budget_bytes: int) -> int:
-    """The largest batch within budget if the bytes alive after each op are affine in the batch.
-
-    `small` and `large` are the live bytes after each op at batch 2 and 3 (LINE_BATCHES). Every
-    tensor of these models is either independent of the batch (weights, gradients, optimizer
-    state) or holds one slice per image, so the bytes after op t are a_t + b_t·batch and the
-    peak at any batch is max_t(a_t + b_t·batch): exact from two traces, whichever op holds it."""
-    if len(small) != len(large):  # another op sequence at another batch: no line to follow
-        return LINE_BATCHES[0]
-    guess = math.inf
-    for low, high in zip(small, large, strict=True):
-        slope = high - low
-        if slope <= 0:
-            if low > budget_bytes:
-                return 0
-            continue
-        guess = min(guess, LINE_BATCHES[0] + (budget_bytes - low) // slope)
-    return max(int(guess), 0) if guess != math.inf else LINE_BATCHES[0]
-
-
-def largest_fitting(fits: Callable[[int], bool], guess: int) -> int:
-    """The largest batch b >= 0 with fits(b), fits being true up to some batch and false after.
-
-    Searched outward from `guess` in doubling steps, then by bisection: two calls of `fits` when
-    the guess is right, a few more (logarithmic in the miss) when it is not."""
-    guess = max(guess, 1)
-    step = 1
-    if fits(guess):
-        low = guess
-        while fits(low + step):
-            low += step
-            step *= 2
-        high = low + step
-    else:
-        high = guess
-        while high - step >= 1 and not fits(high - step):
-            high -= step
-            step *= 2
-        low = max(high - step, 0)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if fits(middle):
-            low = middle
-        else:
-            high = middle
-    return low
+        guess = linear_guess(lines[0], lines[1], budget_bytes) if lines else 1
+        largest = largest_fitting(fits, min(guess, self.batch_limit))
+        if largest == self.batch_limit:
+            raise ModelTooLargeError(
+                f"at least {largest} images of this model fit in {gib(budget_bytes)}, and the "
+                "memory trace takes no larger batch (no more than 2^60 activation elements, 2^31 "
+                "images); give a smaller budget"
+            )
+        return largest
 
 
 def _check_options(dtype: str, train: bool, optimizer: str | None, device: str) -> None:
@@ -317,13 +290,17 @@ def spec_step(
     optimizer: str | None = None,
     device: str = "cpu",
 ) -> MetaStep:
-    """`spec` built on the meta device, ready to trace at any batch size."""
+    """`spec` built on the meta device, ready to trace at any batch size it can hold;
+    ModelTooLargeError for a model too large to trace."""
     from scalecalc.api import build
 
     _check_options(dtype, train, optimizer, device)
-    return MetaStep(
-        build(spec, "meta"), (3, spec.resolution, spec.resolution), dtype, train, optimizer, device
+    costs = check_traceable(
+        spec, "the memory trace", "its flops, params and acts are counted (closed form) at any size"
     )
+    shape = (3, spec.resolution, spec.resolution)
+    limit = largest_traceable_batch(costs)
+    return MetaStep(build(spec, "meta"), shape, dtype, train, optimizer, device, limit)
 
 
 def estimate_peak(
