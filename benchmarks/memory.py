@@ -113,7 +113,7 @@ def measure_cuda(spec, batch_size: int, train: bool) -> tuple[int, int]:
 
 def bench_specs(include: list[str]) -> list[tuple[str, object]]:
     """The models of `scalecalc bench`'s default sweep whose key matches a pattern of `include`."""
-    from scalecalc import compare
+    from scalecalc.compare import run as compare
     from scalecalc.sweep import BENCH_SWEEP
     from scalecalc.sweep import expand
 

@@ -1,7 +1,7 @@
 """Refit the built-in device profiles from data/published and print their validation table.
 
     python benchmarks/prediction.py            # print the table, check the shipped profiles
-    python benchmarks/prediction.py --write    # also rewrite scalecalc/profiles/*.json
+    python benchmarks/prediction.py --write    # also rewrite scalecalc/profile/builtin/*.json
 
 Columns: the kept profile's held-out median absolute % error and Spearman, beside two plain
 fits (least squares of log time, one intercept): flops only, and flops + acts. Last, the time to load a profile and predict 100 models.
@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scalecalc.profile import BUILTIN_DIR, load_profile, predict, profile_to_json
-from scalecalc.profile_data import BUILTINS, fit_builtin
-from scalecalc.profile_fit import validate
+from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict, profile_to_json
+from scalecalc.profile.data import BUILTINS, fit_builtin
+from scalecalc.profile.fit import validate
 
 DATA = ROOT / "data" / "published"
 

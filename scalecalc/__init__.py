@@ -13,14 +13,14 @@ _EXPORTS = {
     "Factors": "scalecalc.scaling",
     "ModelConfig": "scalecalc.config",
     "ScalecalcError": "scalecalc.errors",
-    "RunSetting": "scalecalc.run_cost",
+    "RunSetting": "scalecalc.compare.run_cost",
     "Solution": "scalecalc.solver",
     "StageCosts": "scalecalc.costs",
     "Strategy": "scalecalc.scaling",
     "build": "scalecalc.api",
     "count": "scalecalc.api",
     "load": "scalecalc.api",
-    "load_profile": "scalecalc.profile",
+    "load_profile": "scalecalc.profile.model",
     "parse_strategy": "scalecalc.scaling",
     "scale": "scalecalc.api",
     "scale_by": "scalecalc.api",
@@ -28,7 +28,7 @@ _EXPORTS = {
     "solve": "scalecalc.solver",
     "solve_time": "scalecalc.time_solver",
     "TimeSolution": "scalecalc.time_solver",
-    "training_hours": "scalecalc.run_cost",
+    "training_hours": "scalecalc.compare.run_cost",
 }
 __all__ = [
     "Costs",
@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     from scalecalc.costs import Costs, StageCosts
     from scalecalc.errors import ScalecalcError
     from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
-    from scalecalc.profile import load_profile
-    from scalecalc.run_cost import RunSetting, training_hours
+    from scalecalc.profile.model import load_profile
+    from scalecalc.compare.run_cost import RunSetting, training_hours
     from scalecalc.solver import Solution, solve
     from scalecalc.time_solver import TimeSolution, solve_time
 

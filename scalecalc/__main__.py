@@ -1,5 +1,5 @@
 """`python -m scalecalc` runs the command line."""
 
-from scalecalc.console import main
+from scalecalc.cli.console import main
 
 main()

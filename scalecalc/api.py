@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 from scalecalc.config import ModelConfig, from_mapping, load as _load
 from scalecalc.costs import COUNTERS, Costs
 from scalecalc.errors import ModelTooLargeError
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.limits import check_traceable
-from scalecalc.memory import available_bytes, gib
+from scalecalc.machine import available_bytes, gib
 from scalecalc.registry import get_family
 from scalecalc.requires import require_torch
 from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors

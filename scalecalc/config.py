@@ -12,7 +12,7 @@ import yaml
 
 from scalecalc.errors import ConfigError, SpecError, shown
 from scalecalc.families import Family
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.files import STDIN, read_text
 from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.registry import get_family, list_presets, preset_family, unknown_preset

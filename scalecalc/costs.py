@@ -21,7 +21,7 @@ COUNTERS = ("analytic", "meta", "fvcore")
 # Flops per input element that the `fvcore` convention adds: eval batch norm, layer or group
 # norm (and training batch norm), each with an affine transform or without ("_plain"), and a
 # global average pool (`mean`). The traced counters (scalecalc.nn.counting) and the analytic
-# one (scalecalc.families._cost) both charge through `convention_flops`.
+# one (scalecalc.families.block_costs) both charge through `convention_flops`.
 FVCORE_FLOPS_PER_ELEMENT = {
     "batch_norm": 2,
     "batch_norm_plain": 1,

@@ -10,7 +10,7 @@ from scalecalc.registry import get_family
 
 if TYPE_CHECKING:
     from scalecalc.costs import Costs
-    from scalecalc.families._spec import BaseSpec
+    from scalecalc.families.spec import BaseSpec
 
 # Building a module per block costs time and memory (a 16,000-block model took 90 s and
 # 1.6 GiB to trace for its memory): past this many blocks no trace runs.

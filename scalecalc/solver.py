@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scalecalc.config import ModelConfig
 from scalecalc.errors import ScalecalcError, StrategyError, shown
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.inputs import is_finite_number
 from scalecalc.scaling import Strategy, check_factor, parse_strategy, scaling_factors
 from scalecalc.units import MAX_COUNT, parse_count

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scalecalc.errors import StrategyError, shown
-from scalecalc.families._spec import BaseSpec
-from scalecalc.profile import Profile, predict
+from scalecalc.families.spec import BaseSpec
+from scalecalc.profile.model import Profile, predict
 from scalecalc.scaling import Strategy, parse_strategy
 from scalecalc.solver import MAX_FACTOR, MIN_FACTOR, Evaluator, search
 

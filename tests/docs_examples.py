@@ -149,7 +149,7 @@ def _environment(scratch: Path) -> dict[str, str]:
     """A clean environment: this repository's code, a pipe for stdout, 80 columns, UTF-8."""
     bin_dir = scratch / ".bin"
     bin_dir.mkdir()
-    entry = "import sys; sys.argv[0] = 'scalecalc'; from scalecalc.console import main; main()"
+    entry = "import sys; sys.argv[0] = 'scalecalc'; from scalecalc.cli.console import main; main()"
     for name, command in (("scalecalc", f'-c "{entry}"'), ("python", ""), ("python3", "")):
         shim = bin_dir / name
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" {command} "$@"\n')

@@ -19,7 +19,7 @@ from scalecalc.api import build, count, load, scale
 from scalecalc.cli import app
 from scalecalc.costs import CONVENTIONS, COUNTERS, Costs
 from scalecalc.nn.counting import count_meta
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.families.convnext import ConvNeXtSpec
 from scalecalc.families.efficientnet import EfficientNetSpec
 from scalecalc.families.regnet import RegNetSpec

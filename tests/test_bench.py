@@ -11,10 +11,10 @@ from measured import allocator_peak
 from torch import nn
 from typer.testing import CliRunner
 
-from scalecalc import compare
+from scalecalc.compare import run as compare
 from scalecalc.nn import bench, devices
-from scalecalc.measurement import BenchSettings, Measurement
-from scalecalc.bench_report import correlations
+from scalecalc.bench.measurement import BenchSettings, Measurement
+from scalecalc.bench.report import correlations
 from scalecalc.cli import app
 from scalecalc.config import ModelConfig, load
 from scalecalc.errors import ConfigError, ModelTooLargeError

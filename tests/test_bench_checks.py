@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc.bench_checks import bound, bounds, caveats
+from scalecalc.bench.checks import bound, bounds, caveats
 from scalecalc.cli import app
-from scalecalc.measurement import BenchRow, Measurement
+from scalecalc.bench.measurement import BenchRow, Measurement
 from scalecalc.nn import bench
 
 runner = CliRunner()

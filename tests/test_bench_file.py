@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc.bench_file import MAX_BENCH_BYTES, read_bench
+from scalecalc.bench.results import MAX_BENCH_BYTES, read_bench
 from scalecalc.cli import app
 from scalecalc.errors import ConfigError
-from scalecalc.profile_data import bench_records
+from scalecalc.profile.data import bench_records
 
 runner = CliRunner()
 # `python -m scalecalc bench -f json`: regnety_400mf × w, d, r, dWr × 2, 4 at batch 8.

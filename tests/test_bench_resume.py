@@ -12,10 +12,10 @@ import pytest
 from test_bench import TOY_VIT
 from typer.testing import CliRunner
 
-from scalecalc import compare
-from scalecalc import outputs
-from scalecalc.bench_file import read_partial
-from scalecalc.bench_partial import (
+from scalecalc.compare import run as compare
+from scalecalc.cli import outputs
+from scalecalc.bench.results import read_partial
+from scalecalc.bench.partial import (
     PartialWriter,
     check_setup,
     open_partial,
@@ -25,8 +25,8 @@ from scalecalc.bench_partial import (
 from scalecalc.cli import app
 from scalecalc.config import ModelConfig
 from scalecalc.errors import ConfigError
-from scalecalc.interrupts import Stopped
-from scalecalc.measurement import BenchSettings, Measurement
+from scalecalc.cli.signals import Stopped
+from scalecalc.bench.measurement import BenchSettings, Measurement
 from scalecalc.nn import bench
 from scalecalc.sweep import Entry
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from scalecalc.costs import CONVENTIONS
-from scalecalc.families._cost import Tally
+from scalecalc.families.block_costs import Tally
 from scalecalc.nn import blocks
 from scalecalc.nn.counting import count_module
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
-from scalecalc import check, check_report
+from scalecalc.check import baseline as check
+from scalecalc.check import report as check_report
 from scalecalc.costs import Costs
 from scalecalc.errors import BaselineError, ConfigError
 

@@ -21,7 +21,7 @@ import scalecalc
 from scalecalc.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
-PROFILES = REPO / "scalecalc" / "profiles"
+PROFILES = REPO / "scalecalc" / "profile" / "builtin"
 runner = CliRunner()
 # How typer writes a parameter's Python type in help: <list[str]>, <int range>, <str>, <path>.
 PYTHON_TYPE = re.compile(r"<(list\[|str>|int>|int range>|float>|float range>|path>|bool>|text>)")

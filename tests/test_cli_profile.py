@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile import load_profile, predict
+from scalecalc.profile.model import load_profile, predict
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc import compare, compare_report
+from scalecalc.compare import run as compare
+from scalecalc.compare import report as compare_report
 from scalecalc.api import count, load, scale
 from scalecalc.cli import app
 from scalecalc.costs import Costs
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.solver import solve
 from scalecalc.sweep import expand, make_sweep
 

@@ -26,7 +26,8 @@ import numpy as np
 import pytest
 from reference import PUBLISHED, agrees
 
-from scalecalc import compare, compare_report
+from scalecalc.compare import run as compare
+from scalecalc.compare import report as compare_report
 from scalecalc.api import count
 from scalecalc.config import spec_from_fields
 from scalecalc.registry import get_family

@@ -17,7 +17,7 @@ from scalecalc.cli import app
 from scalecalc.units import parse_bytes
 
 runner = CliRunner()
-PROFILE = Path(__file__).resolve().parent.parent / "scalecalc/profiles/rtx4090.json"
+PROFILE = Path(__file__).resolve().parent.parent / "scalecalc/profile/builtin/rtx4090.json"
 SWEEP = ["regnety_400mf", "-s", "w,dWr", "--factors", "2"]
 
 

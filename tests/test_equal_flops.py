@@ -13,14 +13,16 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from scalecalc import compare, compare_report, summary_report
-from scalecalc.annotations import Measure
+from scalecalc.compare import run as compare
+from scalecalc.compare import report as compare_report
+from scalecalc.compare import summary_report
+from scalecalc.compare.annotations import Measure
 from scalecalc.api import load, scale
 from scalecalc.cli import app
 from scalecalc.config import spec_from_fields
 from scalecalc.costs import Costs
 from scalecalc.registry import get_family
-from scalecalc.summary import equal_flops
+from scalecalc.compare.summary import equal_flops
 from scalecalc.sweep import expand, make_sweep
 
 runner = CliRunner()

@@ -19,12 +19,12 @@ from scalecalc.api import count, load, scale
 from scalecalc.cli import app
 from scalecalc.durations import format_seconds, parse_seconds
 from scalecalc.errors import ConfigError, StrategyError
-from scalecalc.profile import load_profile, profile_from_json
+from scalecalc.profile.model import load_profile, profile_from_json
 from scalecalc.time_solver import solve_time
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parent.parent
-PROFILES = REPO / "scalecalc" / "profiles"
+PROFILES = REPO / "scalecalc" / "profile" / "builtin"
 IMAGENET = 1_281_167
 
 

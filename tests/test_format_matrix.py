@@ -12,7 +12,8 @@ from terminals import run_in_terminal
 from typer.testing import CliRunner
 
 import scalecalc.nn.bench
-from scalecalc.cli import _common, app
+from scalecalc.cli import app
+from scalecalc.cli import common as _common
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = str(REPO / "tests" / "data" / "bench_tiny.yaml")

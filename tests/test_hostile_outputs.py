@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc import interrupts, outputs
+from scalecalc.cli import signals
+from scalecalc.cli import outputs
 from scalecalc.cli import app
 
 TINY = str(Path(__file__).parent / "data" / "bench_tiny.yaml")
@@ -112,7 +113,7 @@ def test_interrupt_before_the_renames_says_nothing_was_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def interrupted(*_args: object) -> None:
-        raise interrupts.Stopped(15)  # SIGTERM while the temporary file is synced
+        raise signals.Stopped(15)  # SIGTERM while the temporary file is synced
 
     monkeypatch.setattr(outputs.os, "fsync", interrupted)
     result = invoke("count", "resnet50", "-o", str(tmp_path / "out.md"))
@@ -283,12 +284,12 @@ def test_lone_surrogate_in_a_name_is_refused_before_any_output(tmp_path: Path) -
 def test_two_options_naming_one_file_fail_before_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scalecalc.compare
+    import scalecalc.compare.run
 
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the sweep ran")
 
-    monkeypatch.setattr(scalecalc.compare, "run", never)
+    monkeypatch.setattr(scalecalc.compare.run, "run", never)
     same = str(tmp_path / "x.svg")
     result = invoke("compare", "resnet50", "-s", "w", "--plot", same, "-o", same)
     assert_one_error(result, "is also --output")

@@ -29,7 +29,7 @@ from torch import nn
 
 from scalecalc.api import count
 from scalecalc.config import from_mapping
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 
 EXAMPLES = 4  # per family and variant; each is built and traced three times
 

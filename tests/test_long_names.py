@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import scalecalc.compare
+import scalecalc.compare.run
 from scalecalc.cli import app
 
 runner = CliRunner()
@@ -55,7 +55,7 @@ def test_a_name_longer_than_the_folder_takes_is_refused_before_work(
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the sweep ran")
 
-    monkeypatch.setattr(scalecalc.compare, "run", never)
+    monkeypatch.setattr(scalecalc.compare.run, "run", never)
     output = tmp_path / ("n" * 120 + ".md")
     for args in (
         ["compare", TINY, "-s", "w", "--factors", "2", "-o", str(output)],

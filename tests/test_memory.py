@@ -12,7 +12,7 @@ from torch import nn
 from scalecalc.api import build
 from scalecalc.batch_search import largest_fitting, linear_guess
 from scalecalc.config import load
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.families.resnet import ResNetSpec
 from scalecalc.families.vit import ViTSpec
 from scalecalc.nn.memory import (

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc import outputs
+from scalecalc.cli import outputs
 from scalecalc.errors import ConfigError, safe_text
 from scalecalc.files import read_text
-from scalecalc.outputs import Destination, OutputError, Outputs, destination, fit_encoding
+from scalecalc.cli.outputs import Destination, OutputError, Outputs, destination, fit_encoding
 
 ROOT = os.geteuid() == 0
 

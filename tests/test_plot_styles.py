@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scalecalc import bench_plot, bench_report, compare
+from scalecalc.bench import plot as bench_plot
+from scalecalc.bench import report as bench_report
+from scalecalc.compare import run as compare
 from scalecalc.cli import app
-from scalecalc.measurement import BenchRow, Measurement
-from scalecalc.styles import FALLBACK_COLOURS, FALLBACK_MARKERS, STRATEGY_STYLE, strategy_style
+from scalecalc.bench.measurement import BenchRow, Measurement
+from scalecalc.compare.styles import (
+    FALLBACK_COLOURS,
+    FALLBACK_MARKERS,
+    STRATEGY_STYLE,
+    strategy_style,
+)
 from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
 pyplot = pytest.importorskip("matplotlib.pyplot")
@@ -135,7 +142,7 @@ def test_flops_targets_are_labelled_with_the_target(
 def test_unknown_strategies_get_a_stable_style_from_their_name() -> None:
     # Two interpreters with different hash seeds: the style must not come from hash().
     script = (
-        "from scalecalc.styles import strategy_style as s; "
+        "from scalecalc.compare.styles import strategy_style as s; "
         "print(s('d1_w4_r1'), s('fast:0.3'), s('dWr'))"
     )
     outputs = {

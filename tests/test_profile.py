@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc.profile import (
+from scalecalc.profile.model import (
     BUILTIN_DIR,
     ProfileError,
     load_profile,
@@ -18,14 +18,14 @@ from scalecalc.profile import (
     profile_from_json,
     profile_to_json,
 )
-from scalecalc.profile_data import (
+from scalecalc.profile.data import (
     BUILTINS,
     profile_from_bench,
     pycls_records,
     timm_family,
     timm_records,
 )
-from scalecalc.profile_fit import Record, fit_form, folds, spearman, validate
+from scalecalc.profile.fit import Record, fit_form, folds, spearman, validate
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "published"
@@ -244,9 +244,10 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
     only the standard library and scalecalc's own pure modules."""
     import ast
 
-    pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile", "scalecalc.inputs"}
+    pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile.model", "scalecalc.inputs"}
     pure.add("scalecalc.jsonfile")
-    for module in ("profile", "profile_report", "errors", "files", "inputs", "jsonfile"):
+    modules = ("profile/model", "profile/report", "errors", "files", "inputs", "jsonfile")
+    for module in modules:
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.Import):

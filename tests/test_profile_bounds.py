@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile import BUILTIN_DIR, ProfileError, load_profile, predict
+from scalecalc.profile.model import BUILTIN_DIR, ProfileError, load_profile, predict
 
 runner = CliRunner()
 HUGE = 10**400  # 401 digits: more than a float holds

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile import BUILTIN_DIR, load_profile, predict
-from scalecalc.profile_data import BUILTINS, fit_builtin
-from scalecalc.profile_fit import CANDIDATES, Record, fit_form, folds
+from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict
+from scalecalc.profile.data import BUILTINS, fit_builtin
+from scalecalc.profile.fit import CANDIDATES, Record, fit_form, folds
 
 runner = CliRunner()
 DATA = Path(__file__).resolve().parent.parent / "data" / "published"

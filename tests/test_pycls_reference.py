@@ -27,7 +27,7 @@ import pytest
 
 from scalecalc.api import count, load, scale
 from scalecalc.config import from_mapping
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from pycls_convention import bias_adds as efficientnet_bias_adds
 
 DATA = Path(__file__).parent / "data"

@@ -9,7 +9,7 @@ import pytest
 
 import scalecalc
 from scalecalc.errors import ConfigError
-from scalecalc.profile import ProfileError, load_profile
+from scalecalc.profile.model import ProfileError, load_profile
 
 WIDTHS = "widths: [64, 128, 256, 512]\n"
 PUBLIC = ("load", "count", "scale", "scale_by", "build", "solve", "ScalecalcError", "Costs")

@@ -125,7 +125,9 @@ def test_compare_max_batch_of_311_digits() -> None:
 
 def test_compare_memory_refuses_models_it_cannot_trace(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
-    deep.write_text("family: resnet\nblock: basic\ndepths: [1000, 1]\nwidths: [32, 32]\nresolution: 32\n")
+    deep.write_text(
+        "family: resnet\nblock: basic\ndepths: [1000, 1]\nwidths: [32, 32]\nresolution: 32\n"
+    )
     args = ["compare", str(deep), "-s", "w", "--factors", "2", "--memory"]
     assert_one_line_error(args, "error: --memory: deep/base: 1001 blocks is more than the memory")
     wide = tmp_path / "attention.yaml"

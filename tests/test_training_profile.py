@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc.profile import BUILTIN_DIR, load_profile, predict
-from scalecalc.profile_data import BUILTINS
-from scalecalc.profile_fit import held_out, spearman
-from scalecalc.profile_train import timm_train_records
+from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict
+from scalecalc.profile.data import BUILTINS
+from scalecalc.profile.fit import held_out, spearman
+from scalecalc.profile.train import timm_train_records
 
 REPO = Path(__file__).resolve().parent.parent
 TIMM = REPO / "data" / "published" / "timm"

@@ -14,7 +14,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from scalecalc import compare, compare_report
+from scalecalc.compare import run as compare
+from scalecalc.compare import report as compare_report
 from scalecalc.api import count, load
 from scalecalc.cli import app
 from scalecalc.nn.blocks import PoolLinearHead

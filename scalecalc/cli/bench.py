@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from scalecalc import outputs
-from scalecalc.cli._common import (
+from scalecalc.cli import outputs
+from scalecalc.cli.common import (
     ConfigsArgument,
     FactorsOption,
     FormatOption,
@@ -27,19 +27,19 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
-from scalecalc.cli._time import TargetTimeFactorsOption, TargetTimesOption, timing
+from scalecalc.cli.time_options import TargetTimeFactorsOption, TargetTimesOption, timing
 from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError, ScalecalcError
-from scalecalc.interrupts import Stopped, stop_code, stop_word
-from scalecalc.measurement import DTYPE_NAMES
+from scalecalc.cli.signals import Stopped, stop_code, stop_word
+from scalecalc.bench.measurement import DTYPE_NAMES
 from scalecalc.requires import require_torch
 
 if TYPE_CHECKING:
-    from scalecalc.bench_file import PartialFile
-    from scalecalc.bench_partial import PartialWriter
-    from scalecalc.compare import CompareRow
-    from scalecalc.measurement import BenchRow, BenchSettings
-    from scalecalc.outputs import Destination
+    from scalecalc.bench.results import PartialFile
+    from scalecalc.bench.partial import PartialWriter
+    from scalecalc.compare.run import CompareRow
+    from scalecalc.bench.measurement import BenchRow, BenchSettings
+    from scalecalc.cli.outputs import Destination
 
 
 @app.command("bench")
@@ -126,12 +126,14 @@ def bench_command(
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
     The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
-    from scalecalc import bench_plot, bench_report, compare
-    from scalecalc.bench_checks import caveats
-    from scalecalc.bench_partial import check_setup, open_partial
-    from scalecalc.measurement import BenchSettings, check_options
-    from scalecalc.memory import gib
-    from scalecalc.profile import load_profile
+    from scalecalc.bench import plot as bench_plot
+    from scalecalc.bench import report as bench_report
+    from scalecalc.compare import run as compare
+    from scalecalc.bench.checks import caveats
+    from scalecalc.bench.partial import check_setup, open_partial
+    from scalecalc.bench.measurement import BenchSettings, check_options
+    from scalecalc.machine import gib
+    from scalecalc.profile.model import load_profile
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
@@ -195,7 +197,7 @@ def bench_command(
         missing = [(row.key, estimate) for row, estimate in skipped]
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
-            from scalecalc.plot import plot_format
+            from scalecalc.compare.plot import plot_format
 
             batch.add(plot_to, bench_plot.plot_bytes(results, fits, plot_format(plot)))
         render = bench_report.renderer(fmt, results, fits, setup, missing)
@@ -215,7 +217,7 @@ def _measure(
     """Run the benchmark, streaming each measurement to OUTPUT.partial.jsonl when the output is
     a regular file, and taking those of an earlier run from `partial`. On Ctrl-C, SIGTERM or
     an error the partial file stays (unless it holds nothing) and the message names it."""
-    from scalecalc import bench_partial
+    from scalecalc.bench import partial as bench_partial
     from scalecalc.nn import bench
 
     if output.target is None or output.in_place:

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from scalecalc import outputs
-from scalecalc.cli._common import (
+from scalecalc.cli import outputs
+from scalecalc.cli.common import (
     FORMAT_HELP,
     SweepConventionOption,
     app,
@@ -61,7 +61,9 @@ def check_command(
 ) -> None:
     """Recount every entry and compare with the baseline; exit 1 on drift (2 on bad input)."""
     import scalecalc
-    from scalecalc import check, check_report, compare
+    from scalecalc.check import baseline as check
+    from scalecalc.check import report as check_report
+    from scalecalc.compare import run as compare
     from scalecalc.sweep import check_entries
 
     with user_errors():

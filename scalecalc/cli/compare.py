@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from scalecalc import outputs
-from scalecalc.cli._common import (
+from scalecalc.cli import outputs
+from scalecalc.cli.common import (
     ConfigsArgument,
     FactorsOption,
     FormatOption,
@@ -28,8 +28,8 @@ from scalecalc.cli._common import (
     user_errors,
     warn,
 )
-from scalecalc.annotations import MemorySetting
-from scalecalc.cli._time import (
+from scalecalc.compare.annotations import MemorySetting
+from scalecalc.cli.time_options import (
     EpochsOption,
     GpusOption,
     ImagesOption,
@@ -42,8 +42,8 @@ from scalecalc.cli._time import (
 )
 from scalecalc.errors import ConfigError
 from scalecalc.limits import check_batch_size
-from scalecalc.measurement import DTYPE_NAMES
-from scalecalc.outputs import Destination
+from scalecalc.bench.measurement import DTYPE_NAMES
+from scalecalc.cli.outputs import Destination
 from scalecalc.requires import require_torch
 from scalecalc.sweep import Sweep
 
@@ -117,12 +117,17 @@ def compare_command(
     optionally predict time per image on a device, hours of a training run and peak memory;
     or grow each strategy to a predicted time and rank what the time buys. A model that cannot
     be made is left out with one error line; the rest is shown, and the exit status is 2."""
-    from scalecalc import compare, compare_report
-    from scalecalc.annotations import over_device_memory, predicted_memory, predicted_runtime
-    from scalecalc.profile import load_profile
-    from scalecalc.run_cost import run_cost
+    from scalecalc.compare import run as compare
+    from scalecalc.compare import report as compare_report
+    from scalecalc.compare.annotations import (
+        over_device_memory,
+        predicted_memory,
+        predicted_runtime,
+    )
+    from scalecalc.profile.model import load_profile
+    from scalecalc.compare.run_cost import run_cost
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
-    from scalecalc.time_goals import goal_annotation
+    from scalecalc.compare.time_goals import goal_annotation
 
     refused: list[str] = []  # one line per model that cannot be made: key and reason
     with user_errors():
@@ -135,7 +140,7 @@ def compare_command(
         run = run_setting(epochs, images, gpus)
         measured = None
         if bench_file is not None:
-            from scalecalc.bench_report import read_runtimes, runtimes_for
+            from scalecalc.bench.report import read_runtimes, runtimes_for
 
             measured = read_runtimes(bench_file)
         sweep, entries = sweep_from_options(
@@ -186,7 +191,7 @@ def compare_command(
                 warn(over)
         batch = outputs.Outputs()
         if plot is not None and plot_to is not None:
-            from scalecalc.plot import plot_bytes, plot_format
+            from scalecalc.compare.plot import plot_bytes, plot_format
 
             batch.add(plot_to, plot_bytes(rows, plot_format(plot)))
         fits = compare.exponents(rows)

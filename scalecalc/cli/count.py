@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from scalecalc import outputs
-from scalecalc.cli._common import (
+from scalecalc.cli import outputs
+from scalecalc.cli.common import (
     ConventionOption,
     FormatOption,
     OutputOption,
@@ -40,7 +40,7 @@ def count_command(
     ] = "analytic",
 ) -> None:
     """Flops, params and acts of each model, in total and per stage."""
-    from scalecalc import report
+    from scalecalc import count_report
     from scalecalc.api import count, load
     from scalecalc.errors import ModelTooLargeError
 
@@ -57,8 +57,8 @@ def count_command(
                 raise ModelTooLargeError(f"{source}: {error}") from None
             for op, calls in costs.unsupported:
                 warn(f"{model.name}: unsupported op {op} ({calls} calls) counted as zero")
-            rows.append(report.CountRow(model, convention, costs))
-        emit(lambda: report.COUNT_RENDERERS[fmt](rows), fmt, destination)
+            rows.append(count_report.CountRow(model, convention, costs))
+        emit(lambda: count_report.COUNT_RENDERERS[fmt](rows), fmt, destination)
 
 
 @app.command("list")

@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from scalecalc.cli._common import app, user_errors
-from scalecalc.cli._help import App, PlainHelpGroup
+from scalecalc.cli.common import app, user_errors
+from scalecalc.cli.plain_help import App, PlainHelpGroup
 
 profile_app = App(
     cls=PlainHelpGroup,
@@ -36,11 +36,11 @@ def fit_command(
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models.
     The report goes to stdout, or to stderr when the profile itself goes to stdout (-o -)."""
-    from scalecalc.profile import profile_to_json
-    from scalecalc.profile_data import profile_from_bench
-    from scalecalc.profile_report import to_markdown
+    from scalecalc.profile.model import profile_to_json
+    from scalecalc.profile.data import profile_from_bench
+    from scalecalc.profile.report import to_markdown
 
-    from scalecalc import outputs
+    from scalecalc.cli import outputs
 
     with user_errors():
         destination = outputs.destination(output, "--output", inputs=[bench_file])
@@ -64,9 +64,9 @@ def show_command(
     ] = None,
 ) -> None:
     """A profile's device, setting, fitted model and validation; no argument lists built-ins."""
-    from scalecalc.outputs import write_stdout
-    from scalecalc.profile import load_profile
-    from scalecalc.profile_report import profile_list_markdown, to_markdown
+    from scalecalc.cli.outputs import write_stdout
+    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.report import profile_list_markdown, to_markdown
 
     with user_errors():
         if profile is None:

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from scalecalc import outputs
-from scalecalc.cli._common import ConventionOption, OutputOption, app, emit, info, user_errors
+from scalecalc.cli import outputs
+from scalecalc.cli.common import ConventionOption, OutputOption, app, emit, info, user_errors
 
 
 @app.command("scale")

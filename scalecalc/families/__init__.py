@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from scalecalc.costs import Costs
-from scalecalc.families._spec import BaseSpec
+from scalecalc.families.spec import BaseSpec
 from scalecalc.scaling import Factors
 
 if TYPE_CHECKING:

@@ -7,9 +7,9 @@ from typing import Any, ClassVar
 
 from scalecalc.costs import Costs
 from scalecalc.errors import SpecError, shown
-from scalecalc.families._cnn import StageSpec, scaled_stage_fields, stage_costs
-from scalecalc.families._cost import Tally, total
-from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, check_range
+from scalecalc.families.cnn import StageSpec, scaled_stage_fields, stage_costs
+from scalecalc.families.block_costs import Tally, total
+from scalecalc.families.spec import MAX_DEPTH, MAX_WIDTH, check_range
 from scalecalc.inputs import is_finite_number
 from scalecalc.scaling import Factors, adjust_compatibility
 

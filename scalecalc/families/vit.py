@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 from scalecalc.costs import Costs
 from scalecalc.errors import SpecError
-from scalecalc.families._cost import Tally, total
-from scalecalc.families._spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_range
+from scalecalc.families.block_costs import Tally, total
+from scalecalc.families.spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_range
 from scalecalc.scaling import Factors, scale_depth, scale_resolution
 
 

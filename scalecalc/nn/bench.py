@@ -12,13 +12,13 @@ import torch
 from torch import nn
 
 from scalecalc.errors import ConfigError, ModelTooLargeError
-from scalecalc.measurement import DTYPE_NAMES, BenchRow, BenchSettings, Measurement
-from scalecalc.memory import gib
+from scalecalc.bench.measurement import DTYPE_NAMES, BenchRow, BenchSettings, Measurement
+from scalecalc.machine import gib
 from scalecalc.nn.devices import PeakMemory, describe_device, no_sync, release, synchronizer
 
 if TYPE_CHECKING:
-    from scalecalc.compare import CompareRow
-    from scalecalc.families._spec import BaseSpec
+    from scalecalc.compare.run import CompareRow
+    from scalecalc.families.spec import BaseSpec
 
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 # The estimate is the traced peak of tensor bytes (scalecalc.nn.memory). A process needs more: on

@@ -1,6 +1,6 @@
 """The block modules of every family, written so that every product is visible to a counter.
 
-Each composite block has a cost method of the same name in scalecalc/families/_cost.py that
+Each composite block has a cost method of the same name in scalecalc/families/block_costs.py that
 charges what counting this module gives; tests hold the two together.
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from scalecalc.families._cnn import BlockShape, StageSpec, stage_plan
+from scalecalc.families.cnn import BlockShape, StageSpec, stage_plan
 from scalecalc.families.regnet import RegNetSpec
 from scalecalc.families.resnet import ResNetSpec
 from scalecalc.nn.blocks import BasicBlock, BottleneckBlock, PoolLinearHead, StagedNet, conv_bn

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from scalecalc.errors import ConfigError, shown
-from scalecalc.memory import available_bytes
+from scalecalc.machine import available_bytes
 
 DEVICES = ("cpu", "cuda", "mps")
 

@@ -24,10 +24,10 @@ from torch.utils._pytree import tree_leaves
 from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.limits import MAX_BATCH_SIZE, check_traceable, largest_traceable_batch
-from scalecalc.memory import gib
+from scalecalc.machine import gib
 
 if TYPE_CHECKING:
-    from scalecalc.families._spec import BaseSpec
+    from scalecalc.families.spec import BaseSpec
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 OPTIMIZERS = ("sgd", "adam", "adamw")

@@ -1,0 +1,1 @@
+"""Measure runtime on this machine: measurement, checks, the partial file, reports, plots."""

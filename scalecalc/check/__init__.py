@@ -1,0 +1,1 @@
+"""Model costs as a CI regression test: the baseline file, drift, the report."""

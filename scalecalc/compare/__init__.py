@@ -1,0 +1,1 @@
+"""Compare strategies: run the sweep, rank at equal flops or time, annotate, report, plot."""

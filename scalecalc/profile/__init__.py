@@ -1,0 +1,1 @@
+"""Device profiles: the time model, fitting, published data, reports, built-in profiles."""

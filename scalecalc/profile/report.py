@@ -1,0 +1,66 @@
+"""A device profile as markdown: what it was fitted on, its model and its validation."""
+
+from __future__ import annotations
+
+from scalecalc.profile.model import Profile, builtin_profiles, load_profile
+
+LIST_HEADERS = ("profile", "device", "setting", "counts", "validation", "median error", "Spearman")
+
+
+def _count(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def to_markdown(profile: Profile) -> str:
+    """The profile's setting, provenance, fitted terms, range and validation, as markdown."""
+    s, src, v = profile.setting, profile.source, profile.validation
+    terms = "".join(f" + {c:.6g}·log {m}" for m, c in profile.coefficients.items())
+    if not terms:
+        terms = " (a constant: no count explained the measured times)"
+    lines = [
+        f"## Device profile {profile.name}",
+        "",
+        f"- device: {profile.device}",
+        f"- predicts: time per image of {s.describe()}" + (f" ({s.note})" if s.note else ""),
+        f"- counts: {profile.convention} convention",
+        f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
+        *([f"- form kept: {profile.selection}"] if profile.selection else []),
+        "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),
+        "- fitted range: "
+        + ", ".join(
+            f"{m} {_count(low)}–{_count(high)}" for m, (low, high) in profile.ranges.items()
+        ),
+        f"- fitted on: {src.source}"
+        + (f" @ {src.commit}" if src.commit else "")
+        + (f" ({src.license})" if src.license else "")
+        + f"; {src.rows} rows, {src.models} models",
+        (
+            f"- validation ({v.method}, {v.rows} rows): median absolute error "
+            f"{v.median_abs_pct_error:.1f}%, Spearman {v.spearman:.3f}"
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def profile_list_markdown() -> str:
+    """The built-in profiles, one table row each: device, setting, convention and the error of
+    its validation (median absolute error in time per image, and Spearman's rank correlation)."""
+    from scalecalc.tables import markdown_table  # the house table; not needed to load a profile
+
+    rows = []
+    for name in builtin_profiles():
+        profile = load_profile(name)
+        v = profile.validation
+        rows.append(
+            [
+                name,
+                profile.device,
+                profile.setting.describe(),
+                profile.convention,
+                v.method,
+                f"{v.median_abs_pct_error:.1f}%",
+                f"{v.spearman:.3f}",
+            ]
+        )
+    return "### Built-in device profiles\n\n" + markdown_table(LIST_HEADERS, rows, "lllllrr")
