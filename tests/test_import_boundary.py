@@ -61,7 +61,7 @@ LIGHT_COMMANDS = [
     ["check", "--presets", "--baseline", str(REPO / "configs/baselines/costs.json"), "-f", "md"],
     ["compare", "--target-factor", "4", "--profile", "rtx4090", "-f", "json"],
     # equal time on the default bases: solving for predicted time is arithmetic too
-    ["compare", "-s", "w,d,r", "--target-time-factor", "10", "--profile", "v100-pycls-train"],
+    ["compare", "-s", "w,dWr", "--target-time-factor", "10", "--profile", "v100-pycls-train"],
     [
         "compare",
         "-s",

@@ -1,32 +1,18 @@
-"""The `scalecalc` command line: thin commands over the library, errors as exit codes."""
+"""The `scalecalc` command line: thin commands over the library, errors as exit codes.
+
+`app` and `main` load on first use, so that the console entry can take over Ctrl-C and SIGTERM
+(scalecalc.cli.signals) before typer, rich and the commands are imported."""
 
 from __future__ import annotations
 
-import sys
-
-import typer
-
-from scalecalc.cli import signals
-from scalecalc.cli.outputs import outcome_text
-
-# Importing a command module registers its commands; `--help` lists them in this order.
-from scalecalc.cli import count, scale, compare, check, bench, profile  # noqa: F401, I001
-from scalecalc.cli.common import app, usage_error
+from importlib import import_module
+from typing import Any
 
 __all__ = ["app", "main"]
 
 
-def main() -> None:
-    """Console entry point: usage errors, signals and output failures are one `error:` line."""
-    command = typer.main.get_command(app)
-    args = sys.argv[1:] or ["--help"]  # no arguments: the overview of commands, exit 0
-    try:
-        code = command.main(args=args, prog_name="scalecalc", standalone_mode=False)
-    except (KeyboardInterrupt, signals.Stopped, typer.Abort) as error:
-        # Abort is how click reports a Ctrl-C that arrived while it parsed the arguments.
-        cause = (error.__context__ if isinstance(error, typer.Abort) else None) or error
-        print(f"error: {signals.stop_word(cause)}; {outcome_text()}", file=sys.stderr)
-        code = signals.stop_code(cause)
-    except Exception as error:
-        code = usage_error(error)
-    sys.exit(code if isinstance(code, int) else 0)
+def __getattr__(name: str) -> Any:
+    """`app` and `main`, from scalecalc.cli.app when first asked for."""
+    if name not in __all__:
+        raise AttributeError(f"module 'scalecalc.cli' has no attribute {name!r}")
+    return getattr(import_module("scalecalc.cli.app"), name)

@@ -137,9 +137,6 @@ def bench_command(
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():
-        require_torch("bench")
-        from scalecalc.nn import bench, devices
-
         inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
         # Every option, destination and the partial file are checked before torch is
         # imported (seconds) and before anything is timed (minutes).
@@ -165,6 +162,9 @@ def bench_command(
         refuse_bases(sweep, destination, plot_to)
         partial = open_partial(destination, resume)
         counted = compare.run(entries, sweep.convention, timing=timed)
+
+        require_torch("bench")
+        from scalecalc.nn import bench, devices
 
         settings = BenchSettings(
             devices.resolve_device(device),
