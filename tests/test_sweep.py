@@ -9,7 +9,8 @@ import pytest
 
 from scalecalc.errors import ConfigError
 from scalecalc.scaling import GRAMMAR
-from scalecalc.sweep import DEFAULT_SWEEP, Sweep, expand, format_count, make_sweep, read_sweep
+from scalecalc.sweep import DEFAULT_SWEEP, Sweep, expand, format_count
+from scalecalc.sweep_file import make_sweep, read_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
