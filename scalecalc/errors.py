@@ -66,3 +66,13 @@ class ModelTooLargeError(ScalecalcError):
 class ProfileError(ScalecalcError):
     """A device profile or bench file that is missing, malformed, of another version or
     convention."""
+
+
+class PartKept(Exception):
+    """A run stopped by an error, Ctrl-C or a signal (`cause`) after part of its work was
+    kept; `kept` says where and how to go on."""
+
+    def __init__(self, cause: BaseException, kept: str) -> None:
+        super().__init__(kept)
+        self.cause = cause
+        self.kept = kept

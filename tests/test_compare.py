@@ -23,7 +23,8 @@ from scalecalc.cli import app
 from scalecalc.costs import Costs
 from scalecalc.families.spec import BaseSpec
 from scalecalc.solver import solve
-from scalecalc.sweep import expand, make_sweep
+from scalecalc.sweep import expand
+from scalecalc.sweep_file import make_sweep
 
 DATA = Path(__file__).parent / "data"
 SMALL_ARGS = ["regnetx_400mf", "resnet50", "-s", "w,dWr", "--factors", "2,4"]

@@ -31,7 +31,8 @@ from scalecalc.compare import report as compare_report
 from scalecalc.api import count
 from scalecalc.config import spec_from_fields
 from scalecalc.registry import get_family
-from scalecalc.sweep import expand, make_sweep
+from scalecalc.sweep import expand
+from scalecalc.sweep_file import make_sweep
 
 DATA = Path(__file__).parent / "data"
 UPDATE = os.environ.get("SCALECALC_UPDATE_GOLDEN") == "1"

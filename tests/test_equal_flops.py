@@ -23,7 +23,8 @@ from scalecalc.config import spec_from_fields
 from scalecalc.costs import Costs
 from scalecalc.registry import get_family
 from scalecalc.compare.summary import equal_flops
-from scalecalc.sweep import expand, make_sweep
+from scalecalc.sweep import expand
+from scalecalc.sweep_file import make_sweep
 
 runner = CliRunner()
 # Published RegNetY-4GF flops (pycls, torchvision): 3.973 G.

@@ -15,7 +15,8 @@ from scalecalc.errors import ScalecalcError, StrategyError
 from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.registry import FAMILIES
 from scalecalc.scaling import parse_strategy, parse_strategy_list
-from scalecalc.sweep import first_duplicate, make_sweep
+from scalecalc.sweep import first_duplicate
+from scalecalc.sweep_file import make_sweep
 from scalecalc.units import parse_count
 
 runner = CliRunner()

@@ -21,7 +21,8 @@ from scalecalc.compare.styles import (
     STRATEGY_STYLE,
     strategy_style,
 )
-from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
+from scalecalc.sweep import BENCH_SWEEP
+from scalecalc.sweep_options import SweepOptions, sweep_from_options
 
 pyplot = pytest.importorskip("matplotlib.pyplot")
 close = pyplot.close
@@ -46,9 +47,8 @@ def drawn_figure(monkeypatch: pytest.MonkeyPatch, args: list[str], tmp_path: Pat
 def draw_bench(args: list[str]) -> None:
     """bench's plot of the sweep `CONFIG -s S --factors F`, without running any model."""
     config, _, strategies, _, factors = args
-    _, entries = sweep_from_options(
-        BENCH_SWEEP, None, [config], [strategies], [factors], None, None, None
-    )
+    options = SweepOptions([config], strategies=[strategies], factors=[factors])
+    _, entries = sweep_from_options(BENCH_SWEEP, options)
     rows = [
         BenchRow(row, Measurement((row.costs.acts * 1e-9,), 1, None, 0))
         for row in compare.run(entries)

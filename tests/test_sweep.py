@@ -9,7 +9,9 @@ import pytest
 
 from scalecalc.errors import ConfigError
 from scalecalc.scaling import GRAMMAR
-from scalecalc.sweep import DEFAULT_SWEEP, Sweep, expand, format_count, make_sweep, read_sweep
+from scalecalc.sweep import DEFAULT_SWEEP, Sweep, expand, format_count
+from scalecalc.sweep_file import make_sweep, read_sweep
+from scalecalc.sweep_options import SweepOptions, sweep_from_options
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -289,3 +291,33 @@ def test_command_line_errors_name_the_option() -> None:
     )
     with pytest.raises(ConfigError, match=message):
         make_sweep(["resnet50"], ["w"])
+
+
+def test_sweep_options_replace_the_default_goals_and_keep_its_bases() -> None:
+    options = SweepOptions(strategies=["w,d"], factors=["4,2", "8"], convention="fvcore")
+    sweep, entries = sweep_from_options(DEFAULT_SWEEP, options)
+    assert (sweep.strategies, sweep.factors, sweep.target_factors) == (
+        ("w", "d"),
+        (2.0, 4.0, 8.0),
+        (),
+    )
+    assert (sweep.bases, sweep.convention) == (DEFAULT_SWEEP.bases, "fvcore")
+    # per base: the base, then 2 strategies x 3 factors
+    assert len(entries) == len(DEFAULT_SWEEP.bases) * (1 + 2 * 3)
+    assert entries[1].key == "regnety_4gf/w/x2"
+
+
+def test_compare_and_bench_declare_the_same_sweep_options() -> None:
+    import typer
+
+    from scalecalc.cli import app
+
+    command = typer.main.get_command(app)
+    names = {
+        name: [p.name for p in command.commands[name].params][:9]  # type: ignore[attr-defined]
+        for name in ("compare", "bench")
+    }
+    assert names["compare"] == names["bench"] == [
+        "configs", "sweep_file", "strategies", "factors", "target_flops", "target_factors",
+        "target_times", "target_time_factors", "convention",
+    ]  # fmt: skip

@@ -2,56 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import typer
 
-from scalecalc.cli import outputs
+from scalecalc.bench.measurement import DTYPE_NAMES
 from scalecalc.cli.common import (
-    ConfigsArgument,
-    FactorsOption,
     FormatOption,
     OutputOption,
-    StrategiesOption,
-    SweepConventionOption,
-    SweepOption,
-    TargetFactorsOption,
-    TargetFlopsOption,
     app,
-    emit,
-    fail,
-    info,
+    command_hooks,
+    emit_with_plot,
     output_and_plot,
     output_format,
-    progress,
     user_errors,
-    warn,
 )
-from scalecalc.cli.time_options import TargetTimeFactorsOption, TargetTimesOption, timing
-from scalecalc.cli.compare import refuse_bases
-from scalecalc.errors import ConfigError, ScalecalcError
-from scalecalc.cli.signals import Stopped, stop_code, stop_word
-from scalecalc.bench.measurement import DTYPE_NAMES
+from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.requires import require_torch
-
-if TYPE_CHECKING:
-    from scalecalc.bench.results import PartialFile
-    from scalecalc.bench.partial import PartialWriter
-    from scalecalc.compare.run import CompareRow
-    from scalecalc.bench.measurement import BenchRow, BenchSettings
-    from scalecalc.cli.outputs import Destination
+from scalecalc.sweep_options import SweepOptions
 
 
 @app.command("bench")
+@with_sweep_options
 def bench_command(
-    configs: ConfigsArgument = None,
-    sweep_file: SweepOption = None,
-    strategies: StrategiesOption = None,
-    factors: FactorsOption = None,
-    target_flops: TargetFlopsOption = None,
-    target_factors: TargetFactorsOption = None,
-    target_times: TargetTimesOption = None,
-    target_time_factors: TargetTimeFactorsOption = None,
+    sweep: SweepOptions,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -60,7 +34,6 @@ def bench_command(
             help="The device profile that solves time goals (--target-time, --target-time-factor).",
         ),
     ] = None,
-    convention: SweepConventionOption = None,
     device: Annotated[
         Literal["cpu", "cuda", "mps"] | None,
         typer.Option("--device", help="Device; default: the best available."),
@@ -126,127 +99,19 @@ def bench_command(
 ) -> None:
     """Time each model of a sweep on a real device; correlate runtime with flops, params, acts.
     The default sweep is regnety_400mf × w, d, r, dWr × 2, 4."""
-    from scalecalc.bench import plot as bench_plot
-    from scalecalc.bench import report as bench_report
-    from scalecalc.compare import run as compare
-    from scalecalc.bench.checks import caveats
-    from scalecalc.bench.partial import check_setup, open_partial
-    from scalecalc.bench.measurement import BenchSettings, check_options
-    from scalecalc.machine import gib
-    from scalecalc.profile.model import load_profile
-    from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
+
+    from scalecalc.bench.session import BenchOptions, bench_sweep
 
     with user_errors():
-        inputs = [*(configs or []), *([sweep_file] if sweep_file is not None else [])]
-        # Every option, destination and the partial file are checked before torch is
-        # imported (seconds) and before anything is timed (minutes).
-        destination, plot_to = output_and_plot(output, plot, inputs)
-        fmt = output_format(fmt, destination)
-        check_options(batch_size, warmup, iters, rounds, threads)
-        sweep, entries = sweep_from_options(
-            BENCH_SWEEP,
-            sweep_file,
-            configs,
-            strategies,
-            factors,
-            target_flops,
-            target_factors,
-            convention,
-            target_times,
-            target_time_factors,
-        )
-        goals = (factors, target_flops, target_factors, target_times, target_time_factors)
-        predictor = None if profile is None else load_profile(profile)
-        given = any(goal is not None for goal in goals)
-        timed = timing(sweep, sweep_file, given, predictor, None)
-        refuse_bases(sweep, destination, plot_to)
-        partial = open_partial(destination, resume)
-        counted = compare.run(entries, sweep.convention, timing=timed)
-
         require_torch("bench")
-        from scalecalc.nn import bench, devices
-
-        settings = BenchSettings(
-            devices.resolve_device(device),
-            dtype,
-            batch_size,
-            train,
-            warmup,
-            iters,
-            rounds,
-            threads,
-        )
-        bench.check_dtype(settings.device, dtype, train)
-        available = devices.available_memory(settings.device) if memory_check else None
-        rows, skipped = bench.check_fits(counted, settings, available, skip_oversize)
-        for row, estimate in skipped:
-            warn(
-                f"{row.key}: skipped, needs about "
-                f"{gib(bench.needed_memory(estimate, settings.device))} (estimate) but "
-                f"{gib(available or 0)} is available"
-            )
-        if not rows:
-            raise ConfigError("no model of the sweep fits in memory; lower --batch-size")
-        setup = bench.describe_setup(settings, sweep.convention)
-        if partial is not None:
-            check_setup(partial, setup)
-        results, writer = _measure(rows, settings, setup, destination, partial)
-        fits = bench_report.correlations(results)
-        for caveat in caveats(results):
-            warn(caveat.message)
-        missing = [(row.key, estimate) for row, estimate in skipped]
-        batch = outputs.Outputs()
-        if plot is not None and plot_to is not None:
-            from scalecalc.compare.plot import plot_format
-
-            batch.add(plot_to, bench_plot.plot_bytes(results, fits, plot_format(plot)))
-        render = bench_report.renderer(fmt, results, fits, setup, missing)
-        emit(render, fmt, destination, batch)
-        batch.commit()
-        if writer is not None:
-            writer.remove()
-
-
-def _measure(
-    rows: list[CompareRow],
-    settings: BenchSettings,
-    setup: dict[str, Any],
-    output: Destination,
-    partial: PartialFile | None,
-) -> tuple[list[BenchRow], PartialWriter | None]:
-    """Run the benchmark, streaming each measurement to OUTPUT.partial.jsonl when the output is
-    a regular file, and taking those of an earlier run from `partial`. On Ctrl-C, SIGTERM or
-    an error the partial file stays (unless it holds nothing) and the message names it."""
-    from scalecalc.bench import partial as bench_partial
-    from scalecalc.nn import bench
-
-    if output.target is None or output.in_place:
-        with progress("bench", bench.measurements(rows, settings.rounds), log=True) as advance:
-            return bench.run(rows, settings, lambda index, row: advance(index, row.key)), None
-    path = bench_partial.partial_path(output)
-    records = [] if partial is None else partial.records
-    previous, kept = bench_partial.reusable(records, rows, settings.rounds)
-    total = bench.measurements(rows, settings.rounds)
-    if partial is not None:
-        info(f"resuming from {path}: {len(previous)} of {total} measurements already done")
-    writer = bench_partial.PartialWriter(path, setup, kept)
-    try:
-        with progress("bench", total - len(previous), log=True) as advance:
-            results = bench.run(
-                rows,
-                settings,
-                lambda index, row: advance(index, row.key),
-                previous=previous,
-                on_measured=writer.add,
-            )
-    except (KeyboardInterrupt, Stopped, ScalecalcError) as error:
-        if writer.count == 0:
-            writer.remove()
-            raise
-        writer.close()
-        kept_line = f"{writer.count} of {total} measurements kept in {path}; rerun with --resume"
-        if isinstance(error, ScalecalcError):
-            raise fail(f"{error}; {kept_line}", error.exit_code) from None
-        raise fail(f"{stop_word(error)}; {kept_line}", stop_code(error)) from None
-    writer.close()
-    return results, writer
+        # Every option, destination and the partial file are checked before anything is timed.
+        destination, plot_to = output_and_plot(output, plot, sweep.inputs)
+        fmt = output_format(fmt, destination)
+        options = BenchOptions(
+            sweep, profile=profile, device=device, dtype=dtype, batch_size=batch_size,
+            train=train, warmup=warmup, iters=iters, rounds=rounds, threads=threads,
+            skip_oversize=skip_oversize, memory_check=memory_check, resume=resume, plot=plot,
+        )  # fmt: skip
+        run = bench_sweep(options, destination, command_hooks(destination, plot_to))
+        emit_with_plot(run.renderer(fmt), fmt, destination, plot_to, run.plot)
+        run.finish()

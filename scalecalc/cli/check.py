@@ -17,6 +17,7 @@ from scalecalc.cli.common import (
     output_format,
     user_errors,
 )
+from scalecalc.cli.outputs import Destination
 from scalecalc.errors import ConfigError
 
 
@@ -60,39 +61,40 @@ def check_command(
     convention: SweepConventionOption = None,
 ) -> None:
     """Recount every entry and compare with the baseline; exit 1 on drift (2 on bad input)."""
-    import scalecalc
-    from scalecalc.check import baseline as check
     from scalecalc.check import report as check_report
-    from scalecalc.compare import run as compare
-    from scalecalc.sweep import check_entries
+    from scalecalc.check.session import CheckOptions, check_sources
 
     with user_errors():
         if baseline is None:
             raise ConfigError("--baseline: required; name the baseline JSON file")
         fmt = output_format(fmt, None)
         # Every destination is checked before any counting; all are written at the end.
-        stdout = outputs.destination(None)
-        inputs = [*(sources or []), baseline]
-        report_to = None if report is None else outputs.destination(report, "--report", inputs)
-        baseline_to = None
-        if update:
-            baseline_to = outputs.destination(str(baseline), "--baseline", sources or [])
-        outputs.distinct(baseline_to, report_to)
-        rtol = check.check_rtol(rtol)
-        entries, run_convention = check_entries(sources or [], presets, convention)
-        old = check.open_baseline(baseline, run_convention, update)
-        rows = compare.run(entries, run_convention)
-        version = scalecalc.__version__
-        result = check.run_check(rows, run_convention, baseline, old, rtol, update, version)
+        report_to, baseline_to = _destinations(sources or [], baseline, report, update)
+        options = CheckOptions(baseline, tuple(sources or ()), rtol, presets, update, convention)
+        result = check_sources(options)
         batch = outputs.Outputs()
         if result.new_baseline is not None and baseline_to is not None:
             batch.add(baseline_to, result.new_baseline)
         if report_to is not None:
             batch.add(report_to, check_report.to_markdown(result.outcome))
-        emit(check_report.renderer(fmt, result.outcome), fmt, stdout, batch)
+        emit(check_report.renderer(fmt, result.outcome), fmt, outputs.destination(None), batch)
         batch.commit()
         for note in result.notes:
             info(note)
         info(check_report.summary(result.outcome))
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _destinations(
+    sources: list[str], baseline: Path, report: str | None, update: bool
+) -> tuple[Destination | None, Destination | None]:
+    """Where --report and (with --update) the new baseline go: checked, and distinct."""
+    report_to = None
+    if report is not None:
+        report_to = outputs.destination(report, "--report", [*sources, baseline])
+    baseline_to = None
+    if update:
+        baseline_to = outputs.destination(str(baseline), "--baseline", sources)
+    outputs.distinct(baseline_to, report_to)
+    return report_to, baseline_to

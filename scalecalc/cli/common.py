@@ -5,19 +5,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from scalecalc.cli import outputs
 from scalecalc.cli.plain_help import App, PlainHelpGroup
 from scalecalc.costs import CONVENTIONS
-from scalecalc.errors import ScalecalcError, safe_text
+from scalecalc.errors import PartKept, ScalecalcError, safe_text
+from scalecalc.hooks import Hooks
 from scalecalc.cli.signals import Stopped, stop_code, stop_word
 from scalecalc.cli.outputs import Destination, Outputs
 from scalecalc.tables import FORMATS
 from scalecalc.cli.terminal import render_rich, stdout_is_terminal
+
+if TYPE_CHECKING:
+    from scalecalc.sweep import Sweep
 
 
 class OneLineErrors(PlainHelpGroup):
@@ -69,41 +72,6 @@ OutputOption = Annotated[
     str | None,
     typer.Option(
         "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
-    ),
-]
-# Sweep options shared by `compare` and `bench`.
-ConfigsArgument = Annotated[
-    list[str] | None,
-    typer.Argument(
-        metavar="CONFIG",
-        help="Base models (preset names or YAML files); default: the sweep's.",
-        show_default=False,
-    ),
-]
-SweepOption = Annotated[
-    Path | None,
-    typer.Option("--sweep", metavar="FILE", help="A sweep YAML file (default: the built-in one)."),
-]
-StrategiesOption = Annotated[
-    list[str] | None,
-    typer.Option("--strategies", "-s", metavar="S,...", help="Strategies, e.g. w,dwr,dWr."),
-]
-FactorsOption = Annotated[
-    list[str] | None,
-    typer.Option("--factors", metavar="F,...", help="Flops factors, e.g. 2,4,8,16."),
-]
-TargetFlopsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--target-flops", metavar="N,...", help="Flops targets instead of or with factors: 16G."
-    ),
-]
-TargetFactorsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--target-factor",
-        metavar="F,...",
-        help="Flops targets as multiples of each base's flops, e.g. 4: equal flops.",
     ),
 ]
 SweepConventionOption = Annotated[
@@ -164,6 +132,11 @@ def user_errors() -> Iterator[None]:
         raise fail(str(error), error.exit_code) from None
     except (KeyboardInterrupt, Stopped) as error:
         raise fail(f"{stop_word(error)}; {outputs.outcome_text()}", stop_code(error)) from None
+    except PartKept as error:
+        cause = error.cause
+        if isinstance(cause, ScalecalcError):
+            raise fail(f"{cause}; {error.kept}", cause.exit_code) from None
+        raise fail(f"{stop_word(cause)}; {error.kept}", stop_code(cause)) from None
 
 
 def output_format(requested: str | None, output: Destination | None) -> str:
@@ -232,3 +205,38 @@ def output_and_plot(
     outputs.distinct(destination, plot_to)
     check_plot_available()
     return destination, plot_to
+
+
+def refuse_bases(sweep: Sweep, *places: Destination | None) -> None:
+    """OutputError if an output is one of the sweep's base files."""
+    for place in places:
+        if place is not None and place.target is not None:
+            outputs.refuse_inputs(place.option, place.given, place.target, sweep.bases)
+
+
+def command_hooks(*places: Destination | None) -> Hooks:
+    """A run's lines and progress on stderr, and the check that none of `places` is a base."""
+    return Hooks(warn, info, progress, lambda sweep: refuse_bases(sweep, *places))
+
+
+def emit_with_plot(
+    render: Callable[[], Any],
+    fmt: str,
+    output: Destination,
+    plot_to: Destination | None,
+    plot: bytes | None,
+) -> None:
+    """Write the rendered output and, when asked for, the plot: both or neither."""
+    batch = Outputs()
+    if plot_to is not None and plot is not None:
+        batch.add(plot_to, plot)
+    emit(render, fmt, output, batch)
+    batch.commit()
+
+
+def fail_each(lines: list[str]) -> None:
+    """Each line as an `error:` line, then exit 2 when there is any."""
+    if lines:
+        for line in lines[:-1]:
+            fail(line)
+        raise fail(lines[-1])

@@ -51,6 +51,16 @@ class RunSetting:
         return f"{self.epochs} epochs of {self.images:,} images{gpus}"
 
 
+def run_setting(epochs: int | None, images: int | None, gpus: int | None) -> RunSetting | None:
+    """The training run asked for, or None; --images and --gpus need --epochs."""
+    if epochs is None:
+        for option, value in (("--images", images), ("--gpus", gpus)):
+            if value is not None:
+                raise ConfigError(f"{option}: applies to a run; give --epochs N too")
+        return None
+    return RunSetting(epochs, IMAGENET_TRAIN_IMAGES if images is None else images, gpus or 1)
+
+
 def training_hours(seconds_per_image: float, run: RunSetting) -> tuple[float, float]:
     """(hours per epoch, hours per run) at a predicted time per image."""
     return run.epoch_seconds(seconds_per_image) / 3600, run.run_seconds(seconds_per_image) / 3600

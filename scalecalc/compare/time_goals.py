@@ -16,7 +16,8 @@ from scalecalc.time_solver import TOLERANCE, predicted_seconds, solve_time
 
 if TYPE_CHECKING:
     from scalecalc.compare.run import CompareRow
-    from scalecalc.sweep import Entry
+    from scalecalc.sweep import Entry, Sweep
+    from scalecalc.sweep_options import SweepOptions
 
 KINDS = ("target_time", "target_time_factor")
 
@@ -126,4 +127,42 @@ def goal_annotation(
             f"{timing.profile.name} ({timing.profile.setting.describe()}) is within "
             f"-{TOLERANCE:.0%}…0% of the goal (@4xT: 4× the base's own){budget}."
         ),
+    )
+
+
+def timing(
+    sweep: Sweep, options: SweepOptions, profile: Profile | None, run: RunSetting | None
+) -> Timing | None:
+    """What time goals and run hours are predicted with; ConfigError naming the option (or the
+    sweep file's key) that needs --profile."""
+    needs = []
+    from_file = not options.goals_given and options.sweep_file is not None
+    if sweep.target_times:
+        needs.append(f"{options.sweep_file}: target_time" if from_file else "--target-time")
+    if sweep.target_time_factors:
+        key = "target_time_factors"
+        needs.append(f"{options.sweep_file}: {key}" if from_file else "--target-time-factor")
+    if run is not None:
+        needs.append("--epochs")
+    if profile is None:
+        if needs:
+            raise ConfigError(
+                f"{needs[0]}: needs --profile NAME|FILE (times are predicted by a device profile)"
+            )
+        return None
+    return Timing(profile, run)
+
+
+def mode_mismatch(profile: Profile | None, train: bool, inference: bool) -> str | None:
+    """A warning when the profile predicts inference but the question is training (a run, a
+    training step's memory) or the reverse; None when they agree or nothing asks."""
+    if profile is None or not (train or inference):
+        return None
+    asked = "train" if train else "inference"
+    if profile.setting.mode == asked:
+        return None
+    question = "a training run" if train else "inference"
+    return (
+        f"--profile {profile.name} predicts {profile.setting.describe()}, but the question is "
+        f"{question}; its times are used as they are"
     )
