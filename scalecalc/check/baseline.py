@@ -21,6 +21,7 @@ from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
 from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.jsonfile import load_json
+from scalecalc.units import MAX_MODEL_COUNT
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
@@ -29,9 +30,6 @@ ENTRY_KEYS = (*MEASURES, "unsupported_ops")
 KINDS = ("changed", "missing", "new", "unsupported")
 # Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
 MAX_BASELINE_BYTES = 64 << 20
-# Far above any count within the spec limits (the largest ViT has about 1.2e24 flops), and
-# small enough that every arithmetic on counts stays within a float.
-MAX_COUNT = 10**30
 
 
 @dataclass(frozen=True)
@@ -320,9 +318,14 @@ def _check_keys(data: dict, allowed: tuple[str, ...], origin: str) -> None:
 
 
 def _count(value: Any, label: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_COUNT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= MAX_MODEL_COUNT
+    ):
         raise BaselineError(
-            f"{label}: must be an integer from {minimum} to {MAX_COUNT:.0e}, got {shown(value)}"
+            f"{label}: must be an integer from {minimum} to {MAX_MODEL_COUNT:.0e}, "
+            f"got {shown(value)}"
         )
     return value
 
