@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from scalecalc.cli import app
 from scalecalc.errors import ProfileError
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, profile_from_json, profile_to_json
+from scalecalc.profile.document import BUILTIN_DIR, load_profile, profile_from_json, profile_to_json
 
 runner = CliRunner()
 GIB = 2**30

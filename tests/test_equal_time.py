@@ -19,7 +19,7 @@ from scalecalc.api import count, load, scale
 from scalecalc.cli import app
 from scalecalc.durations import format_seconds, parse_seconds
 from scalecalc.errors import ConfigError, StrategyError
-from scalecalc.profile.model import load_profile, profile_from_json
+from scalecalc.profile.document import load_profile, profile_from_json
 from scalecalc.time_solver import solve_time
 
 runner = CliRunner()

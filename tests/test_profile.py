@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc.profile.model import (
-    BUILTIN_DIR,
-    ProfileError,
-    load_profile,
-    predict,
-    profile_from_json,
-    profile_to_json,
-)
+from scalecalc.errors import ProfileError
+from scalecalc.profile.document import BUILTIN_DIR, load_profile, profile_from_json, profile_to_json
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import (
     BUILTINS,
     profile_from_bench,
@@ -245,8 +240,10 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
     import ast
 
     pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile.model", "scalecalc.inputs"}
-    pure.add("scalecalc.jsonfile")
-    modules = ("profile/model", "profile/report", "errors", "files", "inputs", "jsonfile")
+    pure.update({"scalecalc.jsonfile", "scalecalc.profile.document", "scalecalc.costs"})
+    pure.add("scalecalc.units")
+    modules = ("profile/model", "profile/document", "profile/report", "errors", "files", "inputs")
+    modules += ("jsonfile", "costs", "units")
     for module in modules:
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))
         for node in tree.body:
@@ -258,3 +255,12 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
                 continue
             for name in names:
                 assert name in pure or name.split(".")[0] in sys.stdlib_module_names, name
+
+
+def test_profile_terms_are_the_measures_counted() -> None:
+    """A profile's terms are the three measures a count gives, in the profile's own order."""
+    from scalecalc.costs import MEASURES
+    from scalecalc.profile.model import TERMS
+
+    assert sorted(TERMS) == sorted(MEASURES) == ["acts", "flops", "params"]
+    assert TERMS == ("flops", "acts", "params")

@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict
+from scalecalc.profile.document import BUILTIN_DIR, load_profile
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import BUILTINS, fit_builtin
 from scalecalc.profile.fit import CANDIDATES, Record, fit_form, folds
 

@@ -31,7 +31,7 @@ from scalecalc.cli.time_options import TargetTimeFactorsOption, TargetTimesOptio
 from scalecalc.cli.compare import refuse_bases
 from scalecalc.errors import ConfigError, ScalecalcError
 from scalecalc.cli.signals import Stopped, stop_code, stop_word
-from scalecalc.bench.measurement import DTYPE_NAMES
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES
 from scalecalc.requires import require_torch
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def bench_command(
     ] = None,
     convention: SweepConventionOption = None,
     device: Annotated[
-        Literal["cpu", "cuda", "mps"] | None,
+        Literal[DEVICE_KINDS] | None,  # type: ignore[valid-type]
         typer.Option("--device", help="Device; default: the best available."),
     ] = None,
     dtype: Annotated[Literal[DTYPE_NAMES], typer.Option("--dtype")] = "float32",  # type: ignore[valid-type]
@@ -133,7 +133,7 @@ def bench_command(
     from scalecalc.bench.partial import check_setup, open_partial
     from scalecalc.bench.measurement import BenchSettings, check_options
     from scalecalc.machine import gib
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.sweep import BENCH_SWEEP, sweep_from_options
 
     with user_errors():

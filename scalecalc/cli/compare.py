@@ -42,7 +42,7 @@ from scalecalc.cli.time_options import (
 )
 from scalecalc.errors import ConfigError
 from scalecalc.limits import check_batch_size
-from scalecalc.bench.measurement import DTYPE_NAMES
+from scalecalc.step_options import DTYPE_NAMES, OPTIMIZERS
 from scalecalc.cli.outputs import Destination
 from scalecalc.requires import require_torch
 from scalecalc.sweep import Sweep
@@ -109,7 +109,7 @@ def compare_command(
         ),
     ] = None,
     optimizer: Annotated[
-        Literal["sgd", "adam", "adamw"] | None,
+        Literal[OPTIMIZERS] | None,  # type: ignore[valid-type]
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
     ] = None,
 ) -> None:
@@ -124,7 +124,7 @@ def compare_command(
         predicted_memory,
         predicted_runtime,
     )
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.compare.run_cost import run_cost
     from scalecalc.sweep import DEFAULT_SWEEP, sweep_from_options
     from scalecalc.compare.time_goals import goal_annotation

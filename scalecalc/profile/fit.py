@@ -12,26 +12,25 @@ from dataclasses import dataclass, replace
 
 from scalecalc import correlation
 from scalecalc.errors import ProfileError
+from scalecalc.profile.document import profile_from_document, profile_to_json
 from scalecalc.profile.model import (
     EXPONENTS,
     INTERCEPTS,
     MAX_COUNT,
-    MEASURES,
+    TERMS,
     OTHER,
     Profile,
     Setting,
     Source,
     Validation,
     log_seconds,
-    profile_from_document,
-    profile_to_json,
 )
 
 # Candidate terms: every non-empty set of measures, fewest terms first; fit_profile keeps the
 # plausible one with the lowest held-out error. A constant time per image is no candidate: it
 # ranks no model above another, which is what a profile is for.
 CANDIDATES = tuple(
-    form for size in range(1, len(MEASURES) + 1) for form in itertools.combinations(MEASURES, size)
+    form for size in range(1, len(TERMS) + 1) for form in itertools.combinations(TERMS, size)
 )
 # A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
 SECONDS = (1e-9, 3600.0)
@@ -280,7 +279,7 @@ def fit_profile(
     assert best.validation is not None
     ranges = {
         m: (min(r.counts()[m] for r in records), max(r.counts()[m] for r in records))
-        for m in MEASURES
+        for m in TERMS
     }
     profile = Profile(
         name=name,
