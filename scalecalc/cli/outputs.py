@@ -330,15 +330,3 @@ def _failed(where: Destination, error: OSError) -> OutputError:
     reason = error.strerror or str(error)
     return OutputError(f"{where.option}: {where.label}: cannot write ({reason}); {outcome_text()}")
 
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path | str, data: str | bytes, option: str = "--output") -> None:
-    """Write one file (or device) as a transaction of its own."""
-    outputs = Outputs()
-    outputs.add(destination(path, option), data)
-    outputs.commit()
