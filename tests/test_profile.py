@@ -20,14 +20,14 @@ from scalecalc.profile.data import (
     timm_family,
     timm_records,
 )
-from scalecalc.profile.fit import Record, fit_form, folds, spearman, validate
+from scalecalc.profile.fit import FitRecord, fit_form, folds, spearman, validate
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "published"
 BENCH = Path(__file__).parent / "data" / "bench_cpu_default.json"
 
 
-def _synthetic() -> list[Record]:
+def _synthetic() -> list[FitRecord]:
     """Exact times from known exponents: t = e^a(group) · flops^0.3 · acts^0.7."""
     offsets = {"resnet": -20.0, "vit": -20.5, None: -19.8}
     records = []
@@ -35,7 +35,7 @@ def _synthetic() -> list[Record]:
         family = ("resnet", "vit", None)[i % 3]
         flops, acts, params = 1e9 * 1.3**i, 4e6 * 1.17 ** (i % 7 + i / 2), 5e6 * 1.1**i
         seconds = math.exp(offsets[family] + 0.3 * math.log(flops) + 0.7 * math.log(acts))
-        records.append(Record(f"m{i}", family, flops, params, acts, seconds))
+        records.append(FitRecord(f"m{i}", family, flops, params, acts, seconds))
     return records
 
 
@@ -55,7 +55,7 @@ def test_held_out_error_of_an_exact_law_is_zero() -> None:
 
 
 def test_folds_are_by_name_and_stable() -> None:
-    records = [Record(n, None, 1, 1, 1, 1) for n in ("b", "a", "b", "c")]
+    records = [FitRecord(n, None, 1, 1, 1, 1) for n in ("b", "a", "b", "c")]
     assert folds(records, "leave-one-out") == [1, 0, 1, 2]
     five = folds(records, "5-fold")
     assert five[0] == five[2]  # one model at two image sizes never straddles folds
