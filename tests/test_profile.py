@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from scalecalc.errors import ProfileError
-from scalecalc.profile.document import BUILTIN_DIR, load_profile, profile_from_json, profile_to_json
+from scalecalc.profile.document import (
+    BUILTIN_DIR,
+    load_profile,
+    profile_from_document,
+    profile_to_json,
+)
 from scalecalc.profile.model import predict
 from scalecalc.profile.data import (
     BUILTINS,
@@ -194,7 +199,7 @@ def test_profile_from_real_bench_output() -> None:
     base = next(r for r in rows if r["key"] == "regnety_400mf/base")
     times = sorted(base["runtime"]["times_s"])
     assert base["runtime"]["median_s"] == times[2]
-    assert profile_from_json(profile_to_json(profile), "x") == profile
+    assert profile_from_document(json.loads(profile_to_json(profile)), "x") == profile
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Any
 from scalecalc.costs import CONVENTIONS
 from scalecalc.errors import ProfileError, shown
 from scalecalc.inputs import is_finite_number, is_text
-from scalecalc.jsonfile import load_json, parse_json
+from scalecalc.jsonfile import load_json
 from scalecalc.profile.model import (
     EXPONENTS,
     INTERCEPTS,
@@ -115,11 +115,6 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
             f"or use a profile counted in {convention!r}"
         )
     return profile
-
-
-def profile_from_json(text: str, origin: str) -> Profile:
-    """Parse and validate a profile document; any problem is one ProfileError naming the key."""
-    return profile_from_document(parse_json(text, origin, ProfileError), origin)
 
 
 def profile_from_document(document: Any, origin: str) -> Profile:
