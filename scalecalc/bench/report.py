@@ -14,12 +14,8 @@ from typing import Any
 from scalecalc.compare.annotations import Annotation, measured_runtime
 from scalecalc.bench.checks import Bound, bounds, caveats, model_groups
 from scalecalc.compare.run import CompareRow
-from scalecalc.compare.report import (
-    base_title,
-    by_base,
-    row_record,
-    scaling_label,
-)
+from scalecalc.compare.labels import base_title, by_base, scaling_label
+from scalecalc.compare.report import row_record
 from scalecalc.compare.report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
 from scalecalc.costs import MEASURES
