@@ -22,7 +22,7 @@ from scalecalc.costs import MEASURES
 from scalecalc.bench.results import read_bench
 from scalecalc.errors import ConfigError
 from scalecalc.bench.measurement import BenchRow
-from scalecalc.tables import giga, markdown_table, mega, rich_table
+from scalecalc.tables import decimals, giga, markdown_table, mega, rich_table
 
 ROW_HEADERS = (
     "scaling",
@@ -82,7 +82,7 @@ def correlations(rows: Sequence[BenchRow]) -> list[Correlation]:
 
 def coefficient(value: float | None) -> str:
     """A correlation coefficient to three decimals, or n/a."""
-    return "n/a" if value is None else f"{value:.3f}"
+    return decimals(value, 3)
 
 
 def _correlation_cells(entry: Correlation) -> list[str]:

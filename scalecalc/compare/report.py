@@ -23,7 +23,7 @@ from scalecalc.compare.labels import (
 )
 from scalecalc.compare.run import CompareRow, Exponent
 from scalecalc.costs import MEASURES
-from scalecalc.tables import giga, markdown_table, mega, rich_table
+from scalecalc.tables import decimals, giga, markdown_table, mega, rich_table
 from scalecalc.compare.summary import EqualFlops, equal_flops
 
 SHAPE_HEADERS = ("scaling", "s", "res (px)", "depths", "widths")
@@ -137,18 +137,14 @@ def _notes(annotations: Sequence[Annotation]) -> list[str]:
     return [annotation.note + "\n" for annotation in annotations]
 
 
-def _exponent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def _exponent_cells(fit: Exponent) -> list[str]:
     return [
         fit.base,
         fit.strategy,
-        _exponent(fit.acts),
-        _exponent(fit.predicted_acts),
-        _exponent(fit.params),
-        _exponent(fit.predicted_params),
+        decimals(fit.acts, 2),
+        decimals(fit.predicted_acts, 2),
+        decimals(fit.params, 2),
+        decimals(fit.predicted_params, 2),
         str(fit.points),
     ]
 
