@@ -1,4 +1,4 @@
-"""Each block's closed-form cost (families/_cost.py) against its module (nn/blocks.py) traced
+"""Each block's closed-form cost (families/block_costs.py) against its module (nn/blocks.py) traced
 by the meta counter: the twins, one block type at a time, in both conventions."""
 
 from __future__ import annotations

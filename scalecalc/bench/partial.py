@@ -111,8 +111,8 @@ def reusable(
     records: Sequence[Mapping[str, Any]], rows: Sequence[CompareRow], rounds: int
 ) -> tuple[Previous, list[dict[str, Any]]]:
     """The recorded measurements of this run's models, by (key, round), and their records
-    (validated by bench_file.read_partial). A record counts only if its key is the first of
-    its spec in `rows`, as in bench.run, it recorded the same spec and its round is one this
+    (validated by bench.results.read_partial). A record counts only if its key is the first of
+    its spec in `rows`, as in nn.bench.run, it recorded the same spec and its round is one this
     run has; any other is dropped (a model of another sweep)."""
     first: dict[Any, str] = {}
     for row in rows:

@@ -276,7 +276,7 @@ SAME_MODEL = ("resolution", "depths", "widths", "params", "acts")
 
 def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """The setup line and the rows by key of a `scalecalc bench --format json` file, read and
-    validated by bench_file.read_bench."""
+    validated by bench.results.read_bench."""
     try:
         measured = read_bench(path)
     except ConfigError as error:
@@ -334,7 +334,7 @@ def renderer(
     setup: Mapping[str, Any],
     skipped: Sequence[tuple[str, int]],
 ) -> Callable[[], Any]:
-    """The renderer of format `fmt` (one of report.FORMATS) over a benchmark."""
+    """The renderer of format `fmt` (one of tables.FORMATS) over a benchmark."""
     renderers: dict[str, Callable[[], Any]] = {
         "json": lambda: to_json(rows, fits, setup, skipped),
         "csv": lambda: to_csv(rows, setup),

@@ -319,7 +319,7 @@ def renderer(
     convention: str,
     annotations: Sequence[Annotation] = (),
 ) -> Callable[[], Any]:
-    """The renderer of format `fmt` (one of report.FORMATS) over a compare run."""
+    """The renderer of format `fmt` (one of tables.FORMATS) over a compare run."""
     renderers: dict[str, Callable[[], Any]] = {
         "json": lambda: to_json(rows, fits, convention, annotations),
         "csv": lambda: to_csv(rows, annotations),

@@ -111,7 +111,7 @@ def pycls_records(directory: Path, mode: str) -> list[FitRecord]:
 
 def bench_records(path: Path) -> tuple[Mapping[str, Any], list[FitRecord]]:
     """The setup and one record per distinct model of a `scalecalc bench --format json` file,
-    read and validated by bench_file.read_bench."""
+    read and validated by bench.results.read_bench."""
     measured = read_bench(path, ProfileError)
     records = [
         FitRecord(
