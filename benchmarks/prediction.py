@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict, profile_to_json
+from scalecalc.profile.document import BUILTIN_DIR, load_profile, profile_to_json
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import BUILTINS, fit_builtin
 from scalecalc.profile.fit import validate
 

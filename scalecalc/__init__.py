@@ -20,7 +20,7 @@ _EXPORTS = {
     "build": "scalecalc.api",
     "count": "scalecalc.api",
     "load": "scalecalc.api",
-    "load_profile": "scalecalc.profile.model",
+    "load_profile": "scalecalc.profile.document",
     "parse_strategy": "scalecalc.scaling",
     "scale": "scalecalc.api",
     "scale_by": "scalecalc.api",
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from scalecalc.costs import Costs, StageCosts
     from scalecalc.errors import ScalecalcError
     from scalecalc.scaling import Factors, Strategy, parse_strategy, scaling_factors
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.compare.run_cost import RunSetting, training_hours
     from scalecalc.solver import Solution, solve
     from scalecalc.time_solver import TimeSolution, solve_time

@@ -37,11 +37,6 @@ class Solution:
     flops: int
     target_flops: int
 
-    @property
-    def relative_error(self) -> float:
-        """(realized - target) / target."""
-        return (self.flops - self.target_flops) / self.target_flops
-
 
 class Evaluator:
     """Scaled spec and flops (or any measure that grows with the model, such as predicted

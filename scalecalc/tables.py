@@ -20,6 +20,11 @@ def mega(value: int) -> str:
     return f"{value / 1e6:.3f}"
 
 
+def decimals(value: float | None, places: int) -> str:
+    """`value` to `places` decimals, or n/a where there is none (a fit of too few points)."""
+    return "n/a" if value is None else f"{value:.{places}f}"
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str) -> str:
     """A GitHub markdown table; `align` has one letter per column, 'l' or 'r'."""
     rules = [":---" if a == "l" else "---:" for a in align]

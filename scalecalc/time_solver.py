@@ -34,11 +34,6 @@ class TimeSolution:
     seconds: float
     target_seconds: float
 
-    @property
-    def relative_error(self) -> float:
-        """(predicted - goal) / goal: from -TOLERANCE to 0."""
-        return (self.seconds - self.target_seconds) / self.target_seconds
-
 
 def predicted_seconds(profile: Profile, spec: BaseSpec) -> float:
     """Predicted seconds per image of `spec` on `profile` (counted in the profile's convention)."""

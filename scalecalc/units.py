@@ -8,7 +8,13 @@ from scalecalc.errors import ConfigError, shown
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _QUANTITY = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*([KMGT]?)\s*$")
+# The largest count a user may give (a target, a sweep's count) and a bench file may hold: a
+# model of more flops per image than this could never be timed, so a larger one is a typo.
 MAX_COUNT = 10**18
+# The largest count a file may record of a model it did not time (a baseline, a profile's
+# fitted range): far above any count within the spec limits (the largest ViT has about 1.2e24
+# flops), and small enough that every arithmetic on counts stays within a float.
+MAX_MODEL_COUNT = 10**30
 # A count with no unit below this is almost surely a forgotten G ("16" meaning 16G flops).
 MIN_BARE_COUNT = 10**6
 SUFFIXES = "K (1e3), M (1e6), G (1e9), T (1e12)"

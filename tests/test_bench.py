@@ -19,6 +19,7 @@ from scalecalc.cli import app
 from scalecalc.config import ModelConfig, load
 from scalecalc.errors import ConfigError, ModelTooLargeError
 from scalecalc.families.vit import ViTSpec
+from scalecalc.step_options import DEVICE_KINDS
 from scalecalc.sweep import Entry
 
 runner = CliRunner()
@@ -129,7 +130,7 @@ def test_check_fits_refuses_or_skips() -> None:
 
 def test_resolve_device() -> None:
     assert devices.resolve_device("cpu") == "cpu"
-    assert devices.resolve_device(None) in devices.DEVICES
+    assert devices.resolve_device(None) in DEVICE_KINDS
     with pytest.raises(ConfigError, match="^--device: 'tpu' is not one of cpu, cuda, mps$"):
         devices.resolve_device("tpu")
 

@@ -1,4 +1,4 @@
-"""Each block's closed-form cost (families/_cost.py) against its module (nn/blocks.py) traced
+"""Each block's closed-form cost (families/block_costs.py) against its module (nn/blocks.py) traced
 by the meta counter: the twins, one block type at a time, in both conventions."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 import torch
+from module_count import count_module
 from torch import nn
 
 from scalecalc.costs import CONVENTIONS
 from scalecalc.families.block_costs import Tally
 from scalecalc.nn import blocks
-from scalecalc.nn.counting import count_module
 
 # (module factory, input shape, the Tally call that should cost the same)
 TWINS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], Callable[[Tally], object]]] = {

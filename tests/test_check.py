@@ -30,13 +30,15 @@ def row(key: str, flops: int, params: int, acts: int, unsupported: tuple = ()) -
     return Row(key, Costs(flops, params, acts, (), unsupported))
 
 
-def baseline(**entries: check.Record) -> check.Baseline:
+def baseline(**entries: check.BaselineEntry) -> check.Baseline:
     """A baseline of `entries`, with `__` in a keyword standing for `/` in the key."""
     keyed = {key.replace("__", "/"): record for key, record in entries.items()}
     return check.Baseline("b.json", "paper", "0.1.0", keyed)
 
 
-BASE = baseline(a__base=check.Record(1000, 200, 50), b__base=check.Record(4000, 300, 80))
+BASE = baseline(
+    a__base=check.BaselineEntry(1000, 200, 50), b__base=check.BaselineEntry(4000, 300, 80)
+)
 
 
 # diff: what drifts, with what numbers.
@@ -86,7 +88,7 @@ def test_rtol_bound_is_inclusive() -> None:
 
 
 def test_new_gone_and_more_unsupported_op_calls_are_drifts() -> None:
-    old = baseline(a__base=check.Record(1, 1, 1, (("aten::gone", 2), ("aten::more", 1))))
+    old = baseline(a__base=check.BaselineEntry(1, 1, 1, (("aten::gone", 2), ("aten::more", 1))))
     current = [row("a/base", 1, 1, 1, (("aten::more", 3), ("aten::new", 1)))]
     assert check.diff(old, current) == [
         check.Drift("a/base", "aten::gone", "unsupported", 2, 0),
@@ -119,7 +121,7 @@ def test_convention_mismatch_is_a_baseline_error() -> None:
 
 
 def test_file_is_sorted_indented_and_ends_with_a_newline() -> None:
-    entries = {"z/base": check.Record(3, 2, 1), "a/base": check.Record(6, 5, 4)}
+    entries = {"z/base": check.BaselineEntry(3, 2, 1), "a/base": check.BaselineEntry(6, 5, 4)}
     text = check.format_baseline(entries, "paper", "9.9")
     assert text.endswith("}\n") and not text.endswith("\n\n")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"
@@ -138,7 +140,11 @@ def test_file_is_sorted_indented_and_ends_with_a_newline() -> None:
 counts = st.integers(min_value=0, max_value=10**15)
 ops = st.dictionaries(st.text(min_size=1, max_size=12), st.integers(1, 10**6), max_size=3)
 records = st.builds(
-    lambda f, p, a, u: check.Record(f, p, a, tuple(sorted(u.items()))), counts, counts, counts, ops
+    lambda f, p, a, u: check.BaselineEntry(f, p, a, tuple(sorted(u.items()))),
+    counts,
+    counts,
+    counts,
+    ops,
 )
 
 
@@ -149,7 +155,9 @@ records = st.builds(
     convention=st.sampled_from(["paper", "fvcore"]),
 )
 def test_written_baselines_read_back_equal(
-    tmp_path_factory: pytest.TempPathFactory, entries: dict[str, check.Record], convention: str
+    tmp_path_factory: pytest.TempPathFactory,
+    entries: dict[str, check.BaselineEntry],
+    convention: str,
 ) -> None:
     path = tmp_path_factory.mktemp("b") / "costs.json"
     path.write_text(check.format_baseline(entries, convention, "0.1.0"), encoding="utf-8")
@@ -159,7 +167,7 @@ def test_written_baselines_read_back_equal(
 
 def test_records_of_rows_keep_counts_and_unsupported_ops() -> None:
     rows = [row("a/base", 7, 8, 9, (("aten::x", 2),))]
-    assert check.records(rows) == {"a/base": check.Record(7, 8, 9, (("aten::x", 2),))}
+    assert check.entries_of(rows) == {"a/base": check.BaselineEntry(7, 8, 9, (("aten::x", 2),))}
 
 
 def _write(tmp_path: Path, data: bytes) -> Path:

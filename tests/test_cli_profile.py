@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile.model import load_profile, predict
+from scalecalc.profile.document import load_profile
+from scalecalc.profile.model import predict
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"

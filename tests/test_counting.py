@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from module_count import count_module
 from torch import nn
 
 from scalecalc.api import build, load
-from scalecalc.nn.counting import count_module, op_base_name
+from scalecalc.nn.counting import op_base_name
 from scalecalc.nn.blocks import SelfAttention
 
 

@@ -11,7 +11,12 @@ from typer.testing import CliRunner
 
 from scalecalc.cli import app
 from scalecalc.errors import ProfileError
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, profile_from_json, profile_to_json
+from scalecalc.profile.document import (
+    BUILTIN_DIR,
+    load_profile,
+    profile_from_document,
+    profile_to_json,
+)
 
 runner = CliRunner()
 GIB = 2**30
@@ -42,7 +47,7 @@ def test_device_memory_round_trips() -> None:
         written = json.loads(profile_to_json(load_profile(name)))
         assert written.get("device_memory_bytes", None) == memory, name
         assert ("device_memory_bytes" in written) == (memory is not None)
-        assert profile_from_json(json.dumps(written), name) == load_profile(name)
+        assert profile_from_document(written, name) == load_profile(name)
 
 
 def with_memory(value: Any) -> str:
@@ -66,7 +71,7 @@ def with_memory(value: Any) -> str:
 )
 def test_bad_device_memory_is_one_error(value: Any, message: str) -> None:
     with pytest.raises(ProfileError) as error:
-        profile_from_json(with_memory(value), "mine.json")
+        profile_from_document(json.loads(with_memory(value)), "mine.json")
     assert str(error.value).startswith(f"mine.json: {message}")
 
 

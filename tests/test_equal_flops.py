@@ -17,6 +17,7 @@ from scalecalc.compare import run as compare
 from scalecalc.compare import report as compare_report
 from scalecalc.compare import summary_report
 from scalecalc.compare.annotations import Measure
+from scalecalc.compare.labels import scaling_label
 from scalecalc.api import load, scale
 from scalecalc.cli import app
 from scalecalc.config import spec_from_fields
@@ -56,7 +57,7 @@ def test_regnety_4gf_at_4x_flops_ranks_dWr_first(regnety_at_4x: tuple[str, dict]
     heading = first.splitlines()[0]
     assert heading.startswith("### regnety_4gf at 4× its flops (15.89") and len(heading) <= 100
     header, *rows = table_lines(first)
-    assert header == list(compare_report.summary_report.HEADERS)
+    assert header == list(summary_report.HEADERS)
     assert [row[1] for row in rows] == ["**dWr** (best)", "w", "dw", "dwr", "d", "r"]
     goal = 4 * REGNETY_4GF_FLOPS
     for rank, strategy, s, flops, vs_goal, params, acts, vs_best in rows:
@@ -345,7 +346,7 @@ def test_terminal_tables_cut_no_number(width: int, four_families: list[compare.C
             # Wide enough: every model on one line, its stage lists whole.
             for row in rows:
                 shape = " ".join(map(str, row.widths))
-                label = re.escape(compare_report.scaling_label(row))
+                label = re.escape(scaling_label(row))
                 line = next(
                     line
                     for line in text.splitlines()

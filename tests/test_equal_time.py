@@ -19,7 +19,7 @@ from scalecalc.api import count, load, scale
 from scalecalc.cli import app
 from scalecalc.durations import format_seconds, parse_seconds
 from scalecalc.errors import ConfigError, StrategyError
-from scalecalc.profile.model import load_profile, profile_from_json
+from scalecalc.profile.document import load_profile, profile_from_document
 from scalecalc.time_solver import solve_time
 
 runner = CliRunner()
@@ -239,7 +239,7 @@ def test_durations_by_hand() -> None:
 def test_solver_refuses_a_profile_whose_time_falls_as_models_grow() -> None:
     document = json.loads((PROFILES / "v100-pycls-train.json").read_text(encoding="utf-8"))
     # A profile file may not hold a negative exponent; one built in Python still could.
-    shipped = profile_from_json(json.dumps(document), "v100-pycls-train.json")
+    shipped = profile_from_document(document, "v100-pycls-train.json")
     profile = dataclasses.replace(shipped, coefficients={**shipped.coefficients, "acts": -0.2})
     with pytest.raises(StrategyError, match="negative exponent"):
         solve_time(load("resnet50").spec, "d", 0.01, profile)

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc.profile.model import (
+from scalecalc.errors import ProfileError
+from scalecalc.profile.document import (
     BUILTIN_DIR,
-    ProfileError,
     load_profile,
-    predict,
-    profile_from_json,
+    profile_from_document,
     profile_to_json,
 )
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import (
     BUILTINS,
     profile_from_bench,
@@ -25,14 +25,14 @@ from scalecalc.profile.data import (
     timm_family,
     timm_records,
 )
-from scalecalc.profile.fit import Record, fit_form, folds, spearman, validate
+from scalecalc.profile.fit import FitRecord, fit_form, folds, spearman, validate
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "published"
 BENCH = Path(__file__).parent / "data" / "bench_cpu_default.json"
 
 
-def _synthetic() -> list[Record]:
+def _synthetic() -> list[FitRecord]:
     """Exact times from known exponents: t = e^a(group) · flops^0.3 · acts^0.7."""
     offsets = {"resnet": -20.0, "vit": -20.5, None: -19.8}
     records = []
@@ -40,7 +40,7 @@ def _synthetic() -> list[Record]:
         family = ("resnet", "vit", None)[i % 3]
         flops, acts, params = 1e9 * 1.3**i, 4e6 * 1.17 ** (i % 7 + i / 2), 5e6 * 1.1**i
         seconds = math.exp(offsets[family] + 0.3 * math.log(flops) + 0.7 * math.log(acts))
-        records.append(Record(f"m{i}", family, flops, params, acts, seconds))
+        records.append(FitRecord(f"m{i}", family, flops, params, acts, seconds))
     return records
 
 
@@ -60,7 +60,7 @@ def test_held_out_error_of_an_exact_law_is_zero() -> None:
 
 
 def test_folds_are_by_name_and_stable() -> None:
-    records = [Record(n, None, 1, 1, 1, 1) for n in ("b", "a", "b", "c")]
+    records = [FitRecord(n, None, 1, 1, 1, 1) for n in ("b", "a", "b", "c")]
     assert folds(records, "leave-one-out") == [1, 0, 1, 2]
     five = folds(records, "5-fold")
     assert five[0] == five[2]  # one model at two image sizes never straddles folds
@@ -199,7 +199,7 @@ def test_profile_from_real_bench_output() -> None:
     base = next(r for r in rows if r["key"] == "regnety_400mf/base")
     times = sorted(base["runtime"]["times_s"])
     assert base["runtime"]["median_s"] == times[2]
-    assert profile_from_json(profile_to_json(profile), "x") == profile
+    assert profile_from_document(json.loads(profile_to_json(profile)), "x") == profile
 
 
 @pytest.mark.parametrize(
@@ -245,8 +245,10 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
     import ast
 
     pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile.model", "scalecalc.inputs"}
-    pure.add("scalecalc.jsonfile")
-    modules = ("profile/model", "profile/report", "errors", "files", "inputs", "jsonfile")
+    pure.update({"scalecalc.jsonfile", "scalecalc.profile.document", "scalecalc.costs"})
+    pure.add("scalecalc.units")
+    modules = ("profile/model", "profile/document", "profile/report", "errors", "files", "inputs")
+    modules += ("jsonfile", "costs", "units")
     for module in modules:
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))
         for node in tree.body:
@@ -258,3 +260,12 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
                 continue
             for name in names:
                 assert name in pure or name.split(".")[0] in sys.stdlib_module_names, name
+
+
+def test_profile_terms_are_the_measures_counted() -> None:
+    """A profile's terms are the three measures a count gives, in the profile's own order."""
+    from scalecalc.costs import MEASURES
+    from scalecalc.profile.model import TERMS
+
+    assert sorted(TERMS) == sorted(MEASURES) == ["acts", "flops", "params"]
+    assert TERMS == ("flops", "acts", "params")

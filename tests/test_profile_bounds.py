@@ -11,7 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile.model import BUILTIN_DIR, ProfileError, load_profile, predict
+from scalecalc.errors import ProfileError
+from scalecalc.profile.document import BUILTIN_DIR, load_profile
+from scalecalc.profile.model import predict
 
 runner = CliRunner()
 HUGE = 10**400  # 401 digits: more than a float holds

@@ -10,9 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from scalecalc.cli import app
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict
+from scalecalc.profile.document import BUILTIN_DIR, load_profile
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import BUILTINS, fit_builtin
-from scalecalc.profile.fit import CANDIDATES, Record, fit_form, folds
+from scalecalc.profile.fit import CANDIDATES, FitRecord, fit_form, folds
 
 runner = CliRunner()
 DATA = Path(__file__).resolve().parent.parent / "data" / "published"
@@ -133,12 +134,12 @@ def test_a_family_needs_three_models_for_an_intercept_of_its_own(
     models: int, groups: set[str]
 ) -> None:
     # vit models are 2x slower than the rest at equal acts; with 2 models they join "other"
-    records = [Record(f"o{i}", None, 1e9, 1e7, 1e6 * (i + 1), 1e-3 * (i + 1)) for i in range(5)]
+    records = [FitRecord(f"o{i}", None, 1e9, 1e7, 1e6 * (i + 1), 1e-3 * (i + 1)) for i in range(5)]
     records += [
-        Record(f"v{i}", "vit", 1e9, 1e7, 1e6 * (i + 1), 2e-3 * (i + 1)) for i in range(models)
+        FitRecord(f"v{i}", "vit", 1e9, 1e7, 1e6 * (i + 1), 2e-3 * (i + 1)) for i in range(models)
     ]
     # two rows of one vit model count once
-    records.append(Record("v0", "vit", 1e9, 1e7, 1e6, 2e-3))
+    records.append(FitRecord("v0", "vit", 1e9, 1e7, 1e6, 2e-3))
     fit = fit_form(records, ("acts",), robust=False)
     assert set(fit.intercepts) == groups
     if models == 3:
@@ -158,7 +159,7 @@ def _crc32(data: bytes) -> int:
 def test_five_fold_assignment_is_crc32_of_the_name_mod_5() -> None:
     assert _crc32(b"123456789") == 0xCBF43926  # the CRC-32 check value
     names = ["resnet50", "vit_base_patch16_224", "regnety_040", "convnext_tiny", "a", "b", "c"]
-    records = [Record(n, None, 1, 1, 1, 1) for n in names]
+    records = [FitRecord(n, None, 1, 1, 1, 1) for n in names]
     assert folds(records, "5-fold") == [_crc32(n.encode()) % 5 for n in names]
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import scalecalc
-from scalecalc.errors import ConfigError
-from scalecalc.profile.model import ProfileError, load_profile
+from scalecalc.errors import ConfigError, ProfileError
+from scalecalc.profile.document import load_profile
 
 WIDTHS = "widths: [64, 128, 256, 512]\n"
 PUBLIC = ("load", "count", "scale", "scale_by", "build", "solve", "ScalecalcError", "Costs")

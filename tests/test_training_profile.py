@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scalecalc.profile.model import BUILTIN_DIR, load_profile, predict
+from scalecalc.profile.document import BUILTIN_DIR, load_profile
+from scalecalc.profile.model import predict
 from scalecalc.profile.data import BUILTINS
 from scalecalc.profile.fit import held_out, spearman
 from scalecalc.profile.train import timm_train_records

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scalecalc.bench.measurement import BenchRow
+from scalecalc.step_options import DTYPE_BYTES
 
 # Models in a random order have Spearman's ρ = ±1 with probability 2/n!: 1/3 for 3 models, 1/12
 # for 4, 1/60 for 5. Above 20% spread, the timed iterations were disturbed.
@@ -18,7 +19,6 @@ MAX_SPREAD = 0.20
 CLEAR_MARGIN = 1.25
 # A log standard deviation this small is floating-point rounding of a constant rate.
 ROUNDING = 1e-9
-DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from scalecalc.limits import check_batch_size
 if TYPE_CHECKING:
     from scalecalc.compare.run import CompareRow
 
-DTYPE_NAMES = ("float32", "float16", "bfloat16")
 # Upper bounds so that a typo (an extra 000) is an error, not a run of days; the batch size is
 # bounded by each model's memory estimate instead.
 LIMITS = {"--warmup": (0, 100_000), "--iters": (1, 100_000), "--rounds": (1, 1000)}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from scalecalc.bench.results import PARTIAL_FORMAT, PartialFile, partial_exists, read_partial
 from scalecalc.bench.results import OPTIONAL_SETUP
+from scalecalc.atomic import replace_file
 from scalecalc.errors import ConfigError
 from scalecalc.bench.measurement import Measurement
 
@@ -111,8 +111,8 @@ def reusable(
     records: Sequence[Mapping[str, Any]], rows: Sequence[CompareRow], rounds: int
 ) -> tuple[Previous, list[dict[str, Any]]]:
     """The recorded measurements of this run's models, by (key, round), and their records
-    (validated by bench_file.read_partial). A record counts only if its key is the first of
-    its spec in `rows`, as in bench.run, it recorded the same spec and its round is one this
+    (validated by bench.results.read_partial). A record counts only if its key is the first of
+    its spec in `rows`, as in nn.bench.run, it recorded the same spec and its round is one this
     run has; any other is dropped (a model of another sweep)."""
     first: dict[Any, str] = {}
     for row in rows:
@@ -145,25 +145,6 @@ def _line(record: Mapping[str, Any]) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write `text` to `path` through a synced temporary file, so that a kill keeps either the
-    old file or the new one; the mode is what the umask gives a new file."""
-    # A short temporary name: the partial file's own name may use all the folder allows.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".scalecalc.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class PartialWriter:
     """The partial file of one run: a header naming the setup, then one measurement per line,
     each flushed and synced to disk before the next model starts."""
@@ -172,7 +153,8 @@ class PartialWriter:
         self.path = path
         self.count = len(kept)
         header = {"format": PARTIAL_FORMAT, "partial": True, "note": NOTE, "setup": dict(setup)}
-        _replace(path, "".join(_line(r) for r in [header, *kept]))
+        # Replaced whole, so that a kill keeps either the old file or the new one.
+        replace_file(path, "".join(_line(r) for r in [header, *kept]).encode("utf-8"))
         self._file: IO[str] | None = path.open("a", encoding="utf-8")
 
     def add(self, round_index: int, row: CompareRow, measured: Measurement) -> None:

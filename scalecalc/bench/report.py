@@ -14,19 +14,15 @@ from typing import Any
 from scalecalc.compare.annotations import Annotation, measured_runtime
 from scalecalc.bench.checks import Bound, bounds, caveats, model_groups
 from scalecalc.compare.run import CompareRow
-from scalecalc.compare.report import (
-    base_title,
-    by_base,
-    row_record,
-    scaling_label,
-)
+from scalecalc.compare.labels import base_title, by_base, scaling_label
+from scalecalc.compare.report import row_record
 from scalecalc.compare.report import to_csv as compare_csv
 from scalecalc.correlation import Correlation, correlate
 from scalecalc.costs import MEASURES
 from scalecalc.bench.results import read_bench
 from scalecalc.errors import ConfigError
 from scalecalc.bench.measurement import BenchRow
-from scalecalc.tables import giga, markdown_table, mega, rich_table
+from scalecalc.tables import decimals, giga, markdown_table, mega, rich_table
 
 ROW_HEADERS = (
     "scaling",
@@ -86,7 +82,7 @@ def correlations(rows: Sequence[BenchRow]) -> list[Correlation]:
 
 def coefficient(value: float | None) -> str:
     """A correlation coefficient to three decimals, or n/a."""
-    return "n/a" if value is None else f"{value:.3f}"
+    return decimals(value, 3)
 
 
 def _correlation_cells(entry: Correlation) -> list[str]:
@@ -280,7 +276,7 @@ SAME_MODEL = ("resolution", "depths", "widths", "params", "acts")
 
 def read_runtimes(path: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     """The setup line and the rows by key of a `scalecalc bench --format json` file, read and
-    validated by bench_file.read_bench."""
+    validated by bench.results.read_bench."""
     try:
         measured = read_bench(path)
     except ConfigError as error:
@@ -338,7 +334,7 @@ def renderer(
     setup: Mapping[str, Any],
     skipped: Sequence[tuple[str, int]],
 ) -> Callable[[], Any]:
-    """The renderer of format `fmt` (one of report.FORMATS) over a benchmark."""
+    """The renderer of format `fmt` (one of tables.FORMATS) over a benchmark."""
     renderers: dict[str, Callable[[], Any]] = {
         "json": lambda: to_json(rows, fits, setup, skipped),
         "csv": lambda: to_csv(rows, setup),

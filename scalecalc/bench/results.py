@@ -21,8 +21,8 @@ from scalecalc.errors import ConfigError, ScalecalcError, safe_text, shown
 from scalecalc.files import read_text
 from scalecalc.jsonfile import parse_json
 from scalecalc.inputs import is_finite_number, is_text
-from scalecalc.bench.measurement import DTYPE_NAMES
 from scalecalc.profile.model import MODES
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES
 from scalecalc.units import MAX_COUNT
 
 # One limit for every bench file: the default sweep's JSON is 20 kB, its partial file 5 kB.
@@ -35,7 +35,6 @@ MAX_SETTING = 10**9
 # Seconds per timed iteration: from a nanosecond to about 11 days.
 TIME_RANGE = (1e-9, 1e6)
 MAX_MEMORY_BYTES = 2**60
-DEVICE_KINDS = ("cpu", "cuda", "mps")
 
 Check = Callable[[Any, str], Any]
 

@@ -75,7 +75,7 @@ def bench_sweep(options: BenchOptions, output: Destination, hooks: Hooks) -> Ben
     from scalecalc.bench.report import correlations
     from scalecalc.compare import run as compare
     from scalecalc.compare.time_goals import timing
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.sweep import BENCH_SWEEP
     from scalecalc.sweep_options import sweep_from_options
 

@@ -21,6 +21,7 @@ from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
 from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.jsonfile import load_json
+from scalecalc.units import MAX_MODEL_COUNT
 
 FORMAT = "scalecalc-baseline"
 VERSION = 1
@@ -29,13 +30,10 @@ ENTRY_KEYS = (*MEASURES, "unsupported_ops")
 KINDS = ("changed", "missing", "new", "unsupported")
 # Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
 MAX_BASELINE_BYTES = 64 << 20
-# Far above any count within the spec limits (the largest ViT has about 1.2e24 flops), and
-# small enough that every arithmetic on counts stays within a float.
-MAX_COUNT = 10**30
 
 
 @dataclass(frozen=True)
-class Record:
+class BaselineEntry:
     """The costs of one entry as a baseline keeps them: raw counts and unsupported op calls."""
 
     flops: int
@@ -50,12 +48,12 @@ class Record:
 
 @dataclass(frozen=True)
 class Baseline:
-    """A validated baseline file: the convention it was counted with and a record per key."""
+    """A validated baseline file: the convention it was counted with and an entry per key."""
 
     path: str
     convention: str
     tool_version: str
-    entries: dict[str, Record]
+    entries: dict[str, BaselineEntry]
 
 
 class Counted(Protocol):
@@ -103,24 +101,22 @@ class Outcome:
     tool_version: str | None = None
 
 
-def record_of(costs: Costs) -> Record:
-    """The baseline record of a model's costs."""
+def entry_of(costs: Costs) -> BaselineEntry:
+    """The baseline entry of a model's costs."""
     ops = tuple(sorted(dict(costs.unsupported).items()))
-    return Record(costs.flops, costs.params, costs.acts, ops)
+    return BaselineEntry(costs.flops, costs.params, costs.acts, ops)
 
 
-def records(rows: Sequence[Counted]) -> dict[str, Record]:
-    """Records by key, in row order; a key twice is a bug of the caller."""
-    result = {row.key: record_of(row.costs) for row in rows}
+def entries_of(rows: Sequence[Counted]) -> dict[str, BaselineEntry]:
+    """Baseline entries by key, in row order; a key twice is a bug of the caller."""
+    result = {row.key: entry_of(row.costs) for row in rows}
     assert len(result) == len(rows), "rows with duplicate keys"
     return result
 
 
 def check_rtol(rtol: float) -> float:
     """`rtol` if it is a finite number >= 0, else a ConfigError naming the option."""
-    if not is_finite_number(rtol):
-        raise ConfigError(f"--rtol: must be a finite number >= 0, got {shown(rtol)}")
-    if rtol < 0:
+    if not is_finite_number(rtol) or rtol < 0:
         raise ConfigError(f"--rtol: must be a finite number >= 0, got {shown(rtol)}")
     return float(rtol)
 
@@ -133,7 +129,7 @@ def within(baseline: int, current: int, rtol: float) -> bool:
 def diff(baseline: Baseline, rows: Sequence[Counted], rtol: float = 0.0) -> list[Drift]:
     """Every drift beyond tolerance (params always exact), sorted by key then measure."""
     check_rtol(rtol)
-    current = records(rows)
+    current = entries_of(rows)
     drifts = []
     for key in baseline.entries.keys() - current.keys():
         drifts.append(Drift(key, "entry", "missing"))
@@ -227,7 +223,7 @@ def run_check(
         baseline_tool_version=old_version,
         tool_version=tool_version,
     )
-    text = format_baseline(records(rows), convention, tool_version) if update else None
+    text = format_baseline(entries_of(rows), convention, tool_version) if update else None
     return CheckRun(outcome, text, tuple(notes))
 
 
@@ -246,7 +242,9 @@ def read_old_baseline(path: Path, update: bool) -> Baseline | None:
 # --- the file ---
 
 
-def format_baseline(entries: Mapping[str, Record], convention: str, tool_version: str) -> str:
+def format_baseline(
+    entries: Mapping[str, BaselineEntry], convention: str, tool_version: str
+) -> str:
     """The baseline document: sorted keys, indent 2, a trailing newline."""
     assert convention in CONVENTIONS, convention
     document = {
@@ -256,12 +254,12 @@ def format_baseline(entries: Mapping[str, Record], convention: str, tool_version
         "tool_version": tool_version,
         "entries": {
             key: {
-                "flops": record.flops,
-                "params": record.params,
-                "acts": record.acts,
-                "unsupported_ops": dict(record.unsupported_ops),
+                "flops": entry.flops,
+                "params": entry.params,
+                "acts": entry.acts,
+                "unsupported_ops": dict(entry.unsupported_ops),
             }
-            for key, record in entries.items()
+            for key, entry in entries.items()
         },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -299,7 +297,7 @@ def read_baseline(path: str | Path) -> Baseline:
     blank = next((key for key in entries if not key.strip()), None)
     if blank is not None:
         raise bad(f"entries: {shown(blank)} is not a valid entry key")
-    parsed = {key: _record(value, f"{path}: entry {shown(key)}") for key, value in entries.items()}
+    parsed = {key: _entry(value, f"{path}: entry {shown(key)}") for key, value in entries.items()}
     return Baseline(str(path), convention, tool_version, parsed)
 
 
@@ -320,14 +318,19 @@ def _check_keys(data: dict, allowed: tuple[str, ...], origin: str) -> None:
 
 
 def _count(value: Any, label: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_COUNT:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not minimum <= value <= MAX_MODEL_COUNT
+    ):
         raise BaselineError(
-            f"{label}: must be an integer from {minimum} to {MAX_COUNT:.0e}, got {shown(value)}"
+            f"{label}: must be an integer from {minimum} to {MAX_MODEL_COUNT:.0e}, "
+            f"got {shown(value)}"
         )
     return value
 
 
-def _record(value: Any, origin: str) -> Record:
+def _entry(value: Any, origin: str) -> BaselineEntry:
     if not isinstance(value, dict):
         keys = ", ".join(ENTRY_KEYS)
         raise BaselineError(f"{origin}: must be an object with {keys}, got {_kind(value)}")
@@ -340,4 +343,4 @@ def _record(value: Any, origin: str) -> Record:
         (op, _count(calls, f"{origin}: unsupported_ops: {shown(op)}", minimum=1))
         for op, calls in sorted(ops.items())
     )
-    return Record(counts["flops"], counts["params"], counts["acts"], calls)
+    return BaselineEntry(counts["flops"], counts["params"], counts["acts"], calls)

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from scalecalc.bench.measurement import DTYPE_NAMES
 from scalecalc.cli.common import (
     FormatOption,
     OutputOption,
@@ -18,6 +17,7 @@ from scalecalc.cli.common import (
     user_errors,
 )
 from scalecalc.cli.sweep_options import with_sweep_options
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES
 from scalecalc.requires import require_torch
 from scalecalc.sweep_options import SweepOptions
 
@@ -35,7 +35,7 @@ def bench_command(
         ),
     ] = None,
     device: Annotated[
-        Literal["cpu", "cuda", "mps"] | None,
+        Literal[DEVICE_KINDS] | None,  # type: ignore[valid-type]
         typer.Option("--device", help="Device; default: the best available."),
     ] = None,
     dtype: Annotated[Literal[DTYPE_NAMES], typer.Option("--dtype")] = "float32",  # type: ignore[valid-type]

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 import typer
 
-from scalecalc.bench.measurement import DTYPE_NAMES
 from scalecalc.cli.common import (
     FormatOption,
     OutputOption,
@@ -21,6 +20,7 @@ from scalecalc.cli.common import (
 )
 from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.cli.time_options import EpochsOption, GpusOption, ImagesOption, ProfileOption
+from scalecalc.step_options import DTYPE_NAMES, OPTIMIZERS
 from scalecalc.sweep_options import SweepOptions
 
 
@@ -78,7 +78,7 @@ def compare_command(
         ),
     ] = None,
     optimizer: Annotated[
-        Literal["sgd", "adam", "adamw"] | None,
+        Literal[OPTIMIZERS] | None,  # type: ignore[valid-type]
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
     ] = None,
 ) -> None:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from scalecalc.atomic import synced_temporary
 from scalecalc.errors import ScalecalcError, safe_text
 
 STDOUT = "-"
@@ -174,11 +175,6 @@ def begin_run() -> None:
     _written.clear()
 
 
-def written() -> list[str]:
-    """The outputs this process has written so far, as messages name them."""
-    return list(_written)
-
-
 def outcome_text() -> str:
     """A true account of what was written, for a message that ends the run early."""
     if not _written:
@@ -276,26 +272,9 @@ def _temporary(where: Destination, data: bytes) -> str:
     """A complete, synced temporary file beside the target, with the mode the target gets."""
     assert where.target is not None
     try:
-        # A short name of its own: one made from the target's would not fit beside a target
-        # whose name is near the longest a folder takes (255 bytes).
-        handle, temporary = tempfile.mkstemp(dir=where.target.parent, prefix=".sc-", suffix=".tmp")
+        return synced_temporary(where.target.parent, data, where.mode, where.owner)
     except OSError as error:
         raise _failed(where, error) from None
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, where.mode if where.mode is not None else 0o666 & ~_umask())
-        if where.owner is not None and os.geteuid() == 0:
-            os.chown(temporary, *where.owner)
-    except OSError as error:
-        os.unlink(temporary)
-        raise _failed(where, error) from None
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return temporary
 
 
 def _write_in_place(where: Destination, data: bytes) -> None:
@@ -350,16 +329,3 @@ def _signals_held() -> Iterator[None]:
 def _failed(where: Destination, error: OSError) -> OutputError:
     reason = error.strerror or str(error)
     return OutputError(f"{where.option}: {where.label}: cannot write ({reason}); {outcome_text()}")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def write_atomic(path: Path | str, data: str | bytes, option: str = "--output") -> None:
-    """Write one file (or device) as a transaction of its own."""
-    outputs = Outputs()
-    outputs.add(destination(path, option), data)
-    outputs.commit()

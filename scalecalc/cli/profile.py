@@ -36,7 +36,7 @@ def fit_command(
 ) -> None:
     """Fit a profile of this device to a bench file, validated leave-one-out over its models.
     The report goes to stdout, or to stderr when the profile itself goes to stdout (-o -)."""
-    from scalecalc.profile.model import profile_to_json
+    from scalecalc.profile.document import profile_to_json
     from scalecalc.profile.data import profile_from_bench
     from scalecalc.profile.report import to_markdown
 
@@ -65,7 +65,7 @@ def show_command(
 ) -> None:
     """A profile's device, setting, fitted model and validation; no argument lists built-ins."""
     from scalecalc.cli.outputs import write_stdout
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.profile.report import profile_list_markdown, to_markdown
 
     with user_errors():

@@ -12,11 +12,19 @@ from typing import Any
 from scalecalc.compare import equal_time
 from scalecalc.compare import summary_report
 from scalecalc.compare.annotations import Annotation
-from scalecalc.compare.run import CompareRow, Exponent, changed_fields
+from scalecalc.compare.labels import (
+    base_title,
+    by_base,
+    dashed,
+    field_header,
+    field_value,
+    scaling_label,
+    shown_changes,
+)
+from scalecalc.compare.run import CompareRow, Exponent
 from scalecalc.costs import MEASURES
-from scalecalc.tables import giga, markdown_table, mega, rich_table
+from scalecalc.tables import decimals, giga, markdown_table, mega, rich_table
 from scalecalc.compare.summary import EqualFlops, equal_flops
-from scalecalc.sweep import format_count
 
 SHAPE_HEADERS = ("scaling", "s", "res (px)", "depths", "widths")
 SHAPE_ALIGN = "lrrll"
@@ -29,16 +37,6 @@ COST_HEADERS = (
     "acts ×",
 )
 COST_ALIGN = "rrrrrr"
-# Spec fields the shape columns already show (a ViT's depth and width are its layers and size).
-SHOWN_FIELDS = ("family", "resolution", "depths", "widths", "num_layers", "hidden_size")
-FIELD_HEADERS = {
-    "se_ratio": "SE ratio",
-    "num_heads": "heads",
-    "mlp_size": "MLP size",
-    "mlp_ratio": "MLP ratio",
-    "num_classes": "classes",
-    "patch_size": "patch (px)",
-}
 EXPONENT_HEADERS = (
     "base",
     "strategy",
@@ -75,59 +73,14 @@ CSV_COLUMNS = (
 )
 
 
-def _dashed(values: Sequence[int]) -> str:
-    return "-".join(str(v) for v in values)
-
-
-def scaling_label(row: CompareRow) -> str:
-    """How a row was scaled: "base", the strategy, or the strategy and its flops target."""
-    if row.strategy is None:
-        return "base"
-    if row.time_goal is not None:
-        return f"{row.strategy} {row.time_goal.label}"
-    target = target_label(row)
-    return row.strategy if target is None else f"{row.strategy} {target}"
-
-
-def target_label(row: CompareRow) -> str | None:
-    """A solved row's flops target as every table and plot writes it: a multiple of the base's
-    flops (`@4x`) or flops (`@16G`); None for a row scaled by a factor."""
-    if row.target_factor is not None:
-        return f"@{row.target_factor:g}x"
-    if row.target_flops is not None:
-        return f"@{format_count(row.target_flops)}"
-    return None
-
-
-def field_value(value: Any) -> str:
-    """A spec field's value in a table cell: lists dashed, numbers short, booleans yes/no."""
-    if isinstance(value, (list, tuple)):
-        return _dashed(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def shown_changes(rows: Sequence[CompareRow]) -> list[str]:
-    """Spec fields that differ between the rows, beyond those the shape columns show."""
-    return [name for name in changed_fields(rows) if name not in SHOWN_FIELDS]
-
-
-def field_header(name: str) -> str:
-    """A spec field's column header: `group_widths` -> "group widths"."""
-    return FIELD_HEADERS.get(name, name.replace("_", " "))
-
-
 def _row_cells(row: CompareRow, fields: Sequence[str]) -> list[str]:
     spec = row.spec.to_dict()
     return [
         scaling_label(row),
         f"{row.factor:.3g}",
         str(row.spec.resolution),
-        _dashed(row.depths),
-        _dashed(row.widths),
+        dashed(row.depths),
+        dashed(row.widths),
         *(field_value(spec[name]) for name in fields),
         giga(row.costs.flops),
         f"{row.ratio('flops'):.2f}",
@@ -184,38 +137,16 @@ def _notes(annotations: Sequence[Annotation]) -> list[str]:
     return [annotation.note + "\n" for annotation in annotations]
 
 
-def _exponent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def _exponent_cells(fit: Exponent) -> list[str]:
     return [
         fit.base,
         fit.strategy,
-        _exponent(fit.acts),
-        _exponent(fit.predicted_acts),
-        _exponent(fit.params),
-        _exponent(fit.predicted_params),
+        decimals(fit.acts, 2),
+        decimals(fit.predicted_acts, 2),
+        decimals(fit.params, 2),
+        decimals(fit.predicted_params, 2),
         str(fit.points),
     ]
-
-
-def by_base(rows: Sequence[CompareRow]) -> dict[str, list[CompareRow]]:
-    """Rows grouped by base model, in first-seen order."""
-    groups: dict[str, list[CompareRow]] = {}
-    for row in rows:
-        groups.setdefault(row.base, []).append(row)
-    return groups
-
-
-def base_title(base_rows: Sequence[CompareRow]) -> str:
-    """The heading of one base's table: name, family, convention and base costs."""
-    first = base_rows[0]
-    costs = first.base_costs
-    return (
-        f"{first.base} ({first.family}, {first.convention} convention): base "
-        f"{giga(costs.flops)} GF, {mega(costs.params)} M params, {mega(costs.acts)} M acts"
-    )
 
 
 def _base_table(group: Sequence[CompareRow], annotations: Sequence[Annotation]) -> str:
@@ -318,7 +249,7 @@ def to_json(
 
 def _csv_value(value: Any) -> Any:
     if isinstance(value, list):
-        return _dashed(value)
+        return dashed(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
@@ -344,8 +275,8 @@ def to_csv(rows: Sequence[CompareRow], annotations: Sequence[Annotation] = ()) -
             "" if row.target_flops is None else row.target_flops,
             "" if row.target_factor is None else row.target_factor,
             row.spec.resolution,
-            _dashed(row.depths),
-            _dashed(row.widths),
+            dashed(row.depths),
+            dashed(row.widths),
             row.costs.flops,
             row.costs.params,
             row.costs.acts,
@@ -388,7 +319,7 @@ def renderer(
     convention: str,
     annotations: Sequence[Annotation] = (),
 ) -> Callable[[], Any]:
-    """The renderer of format `fmt` (one of report.FORMATS) over a compare run."""
+    """The renderer of format `fmt` (one of tables.FORMATS) over a compare run."""
     renderers: dict[str, Callable[[], Any]] = {
         "json": lambda: to_json(rows, fits, convention, annotations),
         "csv": lambda: to_csv(rows, annotations),

@@ -110,7 +110,7 @@ def compare_sweep(options: CompareOptions, hooks: Hooks) -> Comparison:
     from scalecalc.compare import run as compare
     from scalecalc.compare.run_cost import run_setting
     from scalecalc.compare.time_goals import mode_mismatch, timing
-    from scalecalc.profile.model import load_profile
+    from scalecalc.profile.document import load_profile
     from scalecalc.sweep import DEFAULT_SWEEP
     from scalecalc.sweep_options import sweep_from_options
 

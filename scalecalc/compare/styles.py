@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scalecalc.compare.report import target_label
+from scalecalc.compare.labels import target_label
 
 if TYPE_CHECKING:
     from scalecalc.compare.run import CompareRow

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from scalecalc.compare.run import CompareRow
-from scalecalc.tables import giga, markdown_table, mega, rich_table
+from scalecalc.tables import decimals, giga, markdown_table, mega, rich_table
 from scalecalc.solver import TOLERANCE
 from scalecalc.compare.annotations import Measure
 from scalecalc.compare.summary import EqualFlops, Ranked
@@ -77,7 +77,7 @@ def _cells(entry: Ranked, measures: Sequence[Measure], strategy: str) -> list[st
         f"{entry.flops_vs_goal:.3f}",
         mega(row.costs.params),
         mega(row.costs.acts),
-        "n/a" if entry.acts_vs_best is None else f"{entry.acts_vs_best:.2f}",
+        decimals(entry.acts_vs_best, 2),
         *(m.cells.get(row.key, "n/a") for m in measures),
     ]
 

@@ -12,15 +12,21 @@ import torch
 from torch import nn
 
 from scalecalc.errors import ConfigError, ModelTooLargeError
-from scalecalc.bench.measurement import DTYPE_NAMES, BenchRow, BenchSettings, Measurement
+from scalecalc.bench.measurement import BenchRow, BenchSettings, Measurement
 from scalecalc.machine import gib
-from scalecalc.nn.devices import PeakMemory, describe_device, no_sync, release, synchronizer
+from scalecalc.nn.devices import (
+    TORCH_DTYPES,
+    PeakMemory,
+    describe_device,
+    no_sync,
+    release,
+    synchronizer,
+)
 
 if TYPE_CHECKING:
     from scalecalc.compare.run import CompareRow
     from scalecalc.families.spec import BaseSpec
 
-DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 # The estimate is the traced peak of tensor bytes (scalecalc.nn.memory). A process needs more: on
 # a CPU the C library keeps freed heap pages resident (peak RSS was 1.25-1.7x the allocator's peak
 # on the default sweep, benchmarks/memory.py) and oneDNN keeps caches; on CUDA the caching
@@ -102,8 +108,8 @@ def check_dtype(device: str, dtype: str, train: bool) -> None:
         nn.Flatten(),
         nn.LayerNorm(16),
         nn.Linear(16, 2),
-    ).to(device=device, dtype=DTYPES[dtype])
-    inputs = torch.ones(2, 3, 4, 4, device=device, dtype=DTYPES[dtype])
+    ).to(device=device, dtype=TORCH_DTYPES[dtype])
+    inputs = torch.ones(2, 3, 4, 4, device=device, dtype=TORCH_DTYPES[dtype])
     try:
         if train:
             probe(inputs).float().sum().backward()
@@ -138,7 +144,7 @@ def measure(spec: BaseSpec, settings: BenchSettings, estimate: int = 0) -> Measu
     """Build `spec` with real weights on the device, time it, free it (also on Ctrl-C)."""
     from scalecalc.api import build
 
-    device, dtype = settings.device, DTYPES[settings.dtype]
+    device, dtype = settings.device, TORCH_DTYPES[settings.dtype]
     memory = PeakMemory(device)
     memory.start()
     model: nn.Module | None = None

@@ -45,6 +45,14 @@ def conv_bn(
     return nn.Sequential(*layers)
 
 
+def projection(c_in: int, c_out: int, stride: int) -> nn.Sequential | None:
+    """A residual block's shortcut: a strided 1x1 convolution and batch norm where the block
+    changes the shape, None (the input itself) where it does not."""
+    if stride != 1 or c_in != c_out:
+        return conv_bn(c_in, c_out, 1, stride, relu=False)
+    return None
+
+
 class SqueezeExcite(nn.Module):
     """Squeeze-and-excitation: global pool, 1x1 conv down, activation, 1x1 conv up, sigmoid gate."""
 
@@ -77,8 +85,7 @@ class BottleneckBlock(nn.Module):
         self.b = conv_bn(bottleneck, bottleneck, 3, stride, groups=bottleneck // group_width)
         self.se = SqueezeExcite(bottleneck, se_channels) if se_channels else nn.Identity()
         self.c = conv_bn(bottleneck, c_out, 1, relu=False)
-        needs_projection = stride != 1 or c_in != c_out
-        self.proj = conv_bn(c_in, c_out, 1, stride, relu=False) if needs_projection else None
+        self.proj = projection(c_in, c_out, stride)
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -93,8 +100,7 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.a = conv_bn(c_in, c_out, 3, stride)
         self.b = conv_bn(c_out, c_out, 3, relu=False)
-        needs_projection = stride != 1 or c_in != c_out
-        self.proj = conv_bn(c_in, c_out, 1, stride, relu=False) if needs_projection else None
+        self.proj = projection(c_in, c_out, stride)
         self.act = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -155,16 +155,11 @@ def count_params(module: nn.Module) -> int:
 def count_meta(model: StagedNet, resolution: int, convention: str = "paper") -> Costs:
     """Count a model built on the meta device: no memory for weights, no arithmetic."""
     x = torch.empty(1, 3, resolution, resolution, device="meta")
-    return _count_parts(model.parts(), x, convention)
+    return count_parts(model.parts(), x, convention)
 
 
-def count_module(module: nn.Module, input_shape: Sequence[int], convention: str = "paper") -> Costs:
-    """Count any module (built on meta) on a meta input of `input_shape`, as one part."""
-    x = torch.empty(*input_shape, device="meta")
-    return _count_parts([("module", module)], x, convention)
-
-
-def _count_parts(parts: list[tuple[str, nn.Module]], x: torch.Tensor, convention: str) -> Costs:
+def count_parts(parts: list[tuple[str, nn.Module]], x: torch.Tensor, convention: str) -> Costs:
+    """Count modules run one after another on `x`, each part a stage of the costs."""
     check_convention(convention)
     stages, unsupported = [], Counter()
     with torch.no_grad():

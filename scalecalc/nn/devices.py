@@ -13,8 +13,9 @@ import torch
 
 from scalecalc.errors import ConfigError, shown
 from scalecalc.machine import available_bytes
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES
 
-DEVICES = ("cpu", "cuda", "mps")
+TORCH_DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 
 def no_sync() -> None:
@@ -36,8 +37,8 @@ def resolve_device(name: str | None) -> str:
     """The device to run on: `name` checked and available, or the best one when None."""
     if name is None:
         return best_device()
-    if name not in DEVICES:
-        raise ConfigError(f"--device: {shown(name)} is not one of {', '.join(DEVICES)}")
+    if name not in DEVICE_KINDS:
+        raise ConfigError(f"--device: {shown(name)} is not one of {', '.join(DEVICE_KINDS)}")
     if name == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device cuda: CUDA is not available to torch {torch.__version__}")
     if name == "mps" and not torch.backends.mps.is_available():

@@ -25,13 +25,12 @@ from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.limits import MAX_BATCH_SIZE, check_traceable, largest_traceable_batch
 from scalecalc.machine import gib
+from scalecalc.nn.devices import TORCH_DTYPES
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
 
 if TYPE_CHECKING:
     from scalecalc.families.spec import BaseSpec
 
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-OPTIMIZERS = ("sgd", "adam", "adamw")
-DEVICES = ("cpu", "cuda", "mps")
 # The CUDA caching allocator hands out blocks in multiples of 512 bytes, and
 # torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
 CUDA_BLOCK = 512
@@ -179,7 +178,7 @@ class MetaStep:
         _check_options(dtype, train, optimizer, device)
         if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
             raise ValueError("the model must be on the meta device (no real weights)")
-        self.model = model.to(DTYPES[dtype])
+        self.model = model.to(TORCH_DTYPES[dtype])
         self.sample_shape = sample_shape
         self.dtype, self.train, self.optimizer_name = dtype, train, optimizer
         self.block = CUDA_BLOCK if device == "cuda" else 1
@@ -214,7 +213,7 @@ class MetaStep:
         shape = (batch_size, *self.sample_shape)
         try:
             with _grads_counted(live, self.params if self.train else []), live:
-                inputs = torch.empty(shape, device="meta", dtype=DTYPES[self.dtype])
+                inputs = torch.empty(shape, device="meta", dtype=TORCH_DTYPES[self.dtype])
                 if self.train:
                     self.model.train()
                     self.model(inputs).float().sum().backward()
@@ -273,14 +272,14 @@ class MetaStep:
 
 
 def _check_options(dtype: str, train: bool, optimizer: str | None, device: str) -> None:
-    if dtype not in DTYPES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype not in DTYPE_NAMES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
     if optimizer is not None and optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if optimizer is not None and not train:
         raise ValueError("an optimizer needs train=True")
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    if device not in DEVICE_KINDS:
+        raise ValueError(f"device must be one of {', '.join(DEVICE_KINDS)}, got {device!r}")
 
 
 def spec_step(

@@ -16,7 +16,7 @@ from typing import Any
 from scalecalc.bench.results import read_bench
 from scalecalc.errors import ProfileError
 from scalecalc.profile.model import Profile, Setting, Source
-from scalecalc.profile.fit import Record, fit_profile
+from scalecalc.profile.fit import FitRecord, fit_profile
 
 # timm model names that are the same design as a scalecalc family, for a per-family intercept.
 # Narrow on purpose: variants with other blocks (ConvNeXt-V2's GRN, RegNetZ, EfficientNet-V2,
@@ -51,7 +51,7 @@ def timm_family(model: str) -> str | None:
     return None
 
 
-def timm_records(path: Path) -> tuple[list[Record], Counter[str]]:
+def timm_records(path: Path) -> tuple[list[FitRecord], Counter[str]]:
     """Records of a timm `benchmark-infer-*.csv` (fvcore counts in GMACs, M acts, M params;
     throughput in images/s) and how many rows each filter dropped."""
     records, seen, dropped = [], set(), Counter()
@@ -75,7 +75,7 @@ def timm_records(path: Path) -> tuple[list[Record], Counter[str]]:
             else:
                 seen.add((model, row["infer_img_size"]))
                 family = timm_family(model)
-                records.append(Record(model, family, flops, params, acts, 1.0 / throughput))
+                records.append(FitRecord(model, family, flops, params, acts, 1.0 / throughput))
     return records, dropped
 
 
@@ -86,7 +86,7 @@ def pycls_config(name: str) -> tuple[str, str]:
     return f"configs/dds_baselines/{pattern.format(rest)}_dds_8gpu.yaml", family
 
 
-def pycls_records(directory: Path, mode: str) -> list[Record]:
+def pycls_records(directory: Path, mode: str) -> list[FitRecord]:
     """Records of pycls's zoo timings: per-batch seconds over the images per GPU of the config
     (inference: TEST.BATCH_SIZE / NUM_GPUS; train: TRAIN.BATCH_SIZE / NUM_GPUS, fw + bw)."""
     import yaml
@@ -104,17 +104,17 @@ def pycls_records(directory: Path, mode: str) -> list[Record]:
         counts = complexity[path]
         seconds = timing[name][column] / per_gpu
         records.append(
-            Record(name, family, counts["flops"], counts["params"], counts["acts"], seconds)
+            FitRecord(name, family, counts["flops"], counts["params"], counts["acts"], seconds)
         )
     return records
 
 
-def bench_records(path: Path) -> tuple[Mapping[str, Any], list[Record]]:
+def bench_records(path: Path) -> tuple[Mapping[str, Any], list[FitRecord]]:
     """The setup and one record per distinct model of a `scalecalc bench --format json` file,
-    read and validated by bench_file.read_bench."""
+    read and validated by bench.results.read_bench."""
     measured = read_bench(path, ProfileError)
     records = [
-        Record(
+        FitRecord(
             row["key"],
             row["family"],
             float(row["flops"]),
@@ -174,7 +174,7 @@ class Builtin:
     device_memory: int | None = None  # bytes; None for a CPU
     counts: str = ""  # for a training file without counts: the inference file that has them
 
-    def records(self, root: Path) -> list[Record]:
+    def records(self, root: Path) -> list[FitRecord]:
         """The fitting records from the copy of the published data under `root`."""
         path = root / self.data
         if self.counts:

@@ -12,26 +12,25 @@ from dataclasses import dataclass, replace
 
 from scalecalc import correlation
 from scalecalc.errors import ProfileError
+from scalecalc.profile.document import profile_from_document, profile_to_json
 from scalecalc.profile.model import (
     EXPONENTS,
     INTERCEPTS,
     MAX_COUNT,
-    MEASURES,
+    TERMS,
     OTHER,
     Profile,
     Setting,
     Source,
     Validation,
     log_seconds,
-    profile_from_document,
-    profile_to_json,
 )
 
 # Candidate terms: every non-empty set of measures, fewest terms first; fit_profile keeps the
 # plausible one with the lowest held-out error. A constant time per image is no candidate: it
 # ranks no model above another, which is what a profile is for.
 CANDIDATES = tuple(
-    form for size in range(1, len(MEASURES) + 1) for form in itertools.combinations(MEASURES, size)
+    form for size in range(1, len(TERMS) + 1) for form in itertools.combinations(TERMS, size)
 )
 # A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
 SECONDS = (1e-9, 3600.0)
@@ -49,7 +48,7 @@ IRLS_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
-class Record:
+class FitRecord:
     """One measured model: a name (rows of one name share a fold), its family or None, its
     counts and its measured seconds per image."""
 
@@ -72,12 +71,12 @@ class Fit:
     coefficients: dict[str, float]
     intercepts: dict[str, float]
 
-    def predict_log(self, record: Record) -> float:
+    def predict_log(self, record: FitRecord) -> float:
         """log seconds per image of `record` under this fit."""
         return log_seconds(self.coefficients, self.intercepts, record.counts(), record.family)[0]
 
 
-def _groups(records: Sequence[Record], families: bool) -> list[str]:
+def _groups(records: Sequence[FitRecord], families: bool) -> list[str]:
     """Each record's group: its family if that family has enough models, else "other"."""
     if not families:
         return [OTHER] * len(records)
@@ -90,7 +89,10 @@ def _groups(records: Sequence[Record], families: bool) -> list[str]:
 
 
 def fit_form(
-    records: Sequence[Record], measures: Sequence[str], families: bool = True, robust: bool = True
+    records: Sequence[FitRecord],
+    measures: Sequence[str],
+    families: bool = True,
+    robust: bool = True,
 ) -> Fit:
     """Fit log seconds = intercept(group) + Σ b·log(measure); robust: least absolute deviations."""
     import numpy as np
@@ -111,7 +113,7 @@ def fit_form(
     return Fit(dict(zip(measures, exponents)), dict(zip(names, values[: len(names)])))
 
 
-def folds(records: Sequence[Record], method: str) -> list[int]:
+def folds(records: Sequence[FitRecord], method: str) -> list[int]:
     """The fold of each record, by model name: crc32 mod 5 for 5-fold, one per name for LOO."""
     if method == "5-fold":
         return [zlib.crc32(r.name.encode()) % FOLDS for r in records]
@@ -120,7 +122,7 @@ def folds(records: Sequence[Record], method: str) -> list[int]:
 
 
 def held_out(
-    records: Sequence[Record],
+    records: Sequence[FitRecord],
     measures: Sequence[str],
     method: str,
     families: bool = True,
@@ -144,7 +146,7 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def validate(
-    records: Sequence[Record],
+    records: Sequence[FitRecord],
     measures: Sequence[str],
     method: str,
     families: bool = True,
@@ -159,7 +161,7 @@ def validate(
     )
 
 
-def check_records(records: Sequence[Record], method: str) -> None:
+def check_records(records: Sequence[FitRecord], method: str) -> None:
     """ValueError unless the records can be fitted and validated by `method`: enough models,
     counts from 1 to MAX_COUNT and times per image within SECONDS."""
     models = len({r.name for r in records})
@@ -218,7 +220,7 @@ def _implausible(fit: Fit) -> str:
 
 
 def trial(
-    records: Sequence[Record], form: tuple[str, ...], method: str, families: bool = True
+    records: Sequence[FitRecord], form: tuple[str, ...], method: str, families: bool = True
 ) -> Trial:
     """Fit `form` on all records and, if plausible, validate it held out by `method`."""
     fit = fit_form(records, form, families)
@@ -260,7 +262,7 @@ def choose(trials: Sequence[Trial]) -> tuple[Trial, str]:
 
 
 def fit_profile(
-    records: Sequence[Record],
+    records: Sequence[FitRecord],
     *,
     name: str,
     device: str,
@@ -279,8 +281,7 @@ def fit_profile(
     best, reason = choose([trial(records, form, method, families) for form in forms])
     assert best.validation is not None
     ranges = {
-        m: (min(r.counts()[m] for r in records), max(r.counts()[m] for r in records))
-        for m in MEASURES
+        m: (min(r.counts()[m] for r in records), max(r.counts()[m] for r in records)) for m in TERMS
     }
     profile = Profile(
         name=name,

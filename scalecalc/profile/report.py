@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from scalecalc.profile.model import Profile, builtin_profiles, load_profile
+from scalecalc.profile.document import builtin_profiles, load_profile
+from scalecalc.profile.model import Profile
 
 LIST_HEADERS = ("profile", "device", "setting", "counts", "validation", "median error", "Spearman")
 

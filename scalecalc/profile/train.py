@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 from scalecalc.profile.data import timm_family
-from scalecalc.profile.fit import Record
+from scalecalc.profile.fit import FitRecord
 
 TRAIN_FILTERS = (
     "timm's training throughput (forward + backward + SGD step) joined on (model, image size) "
@@ -28,13 +28,13 @@ def _numbers(row: dict[str, str], keys: tuple[str, ...]) -> tuple[float, ...] | 
     return values if all(math.isfinite(v) and v > 0 for v in values) else None
 
 
-def timm_train_records(train: Path, counts: Path) -> tuple[list[Record], Counter[str]]:
+def timm_train_records(train: Path, counts: Path) -> tuple[list[FitRecord], Counter[str]]:
     """Records of a timm `benchmark-train-*.csv` (images/s of a training step) with the counts
     of `counts` (a `benchmark-infer-*.csv`) at the same image size, and how many rows each
     filter dropped."""
     with counts.open(encoding="utf-8", newline="") as file:
         counted = {(r["model"], r["infer_img_size"]): r for r in csv.DictReader(file)}
-    records: list[Record] = []
+    records: list[FitRecord] = []
     seen: set[tuple[str, str]] = set()
     dropped: Counter[str] = Counter()
     with train.open(encoding="utf-8", newline="") as file:
@@ -55,7 +55,7 @@ def timm_train_records(train: Path, counts: Path) -> tuple[list[Record], Counter
                 seen.add((model, size))
                 (per_second, mparams), (gmacs, macts) = throughput, found
                 records.append(
-                    Record(
+                    FitRecord(
                         model,
                         timm_family(model),
                         gmacs * 1e9,
