@@ -12,7 +12,7 @@ __all__ = ["app", "main"]
 
 
 def __getattr__(name: str) -> Any:
-    """`app` and `main`, from scalecalc.cli.app when first asked for."""
+    """`app` and `main`, from scalecalc.cli.application when first asked for."""
     if name not in __all__:
         raise AttributeError(f"module 'scalecalc.cli' has no attribute {name!r}")
-    return getattr(import_module("scalecalc.cli.app"), name)
+    return getattr(import_module("scalecalc.cli.application"), name)

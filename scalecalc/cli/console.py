@@ -8,7 +8,7 @@ def main() -> None:
     from scalecalc.cli import signals
 
     signals.during_startup()
-    from scalecalc.cli.app import main as run
+    from scalecalc.cli.application import main as run
 
     signals.while_running()
     try:
