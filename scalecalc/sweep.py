@@ -49,7 +49,7 @@ DEFAULT_SWEEP = Sweep(
 )
 
 # What `scalecalc bench` runs by default, small enough for a CPU: 9 models from 0.4 to 1.6 GF,
-# a few minutes at batch 8.
+# about 17 s at batch 8 on an idle 2-core CPU (docs/benchmarks.md, Bench on a CPU).
 BENCH_SWEEP = Sweep(bases=("regnety_400mf",), strategies=("w", "d", "r", "dWr"), factors=(2.0, 4.0))
 
 

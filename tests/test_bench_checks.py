@@ -27,7 +27,8 @@ def fake_row(key: str, flops: float, acts: float, times: tuple[float, ...], batc
     return BenchRow(row, Measurement(times, batch, None, 0))  # type: ignore[arg-type]
 
 
-# The README's run on a 2-core CPU: regnety_400mf, batch 8, float32 (flops G, acts M, median ms).
+# The run of docs/benchmarks.md (Bench on a CPU), on a 2-core CPU: regnety_400mf, batch 8,
+# float32 (flops G, acts M, median ms).
 README_RUN = [
     ("base", 0.402, 3.892, 92.2),
     ("w/x2", 0.738, 5.231, 148.3),

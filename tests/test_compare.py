@@ -80,7 +80,8 @@ def test_fit_needs_two_distinct_flops() -> None:
     ],
 )
 def test_plain_net_predictions(strategy: str, acts: float, params: float) -> None:
-    # acts ∝ s^(1 - α/2), params ∝ s^((1 + α)/2) for the fast family (DESIGN §5).
+    # acts ∝ s^(1 - α/2), params ∝ s^((1 + α)/2) for the fast family (docs/counting.md, What the
+    # paper predicts).
     assert compare.predicted_exponents(strategy) == pytest.approx((acts, params))
 
 
@@ -134,7 +135,8 @@ def test_each_distinct_spec_is_counted_once() -> None:
         calls.append(spec)
         return count(spec, convention)
 
-    # ResNet-50 `w` at 2 is ResNet-50 itself (DESIGN §4): the base is counted once.
+    # ResNet-50 `w` at 2 is ResNet-50 itself (docs/counting.md, Rules per family): the base is
+    # counted once.
     rows = compare.run(expand(make_sweep(["resnet50"], ["w", "d"], [2, 4])), counter=counting)
     assert rows[1].spec == rows[0].spec
     assert len(calls) == len(set(calls)) == 4

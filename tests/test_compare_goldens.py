@@ -2,10 +2,10 @@
 
 The golden files are the code's own output, so they only catch change. What makes them right is
 checked here from other sources: base models against published counts, scaled shapes against a
-hand-written reference scaler (DESIGN §4, written here from the rules, not from the code), every
-count against the meta counter (a traced forward pass, not the analytic sums), ratios, rankings
-and exponents recomputed from those counts, and every number in the markdown and CSV against the
-JSON.
+hand-written reference scaler (docs/counting.md, Rules per family; written here from the rules,
+not from the code), every count against the meta counter (a traced forward pass, not the
+analytic sums), ratios, rankings and exponents recomputed from those counts, and every number in
+the markdown and CSV against the JSON.
 
 Regenerate the golden files after an intended change with
 `SCALECALC_UPDATE_GOLDEN=1 python -m pytest tests/test_compare_goldens.py` and review the diff.
@@ -38,7 +38,7 @@ DATA = Path(__file__).parent / "data"
 UPDATE = os.environ.get("SCALECALC_UPDATE_GOLDEN") == "1"
 # Golden files leave flops targets out: the solver's factors are its own to change.
 SMALL = make_sweep(["regnetx_400mf", "resnet50"], ["w", "dWr"], [2, 4])
-# (d, w, g, r) weights of the sweep's strategies (DESIGN §4).
+# (d, w, g, r) weights of the sweep's strategies (docs/counting.md, Scaling strategies).
 WEIGHTS = {"w": (0, 1, 0, 0), "dWr": (1, 8, 8, 1)}
 # The bases as published: ResNet-50 (torchvision; one group per bottleneck) and RegNetX-400MF
 # (pycls: depth 22, w0 24, wa 24.48, wm 2.54, group width 16, expanded to stages).

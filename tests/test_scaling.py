@@ -1,4 +1,7 @@
-"""Strategy grammar, factor math and the reference CNN scaling rules (DESIGN.md §4)."""
+"""Strategy grammar, factor math and the reference CNN scaling rules.
+
+The rules are stated in docs/counting.md, sections Scaling strategies and Rules per family.
+"""
 
 from __future__ import annotations
 
