@@ -221,11 +221,11 @@ def read_partial(path: Path) -> PartialFile:
     shown_path = safe_text(path)
     setup: dict[str, Any] = {}
     records = []
-    for number, line in enumerate(lines, 1):
-        where = f"{path}: line {number}"
+    for line_number, line in enumerate(lines, 1):
+        where = f"{path}: line {line_number}"
         try:
             record = parse_json(line, where, ConfigError, "one JSON object per line")
-            if number == 1:
+            if line_number == 1:
                 if not isinstance(record, dict) or record.get("format") != PARTIAL_FORMAT:
                     raise ConfigError(f"{shown_path}: not a partial file of `scalecalc bench`")
                 setup = check_setup(record.get("setup"))
