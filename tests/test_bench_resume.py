@@ -415,7 +415,11 @@ SECONDS = "must be seconds from 1e-09 to 1e+06"
         (with_field("batch_size", 1000), 3, "batch_size: 1000 is not the run's batch_size 1"),
         (with_field("round", -1), 3, "round: must be an integer from 0 to 1e+09, got -1"),
         (with_field("spec", "x"), 3, "spec: must be an object, got 'x'"),
-        (with_field("peak_memory_bytes", 1.5), 3, "peak_memory_bytes: must be an integer"),
+        (
+            with_field("peak_memory_bytes", 1.5),
+            3,
+            "peak_memory_bytes: must be null or an integer from 0 to 1.15292e+18, got 1.5",
+        ),
         (with_text('"key"', '"key": 1, "key"'), 3, "duplicate key 'key' in a JSON object"),
     ],
 )

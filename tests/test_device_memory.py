@@ -59,11 +59,11 @@ def with_memory(value: Any) -> str:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("24GiB", "device_memory_bytes: expected an integer, got str"),
-        (24.5, "device_memory_bytes: expected an integer, got float"),
-        (True, "device_memory_bytes: expected an integer, got bool"),
-        (None, "device_memory_bytes: expected an integer, got NoneType"),
-        (0, "device_memory_bytes: 0 is outside 1 to 1.15292e+18"),
+        ("24GiB", "device_memory_bytes: must be an integer from 1 to 1.15292e+18, got '24GiB'"),
+        (24.5, "device_memory_bytes: must be an integer from 1 to 1.15292e+18, got 24.5"),
+        (True, "device_memory_bytes: must be an integer from 1 to 1.15292e+18, got True"),
+        (None, "device_memory_bytes: must be an integer from 1 to 1.15292e+18, got None"),
+        (0, "device_memory_bytes: must be an integer from 1 to 1.15292e+18, got 0"),
         (-1, "device_memory_bytes: "),
         (2**60 + 1, "device_memory_bytes: "),
         (10**400, "device_memory_bytes: "),
@@ -81,5 +81,7 @@ def test_bad_device_memory_in_compare_is_one_line(tmp_path: Path) -> None:
     args = ["compare", "resnet50", "-s", "w", "--factors", "2", "--profile", str(path)]
     result = runner.invoke(app, args)
     assert (result.exit_code, result.stdout) == (2, "")
-    expected = f"error: {path}: device_memory_bytes: 0 is outside 1 to 1.15292e+18\n"
+    expected = (
+        f"error: {path}: device_memory_bytes: must be an integer from 1 to 1.15292e+18, got 0\n"
+    )
     assert result.stderr == expected

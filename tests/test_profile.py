@@ -246,9 +246,9 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
 
     pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile.model", "scalecalc.inputs"}
     pure.update({"scalecalc.jsonfile", "scalecalc.profile.document", "scalecalc.costs"})
-    pure.add("scalecalc.units")
+    pure.update({"scalecalc.units", "scalecalc.schema"})
     modules = ("profile/model", "profile/document", "profile/report", "errors", "files", "inputs")
-    modules += ("jsonfile", "costs", "units")
+    modules += ("jsonfile", "costs", "units", "schema")
     for module in modules:
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))
         for node in tree.body:

@@ -37,21 +37,42 @@ def _coefficient(value: object) -> Callable[[dict], None]:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (_coefficient(50), "model.coefficients.acts: 50 is outside 0 to 4"),
-        (_coefficient(-50), "model.coefficients.acts: -50 is outside 0 to 4"),
-        (_coefficient(1e308), "model.coefficients.acts: 1e+308 is outside 0 to 4"),
-        (_coefficient(HUGE), "model.coefficients.acts: 1000"),
+        (_coefficient(50), "model.coefficients.acts: must be a number from 0 to 4, got 50"),
+        (_coefficient(-50), "model.coefficients.acts: must be a number from 0 to 4, got -50"),
+        (_coefficient(1e308), "model.coefficients.acts: must be a number from 0 to 4, got 1e+308"),
+        (_coefficient(HUGE), "model.coefficients.acts: must be a number from 0 to 4, got 1000"),
         (
             lambda d: d["model"]["intercepts"].update(regnet=800),
-            "model.intercepts.regnet: 800 is outside -100 to 100",
+            "model.intercepts.regnet: must be a number from -100 to 100, got 800",
         ),
-        (lambda d: d["fitted_on"].update(models=HUGE), "fitted_on.models: 1000"),
-        (lambda d: d["validation"].update(rows=HUGE), "validation.rows: 1000"),
-        (lambda d: d["validation"].update(spearman=1.5), "validation.spearman: 1.5 is outside -1"),
-        (lambda d: d["range"].update(flops=[1, HUGE]), "range.flops: 1000"),
-        (lambda d: d["range"].update(flops=[0.5, 2]), "range.flops: 0.5 is outside 1 to 1e+30"),
-        (lambda d: d["setting"].update(batch_size=0), "setting.batch_size: 0 is outside 1 to"),
-        (lambda d: d.update(device="V100\ud800"), "device: 'V100\\ud800' has a lone surrogate"),
+        (
+            lambda d: d["fitted_on"].update(models=HUGE),
+            "fitted_on.models: must be an integer from 0 to 1e+09, got 1000",
+        ),
+        (
+            lambda d: d["validation"].update(rows=HUGE),
+            "validation.rows: must be an integer from 0 to 1e+09, got 1000",
+        ),
+        (
+            lambda d: d["validation"].update(spearman=1.5),
+            "validation.spearman: must be a number from -1 to 1, got 1.5",
+        ),
+        (
+            lambda d: d["range"].update(flops=[1, HUGE]),
+            "range.flops[1]: must be a number from 1 to 1e+30, got 1000",
+        ),
+        (
+            lambda d: d["range"].update(flops=[0.5, 2]),
+            "range.flops[0]: must be a number from 1 to 1e+30, got 0.5",
+        ),
+        (
+            lambda d: d["setting"].update(batch_size=0),
+            "setting.batch_size: must be null or an integer from 1 to 1e+09, got 0",
+        ),
+        (
+            lambda d: d.update(device="V100\ud800"),
+            "device: must be a UTF-8 string, got 'V100\\ud800'",
+        ),
         (lambda d: d["model"]["intercepts"].update({"x\ud800": -24.0}), "key 'x\\ud800' has a"),
     ],
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,21 @@ from scalecalc.costs import CONVENTIONS
 from scalecalc.errors import ConfigError, ScalecalcError, safe_text, shown
 from scalecalc.files import read_text
 from scalecalc.jsonfile import parse_json
-from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.profile.model import MODES
+from scalecalc.schema import (
+    Check,
+    Invalid,
+    KeyPath,
+    array,
+    choice,
+    fields,
+    integer,
+    nullable,
+    number,
+    obj,
+    positive,
+    text,
+)
 from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES
 from scalecalc.units import MAX_COUNT
 
@@ -36,114 +49,45 @@ MAX_SETTING = 10**9
 TIME_RANGE = (1e-9, 1e6)
 MAX_MEMORY_BYTES = 2**60
 
-Check = Callable[[Any, str], Any]
-
-
-class _Invalid(ValueError):
-    """A value unlike what bench writes: where it is (a key path) and the problem."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"{where}: {problem}")
-
-
-def _text(value: Any, where: str) -> str:
-    if not is_text(value):
-        raise _Invalid(where, f"must be a UTF-8 string, got {shown(value)}")
-    return str(value)
-
-
-def _choice(options: tuple[str, ...]) -> Check:
-    def check(value: Any, where: str) -> str:
-        if not isinstance(value, str) or value not in options:
-            raise _Invalid(where, f"must be one of {', '.join(options)}, got {shown(value)}")
-        return value
-
-    return check
-
-
-def _integer(low: int, high: int) -> Check:
-    def check(value: Any, where: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _Invalid(
-                where, f"must be an integer from {low} to {high:.0e}, got {shown(value)}"
-            )
-        return value
-
-    return check
-
-
-def _seconds(value: Any, where: str) -> float:
-    low, high = TIME_RANGE
-    if not is_finite_number(value) or not low <= value <= high:
-        raise _Invalid(where, f"must be seconds from {low:g} to {high:g}, got {shown(value)}")
-    return float(value)
-
-
-def _positive(value: Any, where: str) -> float:
-    if not is_finite_number(value) or value <= 0:
-        raise _Invalid(where, f"must be a finite number > 0, got {shown(value)}")
-    return float(value)
-
-
-def _times(value: Any, where: str) -> list[float]:
-    if not isinstance(value, list) or not value:
-        raise _Invalid(where, f"must be a non-empty list of seconds, got {shown(value)}")
-    return [_seconds(item, f"{where}[{index}]") for index, item in enumerate(value)]
-
-
-def _object(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Invalid(where, f"must be an object, got {shown(value)}")
-    return value
-
-
-def _list(value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise _Invalid(where, f"must be a list, got {shown(value)}")
-    return value
-
-
-def _memory(value: Any, where: str) -> int | None:
-    """Bytes, or null where the device reports no peak."""
-    return None if value is None else _integer(0, MAX_MEMORY_BYTES)(value, where)
-
-
-SETTING = _integer(1, MAX_SETTING)
-COUNT = _integer(1, MAX_COUNT)
+SETTING = integer(1, MAX_SETTING)
+COUNT = integer(1, MAX_COUNT)
+SECONDS = number(*TIME_RANGE, what="seconds")
+TIMES = array(SECONDS, "seconds", non_empty=True)
+MEMORY = integer(0, MAX_MEMORY_BYTES)
 # What bench writes in `setup`; OPTIONAL_SETUP's keys may be absent (older files), with these
 # values then.
 SETUP: dict[str, Check] = {
-    "device": _text,
-    "torch": _text,
-    "mode": _choice(MODES),
+    "device": text,
+    "torch": text,
+    "mode": choice(MODES),
     "batch_size": SETTING,
-    "dtype": _choice(DTYPE_NAMES),
-    "warmup": _integer(0, MAX_SETTING),
+    "dtype": choice(DTYPE_NAMES),
+    "warmup": integer(0, MAX_SETTING),
     "iters": SETTING,
-    "convention": _choice(CONVENTIONS),
+    "convention": choice(CONVENTIONS),
     "rounds": SETTING,
     "threads": SETTING,
-    "device_kind": _choice(DEVICE_KINDS),
+    "device_kind": choice(DEVICE_KINDS),
 }
 OPTIONAL_SETUP: dict[str, Any] = {"rounds": 1, "threads": None, "device_kind": None}
 # The fields of a bench row that readers use; its other fields are compare's row, compared as
 # they are.
 ROW: dict[str, Check] = {
-    "key": _text,
-    "family": _text,
-    "spec": _object,
+    "key": text,
+    "family": text,
+    "spec": obj,
     "flops": COUNT,
     "params": COUNT,
     "acts": COUNT,
-    "runtime": _object,
+    "runtime": obj,
 }
 RUNTIME: dict[str, Check] = {
-    "median_s": _seconds,
-    "throughput": _positive,
+    "median_s": SECONDS,
+    "throughput": positive,
     "batch_size": SETTING,
-    "times_s": _times,
-    "peak_memory_bytes": _memory,
-    "estimate_bytes": _integer(0, MAX_MEMORY_BYTES),
+    "times_s": TIMES,
+    "peak_memory_bytes": nullable(MEMORY),
+    "estimate_bytes": MEMORY,
 }
 OPTIONAL_ROW = ("spec",)
 OPTIONAL_RUNTIME = ("times_s", "peak_memory_bytes", "estimate_bytes")
@@ -151,34 +95,19 @@ OPTIONAL_RUNTIME = ("times_s", "peak_memory_bytes", "estimate_bytes")
 MODEL_FIELDS = ("family", "resolution", "depths", "widths", "flops", "params", "acts")
 # One measurement of a partial file, as bench_partial writes it.
 RECORD: dict[str, Check] = {
-    "key": _text,
-    "round": _integer(0, MAX_SETTING),
-    "spec": _object,
-    "times_s": _times,
+    "key": text,
+    "round": integer(0, MAX_SETTING),
+    "spec": obj,
+    "times_s": TIMES,
     "batch_size": SETTING,
-    "peak_memory_bytes": _memory,
-    "estimate_bytes": _integer(0, MAX_MEMORY_BYTES),
+    "peak_memory_bytes": nullable(MEMORY),
+    "estimate_bytes": MEMORY,
 }
-
-
-def _fields(
-    value: Any, where: str, fields: Mapping[str, Check], optional: Any = ()
-) -> dict[str, Any]:
-    """`value` as an object whose `fields` pass their checks; keys not in `fields` pass as
-    they are. `where` is the object's key path ("" for the document)."""
-    document = _object(value, where or "the document")
-    for key, check in fields.items():
-        label = f"{where}.{key}" if where else key
-        if key in document:
-            check(document[key], label)
-        elif key not in optional:
-            raise _Invalid(label, "missing")
-    return document
 
 
 def check_setup(value: Any) -> dict[str, Any]:
     """A bench setup, each field of SETUP typed and in range, absent optional ones filled in."""
-    return {**OPTIONAL_SETUP, **_fields(value, "setup", SETUP, OPTIONAL_SETUP)}
+    return {**OPTIONAL_SETUP, **fields(value, ("setup",), SETUP, OPTIONAL_SETUP)}
 
 
 def model_key(row: Mapping[str, Any]) -> str:
@@ -210,12 +139,12 @@ class BenchFile:
         return list(first.values())
 
 
-def _check_row(row: Any, where: str, batch_size: int) -> dict[str, Any]:
-    _fields(row, where, ROW, OPTIONAL_ROW)
-    runtime = _fields(row["runtime"], f"{where}.runtime", RUNTIME, OPTIONAL_RUNTIME)
+def _check_row(row: Any, where: KeyPath, batch_size: int) -> dict[str, Any]:
+    fields(row, where, ROW, OPTIONAL_ROW)
+    runtime = fields(row["runtime"], (*where, "runtime"), RUNTIME, OPTIONAL_RUNTIME)
     if runtime["batch_size"] != batch_size:
-        raise _Invalid(
-            f"{where}.runtime.batch_size",
+        raise Invalid(
+            (*where, "runtime", "batch_size"),
             f"{runtime['batch_size']} is not the setup's batch_size {batch_size}",
         )
     return dict(row)
@@ -224,19 +153,19 @@ def _check_row(row: Any, where: str, batch_size: int) -> dict[str, Any]:
 def read_bench(path: str | Path, error: type[ScalecalcError] = ConfigError) -> BenchFile:
     """A `scalecalc bench --format json` file, validated: the setup, and per row its key
     (unique), family, spec, counts and runtime at the setup's batch size."""
-    text = read_text(path, MAX_BENCH_BYTES, error, EXPECTED)
-    document = parse_json(text, str(path), error, EXPECTED)
+    content = read_text(path, MAX_BENCH_BYTES, error, EXPECTED)
+    document = parse_json(content, str(path), error, EXPECTED)
     try:
-        _fields(document, "", {"setup": _object, "rows": _list})
+        fields(document, (), {"setup": obj, "rows": array()})
         setup = check_setup(document["setup"])
         rows: list[dict[str, Any]] = []
         keys: set[str] = set()
         for index, row in enumerate(document["rows"]):
-            rows.append(_check_row(row, f"rows[{index}]", setup["batch_size"]))
+            rows.append(_check_row(row, ("rows", index), setup["batch_size"]))
             if rows[-1]["key"] in keys:
-                raise _Invalid(f"rows[{index}].key", f"{shown(rows[-1]['key'])} appears twice")
+                raise Invalid(("rows", index, "key"), f"{shown(rows[-1]['key'])} appears twice")
             keys.add(rows[-1]["key"])
-    except _Invalid as invalid:
+    except Invalid as invalid:
         raise error(f"{safe_text(path)}: {invalid}") from None
     return BenchFile(str(path), setup, rows)
 
@@ -283,33 +212,33 @@ def read_partial(path: Path) -> PartialFile:
     """A partial file's setup and records, validated line by line (ConfigError naming the file,
     the line and the key); a last line cut short by a kill while it was written is dropped."""
     try:
-        text = read_text(path, MAX_BENCH_BYTES, ConfigError, "a partial bench file")
+        content = read_text(path, MAX_BENCH_BYTES, ConfigError, "a partial bench file")
     except ConfigError as error:
         raise ConfigError(f"{error}; {PARTIAL_FIX}") from None
-    lines = text.splitlines()
-    if len(lines) > 1 and not text.endswith("\n") and not _parses(lines[-1]):
+    lines = content.splitlines()
+    if len(lines) > 1 and not content.endswith("\n") and not _parses(lines[-1]):
         lines.pop()
     shown_path = safe_text(path)
     setup: dict[str, Any] = {}
     records = []
-    for number, line in enumerate(lines, 1):
-        where = f"{path}: line {number}"
+    for line_number, line in enumerate(lines, 1):
+        where = f"{path}: line {line_number}"
         try:
             record = parse_json(line, where, ConfigError, "one JSON object per line")
-            if number == 1:
+            if line_number == 1:
                 if not isinstance(record, dict) or record.get("format") != PARTIAL_FORMAT:
                     raise ConfigError(f"{shown_path}: not a partial file of `scalecalc bench`")
                 setup = check_setup(record.get("setup"))
                 continue
-            _fields(record, "", RECORD)
+            fields(record, (), RECORD)
             if record["batch_size"] != setup["batch_size"]:
-                raise _Invalid(
-                    "batch_size",
+                raise Invalid(
+                    ("batch_size",),
                     f"{record['batch_size']} is not the run's batch_size {setup['batch_size']}",
                 )
         except ConfigError as error:
             raise ConfigError(f"{error}; {PARTIAL_FIX}") from None
-        except _Invalid as invalid:
+        except Invalid as invalid:
             raise ConfigError(f"{safe_text(where)}: {invalid}; {PARTIAL_FIX}") from None
         records.append(record)
     if not lines:

@@ -19,8 +19,9 @@ from typing import Any, Protocol
 
 from scalecalc.costs import CONVENTIONS, MEASURES, Costs
 from scalecalc.errors import BaselineError, ConfigError, shown
-from scalecalc.inputs import is_finite_number, is_text
+from scalecalc.inputs import is_finite_number
 from scalecalc.jsonfile import load_json
+from scalecalc.schema import Invalid, KeyPath, choice, dotted, integer, obj, text
 from scalecalc.units import MAX_MODEL_COUNT
 
 FORMAT = "scalecalc-baseline"
@@ -28,6 +29,9 @@ VERSION = 1
 TOP_KEYS = ("convention", "entries", "format", "tool_version", "version")
 ENTRY_KEYS = (*MEASURES, "unsupported_ops")
 KINDS = ("changed", "missing", "new", "unsupported")
+# Counts of a model, and calls of an op the counter did not know.
+COUNT = integer(0, MAX_MODEL_COUNT)
+CALLS = integer(1, MAX_MODEL_COUNT)
 # Far above any real baseline (about 150 bytes an entry), low enough to refuse a wrong file fast.
 MAX_BASELINE_BYTES = 64 << 20
 
@@ -271,12 +275,17 @@ def read_baseline(path: str | Path) -> Baseline:
     data = load_json(
         path, "a baseline JSON file", BaselineError, MAX_BASELINE_BYTES, "; create it with --update"
     )
+    try:
+        return _parse(data, path)
+    except Invalid as invalid:
+        raise BaselineError(f"{path}: {_where(invalid.path)}: {invalid.problem}") from None
 
+
+def _parse(data: Any, path: Path) -> Baseline:
     def bad(message: str) -> BaselineError:
         return BaselineError(f"{path}: {message}")
 
-    if not isinstance(data, dict):
-        raise bad(f"expected a JSON object with keys {', '.join(TOP_KEYS)}, got {_kind(data)}")
+    obj(data, ())
     if data.get("format") != FORMAT:
         got = f"format {shown(data['format'])}" if "format" in data else "no 'format' key"
         raise bad(f"format: not a scalecalc baseline ({got}, expected {FORMAT!r})")
@@ -286,61 +295,30 @@ def read_baseline(path: str | Path) -> Baseline:
     if version != VERSION:
         newer = "; it was written by a newer scalecalc" if version > VERSION else ""
         raise bad(f"version: {version} is not supported, this scalecalc reads {VERSION}{newer}")
-    _check_keys(data, TOP_KEYS, str(path))
-    convention, tool_version, entries = data["convention"], data["tool_version"], data["entries"]
-    if convention not in CONVENTIONS:
-        raise bad(f"convention: {shown(convention)} is not one of {', '.join(CONVENTIONS)}")
-    if not is_text(tool_version):
-        raise bad(f"tool_version: must be a UTF-8 string, got {shown(tool_version)}")
-    if not isinstance(entries, dict):
-        raise bad(f"entries: must be an object, got {_kind(entries)}")
+    obj(data, (), TOP_KEYS, optional=())
+    convention = choice(CONVENTIONS)(data["convention"], ("convention",))
+    tool_version = text(data["tool_version"], ("tool_version",))
+    entries = obj(data["entries"], ("entries",))
     blank = next((key for key in entries if not key.strip()), None)
     if blank is not None:
         raise bad(f"entries: {shown(blank)} is not a valid entry key")
-    parsed = {key: _entry(value, f"{path}: entry {shown(key)}") for key, value in entries.items()}
+    parsed = {key: _entry(value, ("entries", key)) for key, value in entries.items()}
     return Baseline(str(path), convention, tool_version, parsed)
 
 
-def _kind(value: Any) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    return names.get(type(value), f"a number ({shown(value)})")
+def _where(path: KeyPath) -> str:
+    """A key path as baseline errors name it, e.g. entry 'resnet50/base': unsupported_ops: 'op'."""
+    if len(path) < 2 or path[0] != "entries":
+        return dotted(path)
+    inside = [str(key) for key in path[2:3]] + [shown(key) for key in path[3:]]
+    return ": ".join([f"entry {shown(path[1])}", *inside])
 
 
-def _check_keys(data: dict, allowed: tuple[str, ...], origin: str) -> None:
-    for key in allowed:
-        if key not in data:
-            raise BaselineError(f"{origin}: {key}: missing; required: {', '.join(allowed)}")
-    for key in data:
-        if key not in allowed:
-            raise BaselineError(f"{origin}: {key}: unknown key; allowed: {', '.join(allowed)}")
-
-
-def _count(value: Any, label: str, minimum: int = 0) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not minimum <= value <= MAX_MODEL_COUNT
-    ):
-        raise BaselineError(
-            f"{label}: must be an integer from {minimum} to {MAX_MODEL_COUNT:.0e}, "
-            f"got {shown(value)}"
-        )
-    return value
-
-
-def _entry(value: Any, origin: str) -> BaselineEntry:
-    if not isinstance(value, dict):
-        keys = ", ".join(ENTRY_KEYS)
-        raise BaselineError(f"{origin}: must be an object with {keys}, got {_kind(value)}")
-    _check_keys(value, ENTRY_KEYS, origin)
-    counts = {m: _count(value[m], f"{origin}: {m}") for m in MEASURES}
-    ops = value["unsupported_ops"]
-    if not isinstance(ops, dict):
-        raise BaselineError(f"{origin}: unsupported_ops: must be an object, got {_kind(ops)}")
+def _entry(value: Any, path: KeyPath) -> BaselineEntry:
+    obj(value, path, ENTRY_KEYS, optional=())
+    counts = {m: COUNT(value[m], (*path, m)) for m in MEASURES}
+    ops = obj(value["unsupported_ops"], (*path, "unsupported_ops"))
     calls = tuple(
-        (op, _count(calls, f"{origin}: unsupported_ops: {shown(op)}", minimum=1))
-        for op, calls in sorted(ops.items())
+        (op, CALLS(calls, (*path, "unsupported_ops", op))) for op, calls in sorted(ops.items())
     )
     return BaselineEntry(counts["flops"], counts["params"], counts["acts"], calls)

@@ -1,19 +1,18 @@
 """A device profile as a JSON document: writing it, reading and validating it, the built-in ones.
 
-Every problem with a document is one ProfileError naming the origin, the key and what is allowed.
+Every problem with a document is one ProfileError naming the origin, the key and what is allowed
+(scalecalc.schema's checks).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from scalecalc.costs import CONVENTIONS
 from scalecalc.errors import ProfileError, shown
-from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.jsonfile import load_json
 from scalecalc.profile.model import (
     EXPONENTS,
@@ -27,23 +26,30 @@ from scalecalc.profile.model import (
     Source,
     Validation,
 )
+from scalecalc.schema import (
+    Check,
+    Invalid,
+    KeyPath,
+    array,
+    boolean,
+    choice,
+    fields,
+    integer,
+    nullable,
+    number,
+    obj,
+    text,
+)
 
 FORMAT = "scalecalc-device-profile"
 VERSION = 1
 PROFILE_LIMIT = 1 << 20
-LIMITS: dict[str, tuple[float, float]] = {
-    "version": (0, 10**9),
-    "setting.batch_size": (1, 10**9),
-    "model.coefficients": EXPONENTS,
-    "model.intercepts": INTERCEPTS,
-    "range": (1.0, MAX_COUNT),
-    "fitted_on.models": (0, 10**9),
-    "fitted_on.rows": (0, 10**9),
-    "validation.median_abs_pct_error": (0.0, 1e9),
-    "validation.spearman": (-1.0, 1.0),
-    "validation.rows": (0, 10**9),
-    "device_memory_bytes": (1, 2**60),
-}
+MAX_SETTING = 10**9
+MAX_DEVICE_MEMORY = 2**60
+COUNT = integer(0, MAX_SETTING)
+COEFFICIENT = number(*EXPONENTS)
+INTERCEPT = number(*INTERCEPTS)
+RANGE = number(1.0, MAX_COUNT)
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 
@@ -118,137 +124,116 @@ def load_profile(name_or_path: str | Path, convention: str | None = None) -> Pro
 
 
 def profile_from_document(document: Any, origin: str) -> Profile:
-    """Validate a parsed profile document against `LIMITS` and the format's keys."""
+    """Validate a parsed profile document: its keys, their types and ranges."""
     try:
-        if not isinstance(document, dict):
-            raise _Bad("(top level)", "expected an object")
+        obj(document, ())
         if document.get("format") != FORMAT:
-            raise _Bad("format", f"expected {FORMAT!r}; not a scalecalc device profile")
-        version = _get(document, "version", int, "")
+            raise Invalid(("format",), f"expected {FORMAT!r}; not a scalecalc device profile")
+        version = fields(document, (), {"version": COUNT})["version"]
         if version != VERSION:
-            raise _Bad("version", f"{version} is not supported; this scalecalc reads {VERSION}")
-        return _parse(document)
-    except _Bad as error:
+            problem = f"{version} is not supported; this scalecalc reads {VERSION}"
+            raise Invalid(("version",), problem)
+        return _parse(fields(document, (), DOCUMENT, ("device_memory_bytes",)))
+    except Invalid as error:
         raise ProfileError(f"{origin}: {error}") from None
 
 
-class _Bad(Exception):
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+def _bounds(value: Any, path: KeyPath) -> tuple[float, float]:
+    """A measure's range: [low, high], both within RANGE, low <= high."""
+    pair = array(RANGE)(value, path)
+    if len(pair) != 2 or pair[0] > pair[1]:
+        raise Invalid(path, f"must be [low, high] with low <= high, got {shown(value)}")
+    return pair[0], pair[1]
 
 
-def _get(
-    node: Mapping[str, Any],
-    key: str,
-    kind: type | tuple[type, ...],
-    where: str,
-    limits: str | None = None,
-) -> Any:
-    """node[key] of `kind`; a number must lie within LIMITS[limits or where + key]."""
-    if key not in node:
-        raise _Bad(f"{where}{key}", "missing")
-    return _checked(node[key], f"{where}{key}", kind, limits or f"{where}{key}")
-
-
-def _checked(value: Any, name: str, kind: type | tuple[type, ...], limits: str) -> Any:
-    given = value
-    wants_number = kind in (float, (float, type(None)))
-    if wants_number and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value) if is_finite_number(value) else math.inf
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise _Bad(name, f"expected {_kind_name(kind)}, got {type(value).__name__}")
-    if isinstance(value, str) and not is_text(value):
-        raise _Bad(name, f"{shown(value)} has a lone surrogate escape, which no output can write")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        low, high = LIMITS.get(limits, (-math.inf, math.inf))
-        if not (is_finite_number(value) and low <= value <= high):
-            raise _Bad(name, f"{shown(given)} is outside {low:g} to {high:g}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "an object", str: "a string", int: "an integer", float: "a number"}
-    names.update({bool: "true or false", list: "a list"})
-    if isinstance(kind, tuple):
-        return " or ".join("null" if k is type(None) else names[k] for k in kind)
-    return names[kind]
-
-
-def _numbers(node: Mapping[str, Any], where: str) -> dict[str, float]:
-    """Every member of `node` as a number within LIMITS of the object `where` names."""
-    limits = where.rstrip(".")
-    return {str(key): _get(node, key, float, where, limits) for key in node}
-
-
-def _choice(node: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str:
-    value = _get(node, key, str, where)
-    if value not in allowed:
-        raise _Bad(f"{where}{key}", f"{shown(value)} is not one of {', '.join(allowed)}")
-    return value
+DOCUMENT: dict[str, Check] = {
+    "name": text,
+    "device": text,
+    "convention": choice(CONVENTIONS),
+    "setting": obj,
+    "model": obj,
+    "range": obj,
+    "fitted_on": obj,
+    "validation": obj,
+    "device_memory_bytes": integer(1, MAX_DEVICE_MEMORY),
+}
+SETTING: dict[str, Check] = {
+    "mode": choice(MODES),
+    "batch_size": nullable(integer(1, MAX_SETTING)),
+    "dtype": text,
+    "amp": boolean,
+    "note": text,
+}
+# Profiles written before forms were explained have no selection.
+MODEL: dict[str, Check] = {
+    "form": choice(("log-linear",)),
+    "time_unit": choice(("seconds per image",)),
+    "fit": text,
+    "coefficients": obj,
+    "intercepts": obj,
+    "selection": text,
+}
+RANGES: dict[str, Check] = {measure: _bounds for measure in TERMS}
+FITTED_ON: dict[str, Check] = {
+    "source": text,
+    "commit": text,
+    "license": text,
+    "models": COUNT,
+    "rows": COUNT,
+    "filters": text,
+}
+VALIDATION: dict[str, Check] = {
+    "method": choice(METHODS),
+    "median_abs_pct_error": number(0.0, 1e9),
+    "spearman": number(-1.0, 1.0),
+    "rows": COUNT,
+}
 
 
 def _parse(document: Mapping[str, Any]) -> Profile:
-    setting = _get(document, "setting", dict, "")
-    model = _get(document, "model", dict, "")
-    ranges = _get(document, "range", dict, "")
-    source = _get(document, "fitted_on", dict, "")
-    valid = _get(document, "validation", dict, "")
-    for key, expected in (("form", "log-linear"), ("time_unit", "seconds per image")):
-        if _get(model, key, str, "model.") != expected:
-            raise _Bad(f"model.{key}", f"expected {expected!r}")
-    coefficients = _numbers(_get(model, "coefficients", dict, "model."), "model.coefficients.")
-    intercepts = _numbers(_get(model, "intercepts", dict, "model."), "model.intercepts.")
-    for key in coefficients:
-        if key not in TERMS:
-            raise _Bad(f"model.coefficients.{key}", f"not one of {', '.join(TERMS)}")
+    setting = fields(document["setting"], ("setting",), SETTING)
+    model = fields(document["model"], ("model",), MODEL, ("selection",))
+    ranges = fields(document["range"], ("range",), RANGES)
+    source = fields(document["fitted_on"], ("fitted_on",), FITTED_ON)
+    valid = fields(document["validation"], ("validation",), VALIDATION)
+    where = ("model", "coefficients")
+    coefficients = obj(model["coefficients"], where, optional=TERMS)
+    intercepts = model["intercepts"]
     if not intercepts:
-        raise _Bad("model.intercepts", "needs at least one intercept")
-    bounds = {}
-    for measure in TERMS:
-        pair = _get(ranges, measure, list, "range.")
-        if len(pair) != 2:
-            raise _Bad(f"range.{measure}", "expected [low, high] with low <= high")
-        low, high = (_checked(x, f"range.{measure}", float, "range") for x in pair)
-        if low > high:
-            raise _Bad(f"range.{measure}", "expected [low, high] with low <= high")
-        bounds[measure] = (low, high)
+        raise Invalid(("model", "intercepts"), "needs at least one intercept")
     return Profile(
-        name=_get(document, "name", str, ""),
-        device=_get(document, "device", str, ""),
-        convention=_choice(document, "convention", CONVENTIONS, ""),
+        name=document["name"],
+        device=document["device"],
+        convention=document["convention"],
         setting=Setting(
-            _choice(setting, "mode", MODES, "setting."),
-            _get(setting, "batch_size", (int, type(None)), "setting."),
-            _get(setting, "dtype", str, "setting."),
-            _get(setting, "amp", bool, "setting."),
-            _get(setting, "note", str, "setting."),
+            setting["mode"],
+            setting["batch_size"],
+            setting["dtype"],
+            setting["amp"],
+            setting["note"],
         ),
-        coefficients=coefficients,
-        intercepts=intercepts,
-        ranges=bounds,
+        coefficients={
+            key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()
+        },
+        intercepts={
+            key: INTERCEPT(value, ("model", "intercepts", key)) for key, value in intercepts.items()
+        },
+        ranges={measure: _bounds(ranges[measure], ("range", measure)) for measure in TERMS},
         source=Source(
-            _get(source, "source", str, "fitted_on."),
-            _get(source, "commit", str, "fitted_on."),
-            _get(source, "license", str, "fitted_on."),
-            _get(source, "models", int, "fitted_on."),
-            _get(source, "rows", int, "fitted_on."),
-            _get(source, "filters", str, "fitted_on."),
+            source["source"],
+            source["commit"],
+            source["license"],
+            source["models"],
+            source["rows"],
+            source["filters"],
         ),
         validation=Validation(
-            _choice(valid, "method", METHODS, "validation."),
-            _get(valid, "median_abs_pct_error", float, "validation."),
-            _get(valid, "spearman", float, "validation."),
-            _get(valid, "rows", int, "validation."),
+            valid["method"],
+            float(valid["median_abs_pct_error"]),
+            float(valid["spearman"]),
+            valid["rows"],
         ),
-        fit=_get(model, "fit", str, "model."),
-        # Profiles written before forms were explained have no selection.
-        selection=_get(model, "selection", str, "model.") if "selection" in model else "",
-        device_memory=_device_memory(document),
+        fit=model["fit"],
+        selection=model.get("selection", ""),
+        device_memory=document.get("device_memory_bytes"),
     )
-
-
-def _device_memory(document: Mapping[str, Any]) -> int | None:
-    """The optional `device_memory_bytes`: a whole number of bytes within its LIMITS."""
-    if "device_memory_bytes" not in document:
-        return None
-    return int(_get(document, "device_memory_bytes", int, ""))
