@@ -255,3 +255,21 @@ def test_solver_result_is_the_largest_tried_time_under_the_goal() -> None:
 
     scanned = [predicted_seconds(profile, scale(spec, "dWr", 6 + i / 50)) for i in range(200)]
     assert max(t for t in scanned if t <= 0.016) <= solution.seconds <= 0.016
+
+
+def test_extrapolation_is_marked_in_the_equal_time_ranking_too() -> None:
+    """ViT-L/16 grown 16x in time lies beyond every model the rtx4090 profile was fitted on:
+    the ranking shows each predicted time with the same `*` as the per-model table."""
+    args = ["compare", "vit_l16", "-s", "w,dWr", "--target-time-factor", "16"]
+    result = runner.invoke(app, [*args, "--profile", "rtx4090"])
+    assert result.exit_code == 0, result.output
+    ranking = result.stdout.split("\n\n### ")[0].splitlines()[4:]
+    document = json.loads(runner.invoke(app, [*args, "--profile", "rtx4090", "-f", "json"]).stdout)
+    by_strategy = {row["strategy"]: row["prediction"] for row in document["rows"][1:]}
+    assert len(ranking) == len(by_strategy) == 2
+    for line in ranking:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        strategy = cells[1].split("**")[1] if "**" in cells[1] else cells[1]
+        prediction = by_strategy[strategy]
+        assert prediction["extrapolated"] is True
+        assert cells[7] == f"{prediction['seconds_per_image'] * 1e3:.3g}*"

@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scalecalc.compare.annotations import Measure
 from scalecalc.compare.run import CompareRow
 from scalecalc.tables import giga, markdown_table, mega, rich_table
 from scalecalc.compare.summary_report import ranked_record
@@ -29,13 +30,15 @@ ALIGN = "rlrrrrrrr"
 @dataclass(frozen=True)
 class TimeRanked:
     """One strategy of a group: its row, rank by flops then params (1 = most; ties share a
-    rank), its flops over the group's most, its predicted seconds per image and over the goal."""
+    rank), its flops over the group's most, its predicted seconds per image and over the goal,
+    and that time as its table cell shows it (with the extrapolation mark)."""
 
     rank: int
     row: CompareRow
     flops_vs_best: float
     seconds: float
     time_vs_goal: float
+    cell: str
 
     @property
     def best(self) -> bool:
@@ -52,9 +55,9 @@ class EqualTime:
     ranking: tuple[TimeRanked, ...]
 
 
-def equal_time(rows: Sequence[CompareRow], seconds: Mapping[str, float]) -> list[EqualTime]:
+def equal_time(rows: Sequence[CompareRow], predicted: Measure) -> list[EqualTime]:
     """Per base and time goal (in sweep order; times, then multiples, each ascending), the
-    strategies ranked by flops then params; `seconds` is each row's predicted time per image."""
+    strategies ranked by flops then params; `predicted` is each row's time per image."""
     groups: dict[tuple[str, str, float], list[CompareRow]] = {}
     for row in rows:
         if row.time_goal is not None:
@@ -62,10 +65,10 @@ def equal_time(rows: Sequence[CompareRow], seconds: Mapping[str, float]) -> list
             groups.setdefault(key, []).append(row)
     order = {base: i for i, base in enumerate(dict.fromkeys(row.base for row in rows))}
     keys = sorted(groups, key=lambda k: (order[k[0]], KINDS.index(k[1]), k[2]))
-    return [_group(groups[key], seconds) for key in keys]
+    return [_group(groups[key], predicted) for key in keys]
 
 
-def _group(members: list[CompareRow], seconds: Mapping[str, float]) -> EqualTime:
+def _group(members: list[CompareRow], predicted: Measure) -> EqualTime:
     goal = members[0].time_goal
     assert goal is not None
     buys = lambda row: (row.costs.flops, row.costs.params)  # noqa: E731
@@ -76,8 +79,9 @@ def _group(members: list[CompareRow], seconds: Mapping[str, float]) -> EqualTime
             rank=1 + sum(buys(other) > buys(row) for other in ordered),
             row=row,
             flops_vs_best=row.costs.flops / most,
-            seconds=seconds[row.key],
-            time_vs_goal=seconds[row.key] / goal.seconds_per_image,
+            seconds=predicted.values[row.key],
+            time_vs_goal=predicted.values[row.key] / goal.seconds_per_image,
+            cell=predicted.cells[row.key],
         )
         for row in ordered
     )
@@ -111,7 +115,7 @@ def _cells(entry: TimeRanked, strategy: str) -> list[str]:
         f"{entry.flops_vs_best:.3f}",
         mega(row.costs.params),
         mega(row.costs.acts),
-        f"{entry.seconds * 1e3:.3g}",
+        entry.cell,
         f"{entry.time_vs_goal:.3f}",
     ]
 

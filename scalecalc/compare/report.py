@@ -129,8 +129,11 @@ def time_summary(
 ) -> list[equal_time.EqualTime]:
     """The equal-time summary of the rows scaled to a time goal, with the predicted times of
     the runtime annotation."""
-    measures = {a.summary.name: a.summary.values for a in annotations if a.summary is not None}
-    return equal_time.equal_time(rows, measures.get("predicted_s", {}))
+    if not any(row.time_goal is not None for row in rows):
+        return []
+    # Rows solved for a time goal always come with the profile's predictions.
+    (predicted,) = [a.summary for a in annotations if a.summary and a.summary.name == "predicted_s"]
+    return equal_time.equal_time(rows, predicted)
 
 
 def _notes(annotations: Sequence[Annotation]) -> list[str]:
