@@ -246,8 +246,9 @@ def test_profile_modules_import_no_numpy_or_torch_at_load() -> None:
 
     pure = {"scalecalc.errors", "scalecalc.files", "scalecalc.profile.model", "scalecalc.inputs"}
     pure.update({"scalecalc.jsonfile", "scalecalc.profile.document", "scalecalc.costs"})
-    pure.update({"scalecalc.units", "scalecalc.schema"})
-    modules = ("profile/model", "profile/document", "profile/report", "errors", "files", "inputs")
+    pure.update({"scalecalc.units", "scalecalc.schema", "scalecalc.profile.regions"})
+    modules = ("profile/model", "profile/document", "profile/report", "profile/regions")
+    modules += ("errors", "files", "inputs")
     modules += ("jsonfile", "costs", "units", "schema")
     for module in modules:
         tree = ast.parse((REPO / "scalecalc" / f"{module}.py").read_text(encoding="utf-8"))

@@ -23,6 +23,14 @@ def _document() -> dict:
     return json.loads((BUILTIN_DIR / "v100-pycls-infer.json").read_text(encoding="utf-8"))
 
 
+def _handmade() -> dict:
+    """The V100 profile without its regions and group ranges (which name its groups), as a
+    base for profiles with other intercepts and ranges."""
+    document = _document()
+    del document["error_regions"], document["group_range"]
+    return document
+
+
 def _write(tmp_path: Path, document: dict | str) -> Path:
     path = tmp_path / "p.json"
     text = document if isinstance(document, str) else json.dumps(document)
@@ -74,6 +82,43 @@ def _coefficient(value: object) -> Callable[[dict], None]:
             "device: must be a UTF-8 string, got 'V100\\ud800'",
         ),
         (lambda d: d["model"]["intercepts"].update({"x\ud800": -24.0}), "key 'x\\ud800' has a"),
+        (
+            lambda d: d["error_regions"]["regions"][0].update(median_abs_pct_error=-1),
+            "error_regions.regions[0].median_abs_pct_error: must be a number from 0 to 1e+09, got -1",
+        ),
+        (
+            lambda d: d["error_regions"]["regions"][0].update(third=4),
+            "error_regions.regions[0].third: must be null or an integer from 1 to 3, got 4",
+        ),
+        (
+            lambda d: d["error_regions"]["regions"][0].update(group="vit"),
+            "error_regions.regions[0].group: 'vit' is not a group of the profile (efficientnet, "
+            "regnet, resnet)",
+        ),
+        (
+            lambda d: d["error_regions"]["regions"].append(d["error_regions"]["regions"][0]),
+            "error_regions.regions[1]: a second region of group 'regnet', third None",
+        ),
+        (
+            lambda d: d["error_regions"].update(regions={}),
+            "error_regions.regions: must be a list of regions, got {}",
+        ),
+        (
+            lambda d: d["error_regions"].update(flops_thirds=[2e9, 1e9]),
+            "error_regions.flops_thirds: must be [low, high] with low <= high, got [2000000000.0, ",
+        ),
+        (
+            lambda d: d["group_range"]["regnet"].update(acts=[1, HUGE]),
+            "group_range.regnet.acts[1]: must be a number from 1 to 1e+30, got 1000",
+        ),
+        (
+            lambda d: d["group_range"].update(vit=d["group_range"]["regnet"]),
+            "group_range.vit: not a group of the profile (efficientnet, regnet, resnet)",
+        ),
+        (
+            lambda d: d["group_range"]["resnet"].pop("params"),
+            "group_range.resnet.params: missing",
+        ),
     ],
 )
 def test_out_of_range_numbers_are_refused_naming_the_key(
@@ -106,7 +151,7 @@ def test_duplicate_keys_and_deep_nesting_are_refused(tmp_path: Path) -> None:
 
 
 def test_the_limits_themselves_are_accepted(tmp_path: Path) -> None:
-    document = _document()
+    document = _handmade()
     document["model"]["coefficients"] = {"acts": 4, "flops": 0}
     document["model"]["intercepts"] = {"regnet": -100, "resnet": 100}
     document["validation"]["spearman"] = -1
@@ -115,7 +160,7 @@ def test_the_limits_themselves_are_accepted(tmp_path: Path) -> None:
 
 
 def test_a_range_with_low_equal_to_high(tmp_path: Path) -> None:
-    document = _document()
+    document = _handmade()
     document["range"] = {m: [1e9, 1e9] for m in ("flops", "acts", "params")}
     profile = load_profile(_write(tmp_path, document))
     assert not predict(profile, 1e9, 1e9, 1e9, "regnet").extrapolated
@@ -124,7 +169,7 @@ def test_a_range_with_low_equal_to_high(tmp_path: Path) -> None:
 
 
 def test_a_prediction_beyond_any_real_time_is_an_error_not_inf(tmp_path: Path) -> None:
-    document = _document()
+    document = _handmade()
     document["model"]["coefficients"] = {"acts": 4.0}
     document["model"]["intercepts"] = {"regnet": 0.0}
     profile = load_profile(_write(tmp_path, document))

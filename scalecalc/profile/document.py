@@ -26,6 +26,7 @@ from scalecalc.profile.model import (
     Source,
     Validation,
 )
+from scalecalc.profile.regions import ErrorRegions, Region
 from scalecalc.schema import (
     Check,
     Invalid,
@@ -50,6 +51,7 @@ COUNT = integer(0, MAX_SETTING)
 COEFFICIENT = number(*EXPONENTS)
 INTERCEPT = number(*INTERCEPTS)
 RANGE = number(1.0, MAX_COUNT)
+PERCENT = number(0.0, 1e9)
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 
@@ -95,6 +97,13 @@ def profile_to_json(profile: Profile) -> str:
     }
     if profile.device_memory is not None:
         document["device_memory_bytes"] = profile.device_memory
+    if profile.regions is not None:
+        document["error_regions"] = _regions_document(profile.regions)
+    if profile.group_ranges:
+        document["group_range"] = {
+            group: {m: list(r) for m, r in ranges.items()}
+            for group, ranges in profile.group_ranges.items()
+        }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
@@ -133,7 +142,7 @@ def profile_from_document(document: Any, origin: str) -> Profile:
         if version != VERSION:
             problem = f"{version} is not supported; this scalecalc reads {VERSION}"
             raise Invalid(("version",), problem)
-        return _parse(fields(document, (), DOCUMENT, ("device_memory_bytes",)))
+        return _parse(fields(document, (), DOCUMENT, OPTIONAL))
     except Invalid as error:
         raise ProfileError(f"{origin}: {error}") from None
 
@@ -156,7 +165,12 @@ DOCUMENT: dict[str, Check] = {
     "fitted_on": obj,
     "validation": obj,
     "device_memory_bytes": integer(1, MAX_DEVICE_MEMORY),
+    "error_regions": obj,
+    "group_range": obj,
 }
+# Profiles fitted before regions were stored have neither; their predictions take the whole
+# profile's error and range.
+OPTIONAL = ("device_memory_bytes", "error_regions", "group_range")
 SETTING: dict[str, Check] = {
     "mode": choice(MODES),
     "batch_size": nullable(integer(1, MAX_SETTING)),
@@ -184,7 +198,7 @@ FITTED_ON: dict[str, Check] = {
 }
 VALIDATION: dict[str, Check] = {
     "method": choice(METHODS),
-    "median_abs_pct_error": number(0.0, 1e9),
+    "median_abs_pct_error": PERCENT,
     "spearman": number(-1.0, 1.0),
     "rows": COUNT,
 }
@@ -236,4 +250,72 @@ def _parse(document: Mapping[str, Any]) -> Profile:
         fit=model["fit"],
         selection=model.get("selection", ""),
         device_memory=document.get("device_memory_bytes"),
+        regions=(
+            _regions(document["error_regions"], intercepts) if "error_regions" in document else None
+        ),
+        group_ranges=_group_ranges(document.get("group_range", {}), intercepts),
     )
+
+
+ERROR_REGIONS: dict[str, Check] = {
+    "min_rows": integer(1, MAX_SETTING),
+    "flops_thirds": _bounds,
+    "regions": array(of="regions"),
+}
+REGION: dict[str, Check] = {
+    "group": nullable(text),
+    "third": nullable(integer(1, 3)),
+    "rows": COUNT,
+    "median_abs_pct_error": PERCENT,
+}
+
+
+def _regions_document(regions: ErrorRegions) -> dict[str, Any]:
+    return {
+        "min_rows": regions.min_rows,
+        "flops_thirds": list(regions.thirds),
+        "regions": [
+            {
+                "group": r.group,
+                "third": r.third,
+                "rows": r.rows,
+                "median_abs_pct_error": r.median_abs_pct_error,
+            }
+            for r in regions.regions
+        ],
+    }
+
+
+def _regions(value: Any, groups: Mapping[str, Any]) -> ErrorRegions:
+    """The stored error regions: the flops thirds' bounds and each region of a profile group
+    (or of every group: null), none twice."""
+    where = ("error_regions",)
+    found = fields(value, where, ERROR_REGIONS)
+    regions: dict[tuple[str | None, int | None], Region] = {}
+    for index, item in enumerate(found["regions"]):
+        path = (*where, "regions", index)
+        region = fields(item, path, REGION)
+        key = (region["group"], region["third"])
+        if key[0] is not None and key[0] not in groups:
+            problem = f"{shown(key[0])} is not a group of the profile ({', '.join(groups)})"
+            raise Invalid((*path, "group"), problem)
+        if key in regions:
+            raise Invalid(path, f"a second region of group {shown(key[0])}, third {key[1]}")
+        regions[key] = Region(*key, region["rows"], float(region["median_abs_pct_error"]))
+    thirds = _bounds(found["flops_thirds"], (*where, "flops_thirds"))
+    return ErrorRegions(thirds, tuple(regions.values()), found["min_rows"])
+
+
+def _group_ranges(
+    value: Any, groups: Mapping[str, Any]
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Each group's fitted range of every measure; only the profile's groups may have one."""
+    ranges = {}
+    for group, measures in obj(value, ("group_range",)).items():
+        path = ("group_range", group)
+        if group not in groups:
+            problem = f"not a group of the profile ({', '.join(groups)})"
+            raise Invalid(path, problem)
+        found = fields(measures, path, RANGES)
+        ranges[group] = {m: _bounds(found[m], (*path, m)) for m in TERMS}
+    return ranges

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from scalecalc import correlation
 from scalecalc.errors import ProfileError
 from scalecalc.profile.document import profile_from_document, profile_to_json
+from scalecalc.profile.regions import error_regions, group_ranges
 from scalecalc.profile.model import (
     EXPONENTS,
     INTERCEPTS,
@@ -275,7 +276,9 @@ def fit_profile(
 ) -> Profile:
     """Fit a profile; without `measures`, try every form in CANDIDATES and keep the one
     `choose` picks; `source`'s model and row counts are taken from `records`. Validation is
-    by `method`: "5-fold" or "leave-one-out" over models. ValueError when nothing can be kept."""
+    by `method`: "5-fold" or "leave-one-out" over models; the kept form's held-out predictions
+    give the error of each region (scalecalc.profile.regions). ValueError when nothing can be
+    kept."""
     check_records(records, method)
     forms = [tuple(measures)] if measures is not None else list(CANDIDATES)
     best, reason = choose([trial(records, form, method, families) for form in forms])
@@ -283,6 +286,8 @@ def fit_profile(
     ranges = {
         m: (min(r.counts()[m] for r in records), max(r.counts()[m] for r in records)) for m in TERMS
     }
+    groups = list(best.fit.intercepts)
+    predicted = held_out(records, best.form, method, families)
     profile = Profile(
         name=name,
         device=device,
@@ -294,6 +299,8 @@ def fit_profile(
         source=replace(source, models=len({r.name for r in records}), rows=len(records)),
         validation=best.validation,
         selection=reason,
+        regions=error_regions(records, predicted, groups),
+        group_ranges=group_ranges(records, groups),
     )
     # Never write a profile that loading would refuse.
     try:

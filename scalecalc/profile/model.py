@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from scalecalc.errors import ProfileError
 from scalecalc.units import MAX_MODEL_COUNT
+
+if TYPE_CHECKING:
+    from scalecalc.profile.regions import ErrorRegions
 
 # costs.MEASURES in the order of a profile's terms: the forms a fit tries, the selection it
 # records in a profile and the ranges a report shows all follow it, so it stays as published.
@@ -88,6 +92,8 @@ class Profile:
     fit: str = "least absolute deviations of log time"
     selection: str = ""  # why this form was kept over the others tried; "" if not recorded
     device_memory: int | None = None  # bytes the device holds; None: not stated (a CPU)
+    regions: ErrorRegions | None = None  # held-out error by region; None: not stored
+    group_ranges: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -100,11 +106,13 @@ class Profile:
 
 @dataclass(frozen=True)
 class Prediction:
-    """Predicted time per image; `extrapolated` when a count or the family lies outside the
-    data the profile was fitted on."""
+    """Predicted time per image; `extrapolated` when a count lies outside its group's fitted
+    range or the family is unseen; the held-out % error that applies and its region."""
 
     seconds_per_image: float
     extrapolated: bool
+    error_pct: float
+    error_region: str
 
     @property
     def images_per_second(self) -> float:
@@ -128,8 +136,11 @@ def predict(
             f"{high:g} s: the model lies too far outside the profile's fitted range "
             + ", ".join(f"{m} {a:.4g}-{b:.4g}" for m, (a, b) in profile.ranges.items())
         )
-    outside = any(not low <= counts[m] <= high for m, (low, high) in profile.ranges.items())
-    return Prediction(math.exp(log_time), outside or unseen)
+    from scalecalc.profile import regions  # it imports this module's names
+
+    error, region = regions.applied_error(profile, family, flops)
+    outside = regions.outside(profile, counts, family)
+    return Prediction(math.exp(log_time), outside or unseen, error, region)
 
 
 def log_seconds(
