@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import pytest
+from storederrors import stored_error, time_cell
 from typer.testing import CliRunner
 
 from scalecalc.api import count, load, scale
@@ -89,7 +90,7 @@ def test_extrapolation_is_marked_in_every_format() -> None:
     markdown = runner.invoke(app, [*args, "-f", "md"]).stdout
     assert "* marks an extrapolation" in markdown
     line = next(line for line in markdown.splitlines() if line.startswith("| r "))
-    assert line.split("|")[-4].strip().endswith("*")
+    assert "* ±" in line.split("|")[-4]
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "-f", "csv"]).stdout)))
     # Lowercase, as the spec's booleans (class_token, layer_scale) are in the same file.
     assert [row["predicted_extrapolated"] for row in rows] == ["false", "true"]
@@ -173,11 +174,17 @@ def test_extrapolation_is_marked_in_the_ranking_too() -> None:
     assert result.exit_code == 0, result.output
     ranking, per_model = result.stdout.split("\n### ")[:2]
     document = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)
+    vit = load("vit_l16").spec
     for row in document["rows"]:
         if row["strategy"] is None:
             continue
         prediction = row["prediction"]
-        cell = f"{prediction['seconds_per_image'] * 1e3:.3g}" + "*" * prediction["extrapolated"]
+        error, region = stored_error(
+            "rtx4090", "vit", count(scale(vit, row["strategy"], 16), "fvcore").flops
+        )
+        assert (prediction["time_error_pct"], prediction["time_error_region"]) == (error, region)
+        value = f"{prediction['seconds_per_image'] * 1e3:.3g}"
+        cell = time_cell(value, prediction["extrapolated"], error)
         assert prediction["extrapolated"] is True
         for table in (ranking, per_model):
             line = line_of(table, row["strategy"])
@@ -191,11 +198,13 @@ def test_csv_names_the_memory_setting_and_writes_lowercase_booleans() -> None:
     assert result.exit_code == 0, result.output
     header, *lines = list(csv.reader(io.StringIO(result.stdout)))
     # The annotation columns close each line, in this order.
-    assert header[-8:] == [
+    assert header[-10:] == [
         "predicted_s_per_image",
         "predicted_images_per_s",
         "predicted_time_ratio",
         "predicted_extrapolated",
+        "predicted_time_error_pct",
+        "predicted_time_error_region",
         "peak_memory_bytes",
         "memory_batch_size",
         "memory_dtype",
@@ -211,6 +220,11 @@ def test_csv_names_the_memory_setting_and_writes_lowercase_booleans() -> None:
     assert float(first["predicted_s_per_image"]) == pytest.approx(expected, rel=1e-12)
     assert float(first["predicted_images_per_s"]) == pytest.approx(1 / expected, rel=1e-12)
     assert first["predicted_time_ratio"] == "1.0" and first["predicted_extrapolated"] == "false"
+    error, region = stored_error("rtx4090", "regnet", count(base, "fvcore").flops)
+    assert (float(first["predicted_time_error_pct"]), first["predicted_time_error_region"]) == (
+        error,
+        region,
+    )
     assert first["peak_memory_bytes"] == str(peak)
     assert [first[c] for c in header[-3:]] == ["8", "bfloat16", "train+adamw"]
     booleans = {cell for line in lines for cell in line if cell.lower() in ("true", "false")}

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from storederrors import time_cell
 from typer.testing import CliRunner
 
 from scalecalc.api import count, load, scale
@@ -272,4 +273,5 @@ def test_extrapolation_is_marked_in_the_equal_time_ranking_too() -> None:
         strategy = cells[1].split("**")[1] if "**" in cells[1] else cells[1]
         prediction = by_strategy[strategy]
         assert prediction["extrapolated"] is True
-        assert cells[7] == f"{prediction['seconds_per_image'] * 1e3:.3g}*"
+        value = f"{prediction['seconds_per_image'] * 1e3:.3g}"
+        assert cells[7] == time_cell(value, True, prediction["time_error_pct"])

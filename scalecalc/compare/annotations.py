@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 EXTRAPOLATED = "*"
 
 
+def timed(value: str, extrapolated: bool, error_pct: float) -> str:
+    """A predicted time's cell: the value, the extrapolation mark, and ± the error that
+    applies, e.g. "0.659 ±14%", "1.23* ±7.4%"."""
+    mark = EXTRAPOLATED if extrapolated else ""
+    error = f"{error_pct:.0f}" if error_pct >= 10 else f"{error_pct:.1f}"
+    return f"{value}{mark} ±{error}%"
+
+
 @dataclass(frozen=True)
 class Measure:
     """A measure shown beside the ranking (measured or predicted time, predicted memory): its
@@ -31,6 +39,7 @@ class Measure:
     header: str
     values: Mapping[str, float]
     cells: Mapping[str, str]
+    fields: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # more JSON, by key
 
 
 @dataclass(frozen=True)
@@ -87,31 +96,38 @@ def predicted_runtime(rows: Sequence[CompareRow], profile: Profile) -> Annotatio
         costs = count(spec, profile.convention)
         return predict(profile, costs.flops, costs.params, costs.acts, row.family)
 
-    cells, values, records, seconds = {}, {}, {}, {}
+    cells, values, records, seconds, errors = {}, {}, {}, {}, {}
     bases: dict[str, Any] = {}
     for row in rows:
         if row.base not in bases:
             bases[row.base] = predicted(row, _base_spec(rows, row.base) or row.spec)
         own = predicted(row, row.spec)
         ratio = own.seconds_per_image / bases[row.base].seconds_per_image
-        mark = EXTRAPOLATED if own.extrapolated else ""
         cells[row.key] = (
-            f"{own.seconds_per_image * 1e3:.3g}{mark}",
+            timed(f"{own.seconds_per_image * 1e3:.3g}", own.extrapolated, own.error_pct),
             f"{own.images_per_second:.4g}",
             f"{ratio:.2f}",
         )
-        values[row.key] = (own.seconds_per_image, own.images_per_second, ratio, own.extrapolated)
+        error = (own.extrapolated, own.error_pct, own.error_region)
+        values[row.key] = (own.seconds_per_image, own.images_per_second, ratio, *error)
+        errors[row.key] = {
+            "extrapolated": own.extrapolated,
+            "time_error_pct": own.error_pct,
+            "time_error_region": own.error_region,
+        }
         records[row.key] = {
             "profile": profile.name,
             "seconds_per_image": own.seconds_per_image,
             "images_per_second": own.images_per_second,
             "ratio_to_base": ratio,
-            "extrapolated": own.extrapolated,
+            **errors[row.key],
         }
         seconds[row.key] = own.seconds_per_image
     note = (
-        f"Predicted time per image: {profile.describe()}. {EXTRAPOLATED} marks an extrapolation "
-        "(counts or family outside what the profile was fitted on)."
+        f"Predicted time per image: {profile.describe()}. {_error_note(profile, errors)} "
+        f"{EXTRAPOLATED} marks an extrapolation (a count outside the fitted range of the model's "
+        "family, or of the profile's `other` group for a family without its own; or a family "
+        "the profile has not seen)."
     )
     return Annotation(
         name="prediction",
@@ -121,6 +137,8 @@ def predicted_runtime(rows: Sequence[CompareRow], profile: Profile) -> Annotatio
             "predicted_images_per_s",
             "predicted_time_ratio",
             "predicted_extrapolated",
+            "predicted_time_error_pct",
+            "predicted_time_error_region",
         ),
         cells=cells,
         csv_values=values,
@@ -128,8 +146,23 @@ def predicted_runtime(rows: Sequence[CompareRow], profile: Profile) -> Annotatio
         note=note,
         document={"profile": profile.name},
         summary=Measure(
-            "predicted_s", "pred. time (ms)", seconds, {k: c[0] for k, c in cells.items()}
+            "predicted_s",
+            "pred. time (ms)",
+            seconds,
+            {k: c[0] for k, c in cells.items()},
+            errors,
         ),
+    )
+
+
+def _error_note(profile: Profile, errors: Mapping[str, Mapping[str, Any]]) -> str:
+    """What ± means, and the error of each region the rows fall in."""
+    shown = {e["time_error_region"]: e["time_error_pct"] for e in errors.values()}
+    regions = "; ".join(f"{region} {error:.1f}%" for region, error in shown.items())
+    return (
+        "± is the profile's held-out median absolute error in the model's region: its family "
+        "and flops third of the fitted rows, or the coarser region where that holds too few "
+        f"rows (`scalecalc profile show {profile.name}` lists them); here: {regions}."
     )
 
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,8 @@ ALIGN = "rlrrrrrrr"
 class TimeRanked:
     """One strategy of a group: its row, rank by flops then params (1 = most; ties share a
     rank), its flops over the group's most, its predicted seconds per image and over the goal,
-    and that time as its table cell shows it (with the extrapolation mark)."""
+    that time as its table cell shows it (extrapolation mark and error) and the prediction's
+    JSON fields (extrapolated, time_error_pct, time_error_region)."""
 
     rank: int
     row: CompareRow
@@ -39,6 +40,7 @@ class TimeRanked:
     seconds: float
     time_vs_goal: float
     cell: str
+    fields: Mapping[str, Any]
 
     @property
     def best(self) -> bool:
@@ -82,6 +84,7 @@ def _group(members: list[CompareRow], predicted: Measure) -> EqualTime:
             seconds=predicted.values[row.key],
             time_vs_goal=predicted.values[row.key] / goal.seconds_per_image,
             cell=predicted.cells[row.key],
+            fields=predicted.fields.get(row.key, {}),
         )
         for row in ordered
     )
@@ -167,5 +170,6 @@ def _record(entry: TimeRanked) -> dict[str, Any]:
         **ranked_record(entry.rank, entry.best, entry.row),
         "flops_vs_best": entry.flops_vs_best,
         "predicted_s": entry.seconds,
+        **entry.fields,
         "time_vs_goal": entry.time_vs_goal,
     }

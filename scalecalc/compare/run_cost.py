@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scalecalc.compare.annotations import Annotation
+from scalecalc.compare.annotations import Annotation, timed
 from scalecalc.errors import ConfigError
 
 # ImageNet-1k's training set (ILSVRC-2012): the images of one epoch by default.
@@ -68,17 +68,29 @@ def training_hours(seconds_per_image: float, run: RunSetting) -> tuple[float, fl
 
 def run_cost(prediction: Annotation, run: RunSetting, profile_name: str) -> Annotation:
     """Hours per epoch and per run of every row that has a predicted time (`prediction`, the
-    annotation of predicted runtime)."""
+    annotation of predicted runtime); hours are time per image times a constant, so they carry
+    its extrapolation mark and error."""
     assert prediction.summary is not None
     per_image = prediction.summary.values
     found = {key: training_hours(seconds, run) for key, seconds in per_image.items()}
+    errors = prediction.summary.fields
+    cells = {
+        key: tuple(
+            timed(f"{hours:.3g}", errors[key]["extrapolated"], errors[key]["time_error_pct"])
+            for hours in pair
+        )
+        for key, pair in found.items()
+    }
     return Annotation(
         name="run_cost",
         headers=("h / epoch", f"h / {run.epochs} ep"),
         csv_columns=("predicted_hours_per_epoch", "predicted_hours_per_run"),
-        cells={k: (f"{e:.3g}", f"{r:.3g}") for k, (e, r) in found.items()},
+        cells=cells,
         csv_values=found,
-        records={k: {"hours_per_epoch": e, "hours_per_run": r} for k, (e, r) in found.items()},
+        records={
+            k: {"hours_per_epoch": e, "hours_per_run": r, **errors[k]}
+            for k, (e, r) in found.items()
+        },
         note=f"Predicted hours of training on {profile_name}: {run.describe()}.",
         document={
             "run": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scalecalc.compare.annotations import Measure
 from scalecalc.compare.run import CompareRow
@@ -20,13 +21,14 @@ GOAL_KINDS = ("factor", "target_flops", "target_factor")
 class Ranked:
     """One strategy of a group: its row; its rank by acts among the group's models at the goal
     (1 = fewest; ties share a rank; None when not ranked); its realized flops over the goal;
-    its acts over the best's (None when not ranked); and the group's measures by name."""
+    its acts over the best's (None when not ranked); and the group's measures by name, with
+    the fields each measure adds (a predicted time's error and extrapolation)."""
 
     rank: int | None
     row: CompareRow
     flops_vs_goal: float
     acts_vs_best: float | None
-    extra: Mapping[str, float | None]
+    extra: Mapping[str, Any]
 
     @property
     def best(self) -> bool:
@@ -124,7 +126,14 @@ def _group(
             row=row,
             flops_vs_goal=row.costs.flops / goal,
             acts_vs_best=row.costs.acts / fewest if row.key in keys else None,
-            extra={m.name: m.values.get(row.key) for m in measures},
+            extra={
+                name: value
+                for m in measures
+                for name, value in {
+                    m.name: m.values.get(row.key),
+                    **m.fields.get(row.key, {}),
+                }.items()
+            },
         )
         for row in ranked + [row for row in by_acts if row.key not in keys]
     )

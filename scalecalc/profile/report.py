@@ -39,9 +39,47 @@ def to_markdown(profile: Profile) -> str:
             f"- validation ({v.method}, {v.rows} rows): median absolute error "
             f"{v.median_abs_pct_error:.1f}%, Spearman {v.spearman:.3f}"
         ),
+        *_group_ranges(profile),
+        *_regions(profile),
         "",
     ]
     return "\n".join(lines)
+
+
+def _group_ranges(profile: Profile) -> list[str]:
+    """The fitted range of each group, against which extrapolation is judged."""
+    if not profile.group_ranges:
+        return ["- fitted range by group: not stored; extrapolation is judged by the whole range"]
+    return ["- fitted range by group (extrapolation is judged by the model's group):"] + [
+        f"  - {group}: "
+        + ", ".join(f"{m} {_count(low)}–{_count(high)}" for m, (low, high) in ranges.items())
+        for group, ranges in profile.group_ranges.items()
+    ]
+
+
+def _regions(profile: Profile) -> list[str]:
+    """The held-out error of each region, as a table, and how a prediction finds its region."""
+    from scalecalc.tables import markdown_table
+
+    regions = profile.regions
+    whole = f"{profile.validation.median_abs_pct_error:.1f}%"
+    if regions is None:
+        return [
+            f"- error by region: not stored; every prediction takes the whole profile's {whole}"
+        ]
+    low, high = regions.thirds
+    rows = [[r.describe(), str(r.rows), f"{r.median_abs_pct_error:.1f}%"] for r in regions.regions]
+    how = (
+        f"- error by region ({profile.validation.method} held out, median absolute): flops "
+        f"thirds of the fitted rows: lower ≤ {_count(low)}, middle ≤ {_count(high)}, upper "
+        f"above; a prediction takes its family × third, or where that holds fewer than "
+        f"{regions.min_rows} rows its family, its third, or all rows ({whole})"
+    )
+    return [
+        how,
+        "",
+        markdown_table(("region", "rows", "median error"), rows, "lrr").rstrip("\n"),
+    ]
 
 
 def profile_list_markdown() -> str:
