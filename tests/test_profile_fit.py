@@ -182,6 +182,17 @@ def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> No
         v["median_abs_pct_error"], rel=1e-9
     )
     assert fresh.validation.spearman == pytest.approx(v["spearman"], rel=1e-12)
+    regions = shipped["error_regions"]
+    assert fresh.regions is not None
+    assert list(fresh.regions.thirds) == pytest.approx(regions["flops_thirds"], rel=1e-12)
+    keys = [(r["group"], r["third"], r["rows"]) for r in regions["regions"]]
+    assert [(r.group, r.third, r.rows) for r in fresh.regions.regions] == keys
+    errors = [r["median_abs_pct_error"] for r in regions["regions"]]
+    assert [r.median_abs_pct_error for r in fresh.regions.regions] == pytest.approx(
+        errors, rel=1e-9
+    )
+    ranges = {g: {m: list(r) for m, r in found.items()} for g, found in fresh.group_ranges.items()}
+    assert ranges == shipped["group_range"]
 
 
 def test_a_count_beyond_a_float_is_one_error_line(tmp_path: Path) -> None:

@@ -75,6 +75,8 @@ def _regions(profile: Profile) -> list[str]:
         f"above; a prediction takes its family × third, or where that holds fewer than "
         f"{regions.min_rows} rows its family, its third, or all rows ({whole})"
     )
+    if not rows:
+        return [f"{how}; no region holds {regions.min_rows} rows"]
     return [
         how,
         "",
