@@ -9,6 +9,7 @@ import dataclasses
 import io
 import json
 import re
+import statistics
 from pathlib import Path
 
 import pytest
@@ -56,10 +57,12 @@ def test_regions_are_family_and_flops_third_with_enough_rows() -> None:
     assert regions.thirds == pytest.approx((1 + 59 / 3, 1 + 2 * 59 / 3))
     found = {(r.group, r.third): (r.rows, r.median_abs_pct_error) for r in regions.regions}
     # vit: 20 rows in each of the lower and middle thirds, 5 in the upper (too few);
-    # its 45 rows: 20 at 10%, 20 at 20%, 5 at 40%, median 20%. resnet (12) and other (3) have
-    # too few rows for any region of their own. The upper third: 12 at 30%, 5 at 40%, 3 at
-    # 50%: the 10th and 11th of 20 are both 30%.
+    # its 45 rows: 20 at 10%, 20 at 20%, 5 at 40%, median 20%. resnet: 12 rows, all in the
+    # upper third; other: 3 rows, too few for a region. The upper third: 12 at 30%, 5 at 40%,
+    # 3 at 50%: the 10th and 11th of 20 are both 30%.
     assert found == {
+        ("resnet", 3): (12, pytest.approx(30)),
+        ("resnet", None): (12, pytest.approx(30)),
         ("vit", 1): (20, pytest.approx(10)),
         ("vit", 2): (20, pytest.approx(20)),
         ("vit", None): (45, pytest.approx(20)),
@@ -67,7 +70,7 @@ def test_regions_are_family_and_flops_third_with_enough_rows() -> None:
         (None, 2): (20, pytest.approx(20)),
         (None, 3): (20, pytest.approx(30)),
     }
-    assert MIN_REGION_ROWS == 20
+    assert MIN_REGION_ROWS == 6
 
 
 def test_a_prediction_takes_the_finest_region_that_has_enough_rows() -> None:
@@ -80,8 +83,11 @@ def test_a_prediction_takes_the_finest_region_that_has_enough_rows() -> None:
     error = lambda family, flops: applied_error(profile, family, flops)  # noqa: E731
     assert error("vit", 5) == (pytest.approx(10), "vit, lower flops third")
     assert error("vit", 50) == (pytest.approx(20), "vit")  # upper third: 5 rows
-    assert error("resnet", 50) == (pytest.approx(30), "upper flops third")
-    assert error("convnext", 2) == (pytest.approx(10), "lower flops third")  # joins "other"
+    assert error("resnet", 50) == (pytest.approx(30), "resnet, upper flops third")
+    assert error("resnet", 2) == (pytest.approx(30), "resnet")  # no resnet in the lower third
+    # convnext has no intercept: it joins "other", whose 3 rows make no region
+    assert error("convnext", 2) == (pytest.approx(10), "lower flops third")
+    assert error(None, 59) == (pytest.approx(30), "upper flops third")
     # No region at all: the whole profile's error, and a profile without regions says so.
     empty = dataclasses.replace(profile, regions=ErrorRegions((1.0, 2.0), ()))
     whole = shipped.validation.median_abs_pct_error
@@ -90,21 +96,33 @@ def test_a_prediction_takes_the_finest_region_that_has_enough_rows() -> None:
     assert applied_error(old, "vit", 5) == (whole, NO_REGIONS)
 
 
-def test_stored_regions_are_the_held_out_errors_of_the_kept_form() -> None:
-    """v100-pycls-infer: the 24 RegNets' leave-one-out errors, their median taken here."""
+@pytest.mark.parametrize("name", ["v100-pycls-infer", "v100-pycls-train"])
+def test_stored_regions_are_the_held_out_errors_of_the_kept_form(name: str) -> None:
+    """The pycls profiles' 36 leave-one-out errors, grouped and their medians taken here."""
     from scalecalc.profile.data import BUILTINS
 
-    records = BUILTINS["v100-pycls-infer"].records(REPO / "data" / "published")
-    profile = load_profile("v100-pycls-infer")
+    records = BUILTINS[name].records(REPO / "data" / "published")
+    profile = load_profile(name)
     predicted = held_out(records, tuple(profile.coefficients), "leave-one-out")
-    regnet = sorted(
-        abs(p / r.seconds - 1) * 100 for r, p in zip(records, predicted) if r.family == "regnet"
-    )
-    assert len(regnet) == 24
+    flops = sorted(r.flops for r in records)
+    # inclusive quantiles of 36 values: positions 35/3 and 70/3 between sorted neighbours
+    low = flops[11] + (35 / 3 - 11) * (flops[12] - flops[11])
+    high = flops[23] + (70 / 3 - 23) * (flops[24] - flops[23])
     assert profile.regions is not None
-    (region,) = profile.regions.regions  # the other groups and every third: under 20 rows
-    assert (region.group, region.third, region.rows) == ("regnet", None, 24)
-    assert region.median_abs_pct_error == pytest.approx((regnet[11] + regnet[12]) / 2, rel=1e-9)
+    assert profile.regions.thirds == pytest.approx((low, high), rel=1e-12)
+    errors: dict[tuple, list[float]] = {}
+    for record, seconds in zip(records, predicted):
+        third = 1 if record.flops <= low else 2 if record.flops <= high else 3
+        error = abs(seconds / record.seconds - 1) * 100
+        for key in ((record.family, third), (record.family, None), (None, third)):
+            errors.setdefault(key, []).append(error)
+    expected = {k: (len(v), statistics.median(v)) for k, v in errors.items() if len(v) >= 6}
+    found = {(r.group, r.third): (r.rows, r.median_abs_pct_error) for r in profile.regions.regions}
+    assert {k: rows for k, (rows, _) in found.items()} == {k: n for k, (n, _) in expected.items()}
+    for key, (_, median) in expected.items():
+        assert found[key][1] == pytest.approx(median, rel=1e-9), key
+    # 6 ResNets and ResNeXts: their error is three times the whole profile's
+    assert found[("resnet", None)][1] > 2.5 * profile.validation.median_abs_pct_error
 
 
 def _timm_max(pattern: str, column: str) -> float:
@@ -266,23 +284,22 @@ def test_every_format_shows_each_predicted_times_stored_error(
 
 
 def test_a_fit_of_few_models_stores_no_region_and_says_so(tmp_path: Path) -> None:
-    """`profile fit` on seven models: thirds and group range stored, no region of 20 rows, so
+    """`profile fit` on five models: thirds and group range stored, no region of 6 rows, so
     each prediction takes the whole leave-one-out error, named "all rows"."""
     from test_profile_fit import C, MODELS, bench_file
 
-    path = bench_file(
-        tmp_path, [C * acts**0.75 * (1.1 if i % 2 else 1) for i, (_, acts, _) in enumerate(MODELS)]
-    )
+    # the first five models (flops 8, 2, 6, 1, 4 e9), every other one 10% slow
+    seconds = [C * acts**0.75 * (1.1 if i % 2 else 1) for i, (_, acts, _) in enumerate(MODELS)]
+    path = bench_file(tmp_path, seconds[:5])
     output = tmp_path / "mine.json"
     result = runner.invoke(app, ["profile", "fit", str(path), "-o", str(output)])
     assert result.exit_code == 0, result.output
     stored = json.loads(output.read_text(encoding="utf-8"))
-    # flops 1, 2, 3, 4, 5, 6, 8 (e9): the inclusive 1/3 and 2/3 quantiles are the 3rd and 5th
-    assert stored["error_regions"] == {
-        "flops_thirds": [3e9, 5e9],
-        "min_rows": 20,
-        "regions": [],
-    }
+    # flops 1, 2, 4, 6, 8 (e9): the inclusive 1/3 and 2/3 quantiles lie at positions 4/3
+    # and 8/3: 2 + (4 - 2)/3 and 4 + 2·(6 - 4)/3
+    regions = stored["error_regions"]
+    assert regions["flops_thirds"] == pytest.approx([(2 + 2 / 3) * 1e9, (4 + 4 / 3) * 1e9])
+    assert (regions["min_rows"], regions["regions"]) == (6, [])
     assert stored["group_range"] == {"resnet": stored["range"]}
     profile = load_profile(output)
     found = predict(profile, 2e9, 2e7, 2e6, "resnet")
@@ -291,4 +308,4 @@ def test_a_fit_of_few_models_stores_no_region_and_says_so(tmp_path: Path) -> Non
         "all rows",
     )
     whole = f"{profile.validation.median_abs_pct_error:.1f}%"
-    assert f"all rows ({whole}); no region holds 20 rows\n" in result.stdout
+    assert f"all rows ({whole}); no region holds 6 rows\n" in result.stdout

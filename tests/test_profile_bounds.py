@@ -97,7 +97,7 @@ def _coefficient(value: object) -> Callable[[dict], None]:
         ),
         (
             lambda d: d["error_regions"]["regions"].append(d["error_regions"]["regions"][0]),
-            "error_regions.regions[1]: a second region of group 'regnet', third None",
+            "error_regions.regions[9]: a second region of group 'efficientnet', third None",
         ),
         (
             lambda d: d["error_regions"].update(regions={}),

@@ -12,8 +12,9 @@ group ("other" for families without an intercept of their own). Pure Python.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from scalecalc.profile.model import OTHER, TERMS
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
     from scalecalc.profile.fit import FitRecord
     from scalecalc.profile.model import Profile
 
-# A median over fewer rows moves by several points with one row more or less: at 20 rows, the
-# ranks of a 95% interval of the median span the 30th to the 70th percentile.
-MIN_REGION_ROWS = 20
+# The smallest families the built-in profiles hold have 6 models (pycls's ResNets/ResNeXts and
+# EfficientNets), and their held-out error (21-24% for those ResNets) is three times the whole
+# profile's: a median of 6 rows is rough, but the whole profile's error is wrong for them by
+# more. Below 6, one model more or less moves the median from one row's error to another's.
+MIN_REGION_ROWS = 6
 THIRDS = ("lower", "middle", "upper")
 WHOLE = "all rows"
 NO_REGIONS = "all rows (the profile stores no regions)"
@@ -61,17 +64,20 @@ class ErrorRegions:
         """The flops third (1, 2 or 3) that `flops` falls in."""
         return 1 + sum(flops > bound for bound in self.thirds)
 
+    @cached_property
+    def _by_key(self) -> dict[tuple[str | None, int | None], Region]:
+        return {(r.group, r.third): r for r in self.regions}
+
     def find(self, group: str, flops: float) -> Region | None:
         """The finest stored region of a model of this group and flops; None if none is stored."""
         third = self.third_of(flops)
-        stored = {(r.group, r.third): r for r in self.regions}
         for key in ((group, third), (group, None), (None, third)):
-            if key in stored:
-                return stored[key]
+            if key in self._by_key:
+                return self._by_key[key]
         return None
 
 
-def group_of(family: str | None, groups: Sequence[str]) -> str:
+def group_of(family: str | None, groups: Collection[str]) -> str:
     """The profile group a family's models belong to: the family's own, else "other"."""
     return family if family is not None and family in groups else OTHER
 
@@ -83,7 +89,7 @@ def flops_thirds(flops: Sequence[float]) -> tuple[float, float]:
 
 
 def error_regions(
-    records: Sequence[FitRecord], predicted: Sequence[float], groups: Sequence[str]
+    records: Sequence[FitRecord], predicted: Sequence[float], groups: Collection[str]
 ) -> ErrorRegions:
     """The held-out error of every region with at least MIN_REGION_ROWS rows, from each
     record's held-out predicted seconds per image; `groups` are the profile's groups."""
@@ -108,7 +114,7 @@ def _order(group: str | None, third: int | None) -> tuple[bool, str, bool, int]:
     return group is None, group or "", third is not None, third or 0
 
 
-def group_ranges(records: Sequence[FitRecord], groups: Sequence[str]) -> dict[str, Ranges]:
+def group_ranges(records: Sequence[FitRecord], groups: Collection[str]) -> dict[str, Ranges]:
     """Each group's fitted range of every measure: (smallest, largest) over its rows."""
     members: dict[str, list[FitRecord]] = {}
     for record in records:
@@ -125,7 +131,7 @@ def _span(values: Sequence[float]) -> tuple[float, float]:
 
 def applied_error(profile: Profile, family: str | None, flops: float) -> tuple[float, str]:
     """The held-out error that applies to a prediction (percent) and the region it is from."""
-    group = group_of(family, list(profile.intercepts))
+    group = group_of(family, profile.intercepts)
     region = None if profile.regions is None else profile.regions.find(group, flops)
     if region is not None:
         return region.median_abs_pct_error, region.describe()
@@ -136,7 +142,7 @@ def applied_error(profile: Profile, family: str | None, flops: float) -> tuple[f
 def fitted_range(profile: Profile, family: str | None) -> Ranges:
     """The range a model of this family is judged against: its group's when the profile stores
     group ranges and has the group, else the whole profile's."""
-    group = group_of(family, list(profile.intercepts))
+    group = group_of(family, profile.intercepts)
     return profile.group_ranges.get(group, profile.ranges)
 
 
