@@ -159,10 +159,12 @@ def _error_note(profile: Profile, errors: Mapping[str, Mapping[str, Any]]) -> st
     """What ± means, and the error of each region the rows fall in."""
     shown = {e["time_error_region"]: e["time_error_pct"] for e in errors.values()}
     regions = "; ".join(f"{region} {error:.1f}%" for region, error in shown.items())
+    few = "too few" if profile.regions is None else f"fewer than {profile.regions.min_rows}"
     return (
         "± is the profile's held-out median absolute error in the model's region: its family "
-        "and flops third of the fitted rows, or the coarser region where that holds too few "
-        f"rows (`scalecalc profile show {profile.name}` lists them); here: {regions}."
+        f"and flops third of the fitted rows, or the coarser region where that holds {few} "
+        f"rows (`scalecalc profile show {profile.name}` lists them), inside the fitted range; "
+        f"here: {regions}."
     )
 
 
