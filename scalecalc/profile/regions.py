@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from scalecalc.profile.fit import FitRecord
     from scalecalc.profile.model import Profile
 
-# The smallest families the built-in profiles hold have 6 models (pycls's ResNets/ResNeXts and
-# EfficientNets), and their held-out error (21-24% for those ResNets) is three times the whole
-# profile's: a median of 6 rows is rough, but the whole profile's error is wrong for them by
-# more. Below 6, one model more or less moves the median from one row's error to another's.
+# A region's error is the median of its rows' errors; with fewer than 6 rows it is one or two
+# models' error. 6 is also the size of the smallest families of the built-in profiles (pycls's
+# ResNets/ResNeXts and EfficientNets), and those ResNets err 21-24% held out, three times the
+# whole profile's error: rough as a median of 6 is, the whole profile's is further off.
 MIN_REGION_ROWS = 6
 THIRDS = ("lower", "middle", "upper")
 WHOLE = "all rows"
