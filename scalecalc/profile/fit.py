@@ -129,15 +129,14 @@ def held_out(
     robust: bool = True,
 ) -> list[float]:
     """Predicted seconds per image of each record by a fit on the other folds."""
+    from scalecalc.profile.lad import held_out_fits  # lad builds on this module's fit_form
+
     fold_of = folds(records, method)
-    predicted = [0.0] * len(records)
-    for fold in sorted(set(fold_of)):
-        train = [r for r, f in zip(records, fold_of) if f != fold]
-        fit = fit_form(train, measures, families, robust)
-        for index, f in enumerate(fold_of):
-            if f == fold:
-                predicted[index] = math.exp(min(fit.predict_log(records[index]), MAX_LOG))
-    return predicted
+    fits = held_out_fits(records, measures, fold_of, families, robust)
+    return [
+        math.exp(min(fits[fold].predict_log(record), MAX_LOG))
+        for record, fold in zip(records, fold_of)
+    ]
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
