@@ -1,15 +1,22 @@
-"""`scalecalc profile`: fit a device profile from `bench` output; show a profile."""
+"""`scalecalc profile`: fit a device profile to measured times, calibrate one to another device
+by a few measured models, show a profile."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from scalecalc.cli.common import app, user_errors
 from scalecalc.cli.plain_help import App, PlainHelpGroup
+from scalecalc.profile.model import MODES
+from scalecalc.step_options import DTYPE_NAMES
+
+if TYPE_CHECKING:
+    from scalecalc.cli.outputs import Destination
+    from scalecalc.profile.model import Profile
 
 profile_app = App(
     cls=PlainHelpGroup,
@@ -22,7 +29,11 @@ app.add_typer(profile_app, name="profile")
 @profile_app.command("fit")
 def fit_command(
     bench_file: Annotated[
-        Path, typer.Argument(metavar="BENCH.json", help="Output of `scalecalc bench -f json`.")
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="Measured times: `scalecalc bench -f json` output or a timm benchmark.py CSV.",
+        ),
     ],
     output: Annotated[
         str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
@@ -33,28 +44,87 @@ def fit_command(
             "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
         ),
     ] = None,
+    validation: Annotated[
+        Literal["5-fold", "loo"],
+        typer.Option("--validation", help="Held-out check: 5-fold over models, or leave-one-out."),
+    ] = "5-fold",
+    device: Annotated[
+        str | None, typer.Option("--device", metavar="TEXT", help="The device (default: the file's).")
+    ] = None,
+    dtype: Annotated[
+        Literal[DTYPE_NAMES] | None,  # type: ignore[valid-type]
+        typer.Option("--dtype", help="The dtype measured (default: the file's)."),
+    ] = None,
+    amp: Annotated[
+        bool | None, typer.Option("--amp/--no-amp", help="Measured with mixed precision.")
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option("--batch-size", metavar="N", help="The batch measured (at most 2^31)."),
+    ] = None,
+    channels_last: Annotated[
+        bool | None,
+        typer.Option("--channels-last/--nchw", help="Measured in channels-last (NHWC) layout."),
+    ] = None,
+    compiled: Annotated[
+        bool | None, typer.Option("--compile/--eager", help="Measured under torch.compile.")
+    ] = None,
+    mode: Annotated[
+        Literal[MODES] | None,  # type: ignore[valid-type]
+        typer.Option("--mode", help="Inference or training times (a timm file may hold both)."),
+    ] = None,
+    counts: Annotated[
+        Path | None,
+        typer.Option(
+            "--counts",
+            metavar="INFER.csv",
+            help="For a timm training CSV: the inference CSV whose counts it lacks.",
+        ),
+    ] = None,
 ) -> None:
-    """Fit a profile of this device to a bench file, validated leave-one-out over its models.
-    The report goes to stdout, or to stderr when the profile itself goes to stdout (-o -)."""
+    """Fit a profile of this device to measured times, validated 5-fold over models (or
+    leave-one-out). The setting comes from the options, else from the file (bench's setup, or
+    a timm file's name and columns). The report goes to stdout, or to stderr when the profile
+    itself goes to stdout (-o -)."""
     from scalecalc.profile.document import profile_to_json
-    from scalecalc.profile.data import profile_from_bench
-    from scalecalc.profile.report import to_markdown
+    from scalecalc.profile.userfit import FitOptions, fit_user_file
 
     from scalecalc.cli import outputs
 
+    from scalecalc.limits import check_batch_size
+
     with user_errors():
-        destination = outputs.destination(output, "--output", inputs=[bench_file])
+        if batch_size is not None:
+            check_batch_size(batch_size)
+        options = FitOptions(
+            validation, device, dtype, amp, batch_size, channels_last, compiled, mode, counts
+        )
+        inputs = [bench_file, *([counts] if counts is not None else [])]
+        destination = outputs.destination(output, "--output", inputs=inputs)
         named = Path(bench_file) if destination.target is None else Path(output)
-        profile = profile_from_bench(Path(bench_file), name or named.stem)
-        report = to_markdown(profile)
-        # All or nothing: the profile file is renamed into place only once the report is out.
-        batch = outputs.Outputs()
-        batch.add(destination, profile_to_json(profile))
-        if destination.target is not None:
-            batch.add(outputs.destination(None), report)
-        batch.commit()
-        if destination.target is None:
-            print(outputs.fit_encoding(report, sys.stderr.encoding), end="", file=sys.stderr)
+        profile, notes = fit_user_file(Path(bench_file), name or named.stem, options)
+        _write_with_report(destination, profile_to_json(profile), _report(profile, notes))
+
+
+def _report(profile: Profile, notes: list[str]) -> str:
+    """The profile's markdown, then how its file was read (or what calibrated it)."""
+    from scalecalc.profile.report import to_markdown
+
+    return to_markdown(profile) + "".join(f"- {line}\n" for line in notes)
+
+
+def _write_with_report(destination: Destination, document: str, report: str) -> None:
+    """All or nothing: the profile file is renamed into place only once the report is out;
+    with the profile on stdout (-o -), the report goes to stderr."""
+    from scalecalc.cli import outputs
+
+    batch = outputs.Outputs()
+    batch.add(destination, document)
+    if destination.target is not None:
+        batch.add(outputs.destination(None), report)
+    batch.commit()
+    if destination.target is None:
+        print(outputs.fit_encoding(report, sys.stderr.encoding), end="", file=sys.stderr)
 
 
 @profile_app.command("show")
