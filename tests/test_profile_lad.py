@@ -66,3 +66,27 @@ def test_rank_deficient_folds_get_fit_form_s_least_squares_answer() -> None:
     assert got == pytest.approx(one_by_one(records, ("flops", "acts"), "leave-one-out"), rel=1e-9)
     # exact power law of flops^0.8: the held-out predictions are the measured times
     assert got == pytest.approx([r.seconds for r in records], rel=1e-6)
+
+
+def lstsq_rounds(records: list[FitRecord], measures: tuple[str, ...]) -> list[float]:
+    """The solver fit_form had before normal equations: numpy least squares, round by round,
+    on the same design (intercept per group, then log measures); all records in "other"."""
+    import numpy as np
+
+    design = np.array([[1.0, *(math.log(r.counts()[m]) for m in measures)] for r in records])
+    target = np.array([math.log(r.seconds) for r in records])
+    solution = np.linalg.lstsq(design, target, rcond=None)[0]
+    for _ in range(50):
+        root = np.sqrt(1.0 / np.maximum(np.abs(design @ solution - target), 1e-3))
+        solution = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)[0]
+    return [float(v) for v in solution]
+
+
+@pytest.mark.parametrize("measures", [("flops",), ("flops", "acts"), ("flops", "acts", "params")])
+def test_fit_form_matches_least_squares_round_by_round(measures: tuple[str, ...]) -> None:
+    records = BUILTINS["v100-pycls-train"].records(DATA)
+    fit = fit_form(records, measures, families=False)
+    expected = lstsq_rounds(records, measures)
+    assert [fit.intercepts["other"], *fit.coefficients.values()] == pytest.approx(
+        expected, rel=1e-9, abs=1e-12
+    )

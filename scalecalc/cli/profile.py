@@ -143,3 +143,47 @@ def show_command(
             write_stdout(profile_list_markdown())
         else:
             write_stdout(to_markdown(load_profile(profile)))
+
+
+@profile_app.command("calibrate")
+def calibrate_command(
+    base: Annotated[
+        str, typer.Argument(metavar="BASE", help="A built-in profile's name or a profile file.")
+    ],
+    measured: Annotated[
+        list[str],
+        typer.Option(
+            "--measured",
+            metavar="MODEL=IMAGES_PER_S",
+            help="A preset or model file and its measured images/s on this device (repeatable).",
+        ),
+    ],
+    output: Annotated[
+        str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
+    ],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
+        ),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", metavar="TEXT", help="The device measured.")
+    ] = "unstated",
+) -> None:
+    """Move a profile to this device by one or a few measured models: its level is shifted by
+    the median ratio of measured to predicted time (per family where measured); its error is
+    stated as calibrated from N models. The report goes to stdout, or to stderr with -o -."""
+    from scalecalc.profile.calibrate import calibrate
+    from scalecalc.profile.document import load_profile, profile_to_json
+    from scalecalc.profile.measured import measured_models
+
+    from scalecalc.cli import outputs
+
+    with user_errors():
+        destination = outputs.destination(output, "--output")
+        named = Path(base) if destination.target is None else Path(output)
+        profile = load_profile(base)
+        models = measured_models(measured, profile.convention)
+        calibrated, notes = calibrate(profile, models, name=name or named.stem, device=device)
+        _write_with_report(destination, profile_to_json(calibrated), _report(calibrated, notes))

@@ -1,15 +1,15 @@
-"""Held-out fits of every fold at once: fit.fit_form's least-absolute-deviations rounds, with the
-folds stacked so that one matrix product per round serves them all; numpy is imported lazily.
+"""Least absolute deviations of log time for fit.fit_form, and for every held-out fold at once.
 
-A fold's fit is fit_form on the records outside it: an ordinary least-squares start, then
-fit.IRLS_ROUNDS rounds of weights 1 / max(|residual|, IRLS_FLOOR). Each round solves the
-weighted normal equations (Xᵀ W X) b = Xᵀ W y. With the rows' outer products x xᵀ laid out
-once as an n × p² matrix, Xᵀ W X of every fold is one product (folds × n) @ (n × p²); a held-out
-row has weight 0 in its own fold. Leave-one-out over 1,000 models is then 50 products instead
-of 50,000 least-squares solves. Folds whose design differs (a family that falls below
-fit.MIN_GROUP_MODELS without the held-out models) are stacked with the folds of the same design.
-A fold whose normal equations are ill-conditioned is refitted by fit_form itself, so that
-rank-deficient data gets the same minimum-norm answer as before.
+Every fit is an ordinary least-squares start, then fit.IRLS_ROUNDS rounds of weights
+1 / max(|residual|, IRLS_FLOOR), each solving the weighted normal equations (Xᵀ W X) b = Xᵀ W y.
+With the rows' outer products x xᵀ laid out once as an n × p(p+1)/2 matrix (their upper
+triangles), Xᵀ W X of every fold is one product (folds × n) @ (n × p(p+1)/2); a held-out row has weight 0 in its own fold. Leave-one-out
+over 1,000 models is then 51 products instead of 51,000 least-squares solves, and the results
+are those of least squares round by round to float rounding (tests/test_profile_lad.py: 1e-9).
+Folds whose design differs (a family that falls below fit.MIN_GROUP_MODELS without the held-out
+models) are stacked with the folds of the same design. Normal equations that are
+ill-conditioned (rank-deficient data) are left to fit_form's least squares, whose
+minimum-norm answer they would not give.
 """
 
 from __future__ import annotations
@@ -65,21 +65,24 @@ def _solve(normal: np.ndarray, right: np.ndarray) -> np.ndarray:
     return solution
 
 
-def _stacked(
+def stacked(
     design: np.ndarray, target: np.ndarray, inside: np.ndarray, robust: bool
 ) -> np.ndarray:
-    """fit_form's rounds for every fold at once: `inside` (folds × rows) is 1 where a row is
-    fitted in that fold, 0 where it is held out; NaN rows where a fold must be refitted."""
+    """The IRLS rounds for every fold at once: `inside` (folds × rows) is 1 where a row is
+    fitted in that fold, 0 where it is held out; a row of NaN where the normal equations are
+    ill-conditioned and least squares must answer instead."""
     import numpy as np
 
-    rows, width = design.shape
-    outer = (design[:, :, None] * design[:, None, :]).reshape(rows, width * width)
+    width = design.shape[1]
+    # Xᵀ W X is symmetric: only its upper triangle is multiplied out, then mirrored.
+    upper, lower = np.triu_indices(width)
+    outer = design[:, upper] * design[:, lower]
     moment = design * target[:, None]
-
     refit = np.zeros(len(inside), dtype=bool)
 
     def solve(weights: np.ndarray) -> np.ndarray:
-        normal = (weights @ outer).reshape(-1, width, width)
+        normal = np.empty((len(weights), width, width))
+        normal[:, upper, lower] = normal[:, lower, upper] = weights @ outer
         solution = _solve(normal, weights @ moment)
         refit[np.isnan(solution).any(axis=1)] = True
         solution[refit] = 0.0  # carried along, then refitted by fit_form
@@ -124,16 +127,12 @@ def held_out_fits(
         usable = present.all(axis=1)
         solution = np.full((len(folds), design.shape[1]), np.nan)
         if usable.any():
-            solution[usable] = _stacked(design, target, inside[usable], robust)
+            solution[usable] = stacked(design, target, inside[usable], robust)
         for index, fold in enumerate(folds):
             values = solution[index]
             if np.isnan(values).any():
                 train = [r for r, f in zip(records, fold_of) if f != fold]
                 fits[fold] = profile_fit.fit_form(train, measures, families, robust)
                 continue
-            exponents = [
-                0.0 if abs(v) < profile_fit.ROUNDING else float(v) for v in values[len(names) :]
-            ]
-            intercepts = {name: float(v) for name, v in zip(names, values[: len(names)])}
-            fits[fold] = profile_fit.Fit(dict(zip(measures, exponents)), intercepts)
+            fits[fold] = profile_fit.fit_from_solution(measures, names, values)
     return fits
