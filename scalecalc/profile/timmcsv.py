@@ -111,7 +111,9 @@ def _rows(text: str, origin: str) -> tuple[list[str], list[dict[str, str | None]
         header = list(reader.fieldnames or [])
         return header, list(reader)
     except csv.Error as error:
-        raise ProfileError(f"{origin}: line {reader.line_num}: not readable CSV ({error})") from None
+        # line_num counts the lines read whole; the error lies in the next one
+        line = reader.line_num + 1
+        raise ProfileError(f"{origin}: line {line}: not readable CSV ({error})") from None
 
 
 def counts_by_size(text: str, origin: str) -> dict[tuple[str, str], tuple[float, float]]:
