@@ -107,7 +107,9 @@ def main(loo: bool) -> int:
         ]
         calibrated, _ = calibrate(base, models, name="mine", device=device)
         ratios = [
-            math.log(r.seconds / predict(base, r.flops, r.params, r.acts, r.family).seconds_per_image)
+            math.log(
+                r.seconds / predict(base, r.flops, r.params, r.acts, r.family).seconds_per_image
+            )
             for r in judged
         ]
         got = error(calibrated, judged)

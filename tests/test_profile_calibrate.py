@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
+from terminals import run_in_terminal, run_piped
 from typer.testing import CliRunner
 
-from conftest import REPO
 from scalecalc.api import count, load
 from scalecalc.cli import app
 from scalecalc.profile.calibrate import stated_error
 from scalecalc.profile.document import load_profile
 from scalecalc.profile.model import predict
-from terminals import run_in_terminal
 
 runner = CliRunner()
 
@@ -109,21 +108,15 @@ def test_bad_measurements_are_one_line_and_write_nothing(
 
 def test_a_bad_base_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["profile", "calibrate", str(tmp_path / "no.json"), "--measured", "resnet50=5", "-o", "-"]
+        app,
+        ["profile", "calibrate", str(tmp_path / "no.json"), "--measured", "resnet50=5", "-o", "-"],
     )
     assert result.exit_code == 2 and "no.json: no such file" in result.stderr
 
 
 def test_profile_on_stdout_and_report_on_stderr_or_a_terminal(tmp_path: Path) -> None:
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
     args = ["profile", "calibrate", "cpu-i9-10940x", "--measured", "resnet50=12.5"]
-    piped = subprocess.run(
-        [sys.executable, "-m", "scalecalc", *args, "-o", "-"],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    piped = run_piped([*args, "-o", "-"])
     assert piped.returncode == 0, piped.stderr
     document = json.loads(piped.stdout)
     assert document["validation"]["method"] == "calibrated" and document["name"] == "cpu-i9-10940x"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from scalecalc.profile.data import BUILTINS
-from scalecalc.profile.fit import FitRecord, Fit, fit_form, folds, held_out
+from scalecalc.profile.fit import Fit, FitRecord, fit_form, folds, held_out
 from scalecalc.profile.lad import held_out_fits
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "published"

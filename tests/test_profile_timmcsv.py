@@ -5,20 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import REPO
+from terminals import run_in_terminal, run_piped
 from typer.testing import CliRunner
 
-from conftest import REPO
 from scalecalc.cli import app
 from scalecalc.profile.document import load_profile
 from scalecalc.profile.timmcsv import read_timm, setting_from_name
 from scalecalc.profile.userfit import FitOptions, fit_user_file
-from terminals import run_in_terminal
 
 runner = CliRunner()
 HEADER = "model,infer_img_size,infer_samples_per_sec,infer_step_time,infer_batch_size,param_count,infer_gmacs,infer_macts"
@@ -99,13 +97,15 @@ def test_bad_rows_are_dropped_and_counted_and_the_rest_read_exactly() -> None:
 
 def test_a_training_file_takes_counts_from_an_inference_file(tmp_path: Path) -> None:
     train = tmp_path / "benchmark-train-amp-nchw-pt112-cu113-gpu.csv"
-    lines = ["model,train_samples_per_sec,train_step_time,train_batch_size,train_img_size,param_count"]
+    lines = [
+        "model,train_samples_per_sec,train_step_time,train_batch_size,train_img_size,param_count"
+    ]
     lines += [f"resnet{10 + i},{100 * (i + 1)},1,512,224,{5 + i}" for i in range(6)]
     lines.append("nocounts,50,1,512,224,3")
     train.write_text("\n".join(lines) + "\n", encoding="utf-8")
     counts = write(
         tmp_path,
-        [f"resnet{10 + i},224,1,1,256,{5 + i},{2.0 ** -i},{4.0 ** -i}" for i in range(6)],
+        [f"resnet{10 + i},224,1,1,256,{5 + i},{2.0**-i},{4.0**-i}" for i in range(6)],
         "counts.csv",
     )
     options = FitOptions(counts=counts)
@@ -116,7 +116,9 @@ def test_a_training_file_takes_counts_from_an_inference_file(tmp_path: Path) -> 
     # without --counts, the file lacks the counts: one line naming the column and the fix
     result = runner.invoke(app, ["profile", "fit", str(train), "-o", str(tmp_path / "p.json")])
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
-    assert "column 'infer_gmacs' missing for train times (or give --counts INFER.csv)" in result.stderr
+    assert (
+        "column 'infer_gmacs' missing for train times (or give --counts INFER.csv)" in result.stderr
+    )
 
 
 def test_fit_of_an_exact_law_states_setting_duplicates_and_validation(tmp_path: Path) -> None:
@@ -133,13 +135,18 @@ def test_fit_of_an_exact_law_states_setting_duplicates_and_validation(tmp_path: 
     assert profile.device == "mygpu" and profile.convention == "fvcore"
     s = profile.setting
     assert (s.mode, s.dtype, s.amp, s.batch_size, s.channels_last, s.compiled) == (
-        "inference", "float16", True, 256, True, True
+        "inference",
+        "float16",
+        True,
+        256,
+        True,
+        True,
     )
     stored = json.loads(output.read_text(encoding="utf-8"))["setting"]
     assert (stored["channels_last"], stored["compiled"]) == (True, True)
     assert "inference, float16 AMP, batch 256, channels-last, torch.compile" in result.stdout
     assert "measured by timm benchmark.py; torch 2.4.0; CUDA 12.4" in result.stdout
-    assert f"- read as a timm benchmark CSV (inference columns): 10 rows\n" in result.stdout
+    assert "- read as a timm benchmark CSV (inference columns): 10 rows\n" in result.stdout
     assert "- dropped: 1 repeated (model, image size): first row kept\n" in result.stdout
     assert "- 2 rows share counts with another row: kept, each its own measurement" in result.stdout
 
@@ -157,7 +164,11 @@ def test_options_win_over_the_file(tmp_path: Path) -> None:
     s = profile.setting
     assert profile.device == "My GPU" and profile.validation.method == "leave-one-out"
     assert (s.dtype, s.amp, s.batch_size, s.channels_last, s.compiled) == (
-        "bfloat16", False, 64, False, False
+        "bfloat16",
+        False,
+        64,
+        False,
+        False,
     )
     assert "inference, bfloat16, batch 64, NCHW, eager" in result.stdout
     assert "set by --device, --dtype, --amp, --batch-size, --channels-last, --compile" in s.note
@@ -201,14 +212,7 @@ def test_bad_options_are_one_line(tmp_path: Path) -> None:
 
 def test_profile_on_stdout_and_report_on_stderr_or_a_terminal(tmp_path: Path) -> None:
     path = write(tmp_path, exact_rows())
-    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
-    piped = subprocess.run(
-        [sys.executable, "-m", "scalecalc", "profile", "fit", str(path), "-o", "-"],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    piped = run_piped(["profile", "fit", str(path), "-o", "-"])
     assert piped.returncode == 0, piped.stderr
     document = json.loads(piped.stdout)
     assert document["setting"]["compiled"] is True and document["device"] == "mygpu"
@@ -246,7 +250,9 @@ def test_a_bench_row_of_a_model_another_row_lists_is_merged_and_said(tmp_path: P
     assert profile.source.rows == 9 and profile.validation.method == "5-fold"
     assert notes[:2] == [
         "read as a scalecalc bench JSON file: 10 rows",
-        "1 rows are a model another row already lists (bench times a spec the sweep lists "
-        "under two keys once): merged into that row",
+        (
+            "1 rows are a model another row already lists (bench times a spec the sweep lists "
+            "under two keys once): merged into that row"
+        ),
     ]
     assert profile.setting.note == "measured by scalecalc bench; torch 2.13.0+cpu"

@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from scalecalc.cli.outputs import Destination
     from scalecalc.profile.model import Profile
 
+ProfileOutput = Annotated[
+    str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
+]
+ProfileName = Annotated[
+    str | None,
+    typer.Option(
+        "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
+    ),
+]
+
 profile_app = App(
     cls=PlainHelpGroup,
     help="Device profiles: predicted time per image from a model's counts.",
@@ -35,21 +45,15 @@ def fit_command(
             help="Measured times: `scalecalc bench -f json` output or a timm benchmark.py CSV.",
         ),
     ],
-    output: Annotated[
-        str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
-    ],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
-        ),
-    ] = None,
+    output: ProfileOutput,
+    name: ProfileName = None,
     validation: Annotated[
         Literal["5-fold", "loo"],
         typer.Option("--validation", help="Held-out check: 5-fold over models, or leave-one-out."),
     ] = "5-fold",
     device: Annotated[
-        str | None, typer.Option("--device", metavar="TEXT", help="The device (default: the file's).")
+        str | None,
+        typer.Option("--device", metavar="TEXT", help="The device (default: the file's)."),
     ] = None,
     dtype: Annotated[
         Literal[DTYPE_NAMES] | None,  # type: ignore[valid-type]
@@ -86,12 +90,10 @@ def fit_command(
     leave-one-out). The setting comes from the options, else from the file (bench's setup, or
     a timm file's name and columns). The report goes to stdout, or to stderr when the profile
     itself goes to stdout (-o -)."""
+    from scalecalc.cli import outputs
+    from scalecalc.limits import check_batch_size
     from scalecalc.profile.document import profile_to_json
     from scalecalc.profile.userfit import FitOptions, fit_user_file
-
-    from scalecalc.cli import outputs
-
-    from scalecalc.limits import check_batch_size
 
     with user_errors():
         if batch_size is not None:
@@ -158,15 +160,8 @@ def calibrate_command(
             help="A preset or model file and its measured images/s on this device (repeatable).",
         ),
     ],
-    output: Annotated[
-        str, typer.Option("--output", "-o", metavar="FILE", help="Where to write the profile.")
-    ],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name", metavar="NAME", help="The profile's name (default: the output's file stem)."
-        ),
-    ] = None,
+    output: ProfileOutput,
+    name: ProfileName = None,
     device: Annotated[
         str, typer.Option("--device", metavar="TEXT", help="The device measured.")
     ] = "unstated",
@@ -174,11 +169,10 @@ def calibrate_command(
     """Move a profile to this device by one or a few measured models: its level is shifted by
     the median ratio of measured to predicted time (per family where measured); its error is
     stated as calibrated from N models. The report goes to stdout, or to stderr with -o -."""
+    from scalecalc.cli import outputs
     from scalecalc.profile.calibrate import calibrate
     from scalecalc.profile.document import load_profile, profile_to_json
     from scalecalc.profile.measured import measured_models
-
-    from scalecalc.cli import outputs
 
     with user_errors():
         destination = outputs.destination(output, "--output")

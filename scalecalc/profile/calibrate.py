@@ -120,10 +120,10 @@ def calibrate(
         profile_from_document(json.loads(profile_to_json(calibrated)), "the calibrated profile")
     except ProfileError as error:
         raise ProfileError(f"calibrate: {error}") from None
+    stated = calibrated.validation.median_abs_pct_error
     lines = [
-        f"calibrated from {models}; stated error "
-        f"{calibrated.validation.median_abs_pct_error:.1f}% (base {v.method} "
-        f"{v.median_abs_pct_error:.1f}% and the level from {models}, in quadrature)"
+        f"calibrated from {models}; stated error {stated:.1f}% (base {v.method} "
+        + f"{v.median_abs_pct_error:.1f}% and the level from {models}, in quadrature)"
     ]
     for shift in found:
         group = shift.model.family if shift.model.family in by_family else "all groups"

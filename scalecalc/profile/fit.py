@@ -117,7 +117,9 @@ def fit_form(
     return fit_from_solution(measures, names, solution)
 
 
-def fit_from_solution(measures: Sequence[str], groups: Sequence[str], solution: Sequence[float]) -> Fit:
+def fit_from_solution(
+    measures: Sequence[str], groups: Sequence[str], solution: Sequence[float]
+) -> Fit:
     """A fit from its solution vector: the groups' intercepts, then the measures' exponents."""
     values = [float(v) for v in solution]
     exponents = [0.0 if abs(v) < ROUNDING else v for v in values[len(groups) :]]

@@ -65,9 +65,7 @@ def _solve(normal: np.ndarray, right: np.ndarray) -> np.ndarray:
     return solution
 
 
-def stacked(
-    design: np.ndarray, target: np.ndarray, inside: np.ndarray, robust: bool
-) -> np.ndarray:
+def stacked(design: np.ndarray, target: np.ndarray, inside: np.ndarray, robust: bool) -> np.ndarray:
     """The IRLS rounds for every fold at once: `inside` (folds × rows) is 1 where a row is
     fitted in that fold, 0 where it is held out; a row of NaN where the normal equations are
     ill-conditioned and least squares must answer instead."""

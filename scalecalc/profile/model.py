@@ -52,7 +52,11 @@ class Setting:
         step = "a training step" if self.mode == "train" else "inference"
         batch = "varies" if self.batch_size is None else str(self.batch_size)
         known = [
-            *([] if self.channels_last is None else ["channels-last" if self.channels_last else "NCHW"]),
+            *(
+                []
+                if self.channels_last is None
+                else ["channels-last" if self.channels_last else "NCHW"]
+            ),
             *([] if self.compiled is None else ["torch.compile" if self.compiled else "eager"]),
         ]
         return f"{step}, {self.dtype}{' AMP' if self.amp else ''}, batch {batch}" + "".join(

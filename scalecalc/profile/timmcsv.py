@@ -94,6 +94,15 @@ def _version(token: str) -> str:
     return "torch " + ".".join(digits)
 
 
+def timm_record(
+    model: str, gmacs: float, mparams: float, macts: float, per_second: float
+) -> FitRecord:
+    """A fitting record from timm's units: GMACs, M params, M acts and images/s."""
+    return FitRecord(
+        model, timm_family(model), gmacs * 1e9, mparams * 1e6, macts * 1e6, 1 / per_second
+    )
+
+
 def _number(row: dict[str, str | None], key: str) -> float | None:
     """The row's `key` as a finite positive float, or None."""
     try:
@@ -129,7 +138,9 @@ def counts_by_size(text: str, origin: str) -> dict[tuple[str, str], tuple[float,
     for row in rows:
         gmacs, macts = _number(row, "infer_gmacs"), _number(row, "infer_macts")
         if gmacs is not None and macts is not None:
-            found.setdefault((row.get("model") or "", row.get("infer_img_size") or ""), (gmacs, macts))
+            found.setdefault(
+                (row.get("model") or "", row.get("infer_img_size") or ""), (gmacs, macts)
+            )
     return found
 
 
@@ -189,11 +200,7 @@ def read_timm(
         else:
             seen.add((model, size))
             assert throughput and mparams and gmacs and macts
-            records.append(
-                FitRecord(
-                    model, timm_family(model), gmacs * 1e9, mparams * 1e6, macts * 1e6, 1 / throughput
-                )
-            )
+            records.append(timm_record(model, gmacs, mparams, macts, throughput))
             batch = _number(row, f"{prefix}_batch_size")
             if batch is not None and batch == int(batch):
                 batches.append(int(batch))

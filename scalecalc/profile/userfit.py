@@ -10,10 +10,10 @@ from pathlib import Path
 
 from scalecalc.errors import ProfileError, safe_text
 from scalecalc.files import read_text
-from scalecalc.profile.fit import FitRecord, fit_profile
-from scalecalc.profile.model import Profile, Setting, Source
 from scalecalc.profile import timmcsv
 from scalecalc.profile.data import records_of_bench
+from scalecalc.profile.fit import FitRecord, fit_profile
+from scalecalc.profile.model import Profile, Setting, Source
 
 # The largest user file read: timm's CSVs are 150 kB, bench's JSON at most 16 MiB.
 MAX_FILE_BYTES = 16 << 20
@@ -137,7 +137,9 @@ def setting_of(read: Read, options: FitOptions) -> tuple[str, Setting]:
         "batch": options.batch_size if options.batch_size is not None else stated.batch_size,
         "dtype": options.dtype or stated.dtype or UNSTATED,
         "amp": options.amp if options.amp is not None else bool(stated.amp),
-        "layout": options.channels_last if options.channels_last is not None else stated.channels_last,
+        "layout": options.channels_last
+        if options.channels_last is not None
+        else stated.channels_last,
         "compiled": options.compiled if options.compiled is not None else stated.compiled,
     }
     given = [
