@@ -151,6 +151,15 @@ def test_fit_of_an_exact_law_states_setting_duplicates_and_validation(tmp_path: 
     assert "- 2 rows share counts with another row: kept, each its own measurement" in result.stdout
 
 
+def test_a_byte_order_mark_crlf_and_quoted_header_still_read(tmp_path: Path) -> None:
+    quoted = ",".join(f'"{column}"' for column in HEADER.split(","))
+    path = tmp_path / "excel.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join([quoted, *exact_rows()]) + "\r\n").encode())
+    profile, notes = fit_user_file(path, "x", FitOptions())
+    assert profile.source.rows == 8 and profile.device == "unstated"
+    assert notes[0] == "read as a timm benchmark CSV (inference columns): 8 rows"
+
+
 def test_options_win_over_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, exact_rows())
     output = tmp_path / "mine.json"

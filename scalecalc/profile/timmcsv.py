@@ -51,6 +51,11 @@ class FileSetting:
     notes: tuple[str, ...] = field(default=())
 
 
+def header_of(text: str) -> list[str]:
+    """The column names on a CSV text's first line (quoted or not)."""
+    return next(csv.reader([text.split("\n", 1)[0].strip()]), [])
+
+
 def is_timm_header(header: list[str]) -> bool:
     """Whether a CSV header is a timm benchmark file's: a model column and a throughput."""
     return "model" in header and any(f"{p}_samples_per_sec" in header for p in PREFIX.values())

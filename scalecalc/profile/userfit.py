@@ -108,11 +108,12 @@ def _timm(text: str, path: Path, options: FitOptions) -> Read:
 def read_user_file(path: Path, options: FitOptions) -> Read:
     """The records of a bench JSON or timm CSV at `path`, told apart by their first character
     ("{" or "[" opens JSON) and the CSV's header; one ProfileError line for anything else."""
-    text = read_text(path, MAX_FILE_BYTES, ProfileError, EXPECTED)
+    # A spreadsheet's byte-order mark is no part of the first column's name.
+    text = read_text(path, MAX_FILE_BYTES, ProfileError, EXPECTED).removeprefix("\ufeff")
     if text.lstrip()[:1] in ("{", "["):
         read = _bench(text, path, options)
     else:
-        header = text.split("\n", 1)[0].strip().split(",")
+        header = timmcsv.header_of(text)
         if not timmcsv.is_timm_header(header):
             raise ProfileError(
                 f"{safe_text(path)}: header {timmcsv.describe_header(header)!r} has no 'model' "
