@@ -9,7 +9,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scalecalc.errors import ProfileError, safe_text
 from scalecalc.profile.data import timm_family
@@ -48,7 +48,7 @@ class FileSetting:
     batch_size: int | None = None
     device: str = ""
     versions: tuple[str, ...] = ()
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
 
 def header_of(text: str) -> list[str]:

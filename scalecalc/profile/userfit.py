@@ -54,7 +54,8 @@ def shared_counts(records: Sequence[FitRecord]) -> int:
     return sum(n for n in seen.values() if n > 1)
 
 
-def _bench(text: str, path: Path, options: FitOptions) -> Read:
+def _bench(text: str, path: Path) -> Read:
+    """A bench JSON file's distinct models, its setup, and a note on rows merged."""
     from scalecalc.bench.results import parse_bench
 
     measured = parse_bench(text, path, ProfileError)
@@ -78,6 +79,8 @@ def _bench(text: str, path: Path, options: FitOptions) -> Read:
 
 
 def _timm(text: str, path: Path, options: FitOptions) -> Read:
+    """A timm CSV's records (counts from --counts for a training file), the setting its name
+    and columns state, and notes on what was dropped."""
     counts = None
     if options.counts is not None:
         expected = "a timm benchmark.py inference CSV"
@@ -111,7 +114,7 @@ def read_user_file(path: Path, options: FitOptions) -> Read:
     # A spreadsheet's byte-order mark is no part of the first column's name.
     text = read_text(path, MAX_FILE_BYTES, ProfileError, EXPECTED).removeprefix("\ufeff")
     if text.lstrip()[:1] in ("{", "["):
-        read = _bench(text, path, options)
+        read = _bench(text, path)
     else:
         header = timmcsv.header_of(text)
         if not timmcsv.is_timm_header(header):
