@@ -1,4 +1,4 @@
-"""The command line run in a real pseudo-terminal, as a user at a terminal runs it."""
+"""The command line run as a user runs it: in a real pseudo-terminal, or piped."""
 
 from __future__ import annotations
 
@@ -43,3 +43,14 @@ def run_in_terminal(args: list[str], columns: int, term: str) -> str:
     assert process.wait(timeout=300) == 0
     text = b"".join(chunks).decode().replace("\r\n", "\n")
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+
+
+def run_piped(args: list[str]) -> subprocess.CompletedProcess[bytes]:
+    """The CLI with stdout and stderr piped, in a fresh interpreter of this checkout."""
+    return subprocess.run(
+        [sys.executable, "-m", "scalecalc", *args],
+        capture_output=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=120,
+        check=False,
+    )

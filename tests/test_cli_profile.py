@@ -46,7 +46,9 @@ def test_fit_from_a_bench_run_of_tiny_models(tmp_path: Path) -> None:
     for row in document["rows"]:
         row["runtime"]["median_s"] = 1e-8 * row["acts"] * row["runtime"]["batch_size"]
     bench_file.write_text(json.dumps(document), encoding="utf-8")
-    result = runner.invoke(app, ["profile", "fit", str(bench_file), "-o", str(profile_file)])
+    result = runner.invoke(
+        app, ["profile", "fit", str(bench_file), "-o", str(profile_file), "--validation", "loo"]
+    )
     assert result.exit_code == 0, result.output
     rows = document["rows"]
     profile = load_profile(profile_file)

@@ -20,12 +20,12 @@ from scalecalc.profile.document import (
 from scalecalc.profile.model import predict
 from scalecalc.profile.data import (
     BUILTINS,
-    profile_from_bench,
     pycls_records,
     timm_family,
     timm_records,
 )
 from scalecalc.profile.fit import FitRecord, fit_form, folds, spearman, validate
+from scalecalc.profile.userfit import FitOptions, fit_user_file
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "published"
@@ -189,7 +189,7 @@ def test_timm_family(model: str, family: str | None) -> None:
 def test_profile_from_real_bench_output() -> None:
     text = BENCH.read_text(encoding="utf-8")
     document = json.loads(text)
-    profile = profile_from_bench(BENCH, "mine")
+    profile = fit_user_file(BENCH, "mine", FitOptions(validation="loo"))[0]
     rows = document["rows"]
     assert profile.source.models == profile.validation.rows == len(rows) == 9
     assert profile.validation.method == "leave-one-out"

@@ -153,7 +153,13 @@ def _check_row(row: Any, where: KeyPath, batch_size: int) -> dict[str, Any]:
 def read_bench(path: str | Path, error: type[ScalecalcError] = ConfigError) -> BenchFile:
     """A `scalecalc bench --format json` file, validated: the setup, and per row its key
     (unique), family, spec, counts and runtime at the setup's batch size."""
-    content = read_text(path, MAX_BENCH_BYTES, error, EXPECTED)
+    return parse_bench(read_text(path, MAX_BENCH_BYTES, error, EXPECTED), path, error)
+
+
+def parse_bench(
+    content: str, path: str | Path, error: type[ScalecalcError] = ConfigError
+) -> BenchFile:
+    """read_bench of text already read (bounded) from `path`."""
     document = parse_json(content, str(path), error, EXPECTED)
     try:
         fields(document, (), {"setup": obj, "rows": array()})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scalecalc.bench.results import read_bench
+from scalecalc.bench.results import BenchFile, read_bench
 from scalecalc.errors import ProfileError
 from scalecalc.profile.model import Profile, Setting, Source
 from scalecalc.profile.fit import FitRecord, fit_profile
@@ -113,7 +113,12 @@ def bench_records(path: Path) -> tuple[Mapping[str, Any], list[FitRecord]]:
     """The setup and one record per distinct model of a `scalecalc bench --format json` file,
     read and validated by bench.results.read_bench."""
     measured = read_bench(path, ProfileError)
-    records = [
+    return measured.setup, records_of_bench(measured)
+
+
+def records_of_bench(measured: BenchFile) -> list[FitRecord]:
+    """One record per distinct model of a validated bench file: its seconds per image."""
+    return [
         FitRecord(
             row["key"],
             row["family"],
@@ -124,32 +129,6 @@ def bench_records(path: Path) -> tuple[Mapping[str, Any], list[FitRecord]]:
         )
         for row in measured.distinct()
     ]
-    return measured.setup, records
-
-
-def profile_from_bench(path: Path, name: str | None = None) -> Profile:
-    """A profile of the user's device from a `scalecalc bench --format json` file, validated
-    leave-one-out over its models."""
-    origin = str(path)
-    setup, records = bench_records(path)
-    try:
-        return fit_profile(
-            records,
-            name=name or Path(origin).stem,
-            device=str(setup["device"]),
-            convention=str(setup["convention"]),
-            setting=Setting(
-                str(setup["mode"]),
-                int(setup["batch_size"]),
-                str(setup["dtype"]),
-                False,
-                f"scalecalc bench, torch {setup.get('torch', '?')}",
-            ),
-            source=Source(origin, "", "", 0, 0, "one row per distinct model of the bench file"),
-            method="leave-one-out",
-        )
-    except ValueError as error:
-        raise ProfileError(f"{origin}: {error}") from None
 
 
 TIMM = ("huggingface/pytorch-image-models, results/", "aa4b5850c1543fa488abf260f18390eda46cf85d")

@@ -70,6 +70,8 @@ def profile_to_json(profile: Profile) -> str:
             "dtype": s.dtype,
             "amp": s.amp,
             "note": s.note,
+            **({} if s.channels_last is None else {"channels_last": s.channels_last}),
+            **({} if s.compiled is None else {"compiled": s.compiled}),
         },
         "model": {
             "form": "log-linear",
@@ -177,7 +179,11 @@ SETTING: dict[str, Check] = {
     "dtype": text,
     "amp": boolean,
     "note": text,
+    "channels_last": boolean,
+    "compiled": boolean,
 }
+# Layout and compile are stated only where the fitted file said them.
+OPTIONAL_SETTING = ("channels_last", "compiled")
 # Profiles written before forms were explained have no selection.
 MODEL: dict[str, Check] = {
     "form": choice(("log-linear",)),
@@ -205,7 +211,7 @@ VALIDATION: dict[str, Check] = {
 
 
 def _parse(document: Mapping[str, Any]) -> Profile:
-    setting = fields(document["setting"], ("setting",), SETTING)
+    setting = fields(document["setting"], ("setting",), SETTING, OPTIONAL_SETTING)
     model = fields(document["model"], ("model",), MODEL, ("selection",))
     ranges = fields(document["range"], ("range",), RANGES)
     source = fields(document["fitted_on"], ("fitted_on",), FITTED_ON)
@@ -225,6 +231,8 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             setting["dtype"],
             setting["amp"],
             setting["note"],
+            setting.get("channels_last"),
+            setting.get("compiled"),
         ),
         coefficients={
             key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()

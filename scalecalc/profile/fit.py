@@ -104,14 +104,27 @@ def fit_form(
     columns += [[math.log(r.counts()[m]) for r in records] for m in measures]
     design = np.array(columns, dtype=float).T
     target = np.array([math.log(r.seconds) for r in records])
+    from scalecalc.profile.lad import stacked  # lad builds on this module's constants
+
+    solution = stacked(design, target, np.ones((1, len(records))), robust)[0]
+    if not np.isnan(solution).any():
+        return fit_from_solution(measures, names, solution)
+    # Rank-deficient data: least squares' minimum-norm answer, round by round.
     solution = np.linalg.lstsq(design, target, rcond=None)[0]
     for _ in range(IRLS_ROUNDS if robust else 0):
         residual = np.abs(design @ solution - target)
         root = np.sqrt(1.0 / np.maximum(residual, IRLS_FLOOR))
         solution = np.linalg.lstsq(design * root[:, None], target * root, rcond=None)[0]
+    return fit_from_solution(measures, names, solution)
+
+
+def fit_from_solution(
+    measures: Sequence[str], groups: Sequence[str], solution: Sequence[float]
+) -> Fit:
+    """A fit from its solution vector: the groups' intercepts, then the measures' exponents."""
     values = [float(v) for v in solution]
-    exponents = [0.0 if abs(v) < ROUNDING else v for v in values[len(names) :]]
-    return Fit(dict(zip(measures, exponents)), dict(zip(names, values[: len(names)])))
+    exponents = [0.0 if abs(v) < ROUNDING else v for v in values[len(groups) :]]
+    return Fit(dict(zip(measures, exponents)), dict(zip(groups, values[: len(groups)])))
 
 
 def folds(records: Sequence[FitRecord], method: str) -> list[int]:
@@ -130,15 +143,14 @@ def held_out(
     robust: bool = True,
 ) -> list[float]:
     """Predicted seconds per image of each record by a fit on the other folds."""
+    from scalecalc.profile.lad import held_out_fits  # lad builds on this module's fit_form
+
     fold_of = folds(records, method)
-    predicted = [0.0] * len(records)
-    for fold in sorted(set(fold_of)):
-        train = [r for r, f in zip(records, fold_of) if f != fold]
-        fit = fit_form(train, measures, families, robust)
-        for index, f in enumerate(fold_of):
-            if f == fold:
-                predicted[index] = math.exp(min(fit.predict_log(records[index]), MAX_LOG))
-    return predicted
+    fits = held_out_fits(records, measures, fold_of, families, robust)
+    return [
+        math.exp(min(fits[fold].predict_log(record), MAX_LOG))
+        for record, fold in zip(records, fold_of)
+    ]
 
 
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:

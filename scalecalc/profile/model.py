@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 TERMS = ("flops", "acts", "params")
 OTHER = "other"
 MODES = ("inference", "train")
-METHODS = ("5-fold", "leave-one-out")
+METHODS = ("5-fold", "leave-one-out", "calibrated")
 # What a profile's numbers may be (inclusive). Time never falls with more work, and no device
 # measured takes time growing faster than the 4th power of a count; with counts of at most
 # MAX_COUNT and |intercept| <= 100, log time stays far inside what a float's exp can hold.
@@ -39,19 +39,33 @@ PREDICTED_SECONDS = (1e-15, 1e15)
 
 @dataclass(frozen=True)
 class Setting:
-    """How the fitted times were measured: mode, batch size, dtype, mixed precision."""
+    """How the fitted times were measured: mode, batch size, dtype, mixed precision, and where
+    known the memory layout and whether the model ran under torch.compile."""
 
     mode: str
     batch_size: int | None
     dtype: str
     amp: bool
     note: str = ""
+    channels_last: bool | None = None
+    compiled: bool | None = None
 
     def describe(self) -> str:
-        """What is predicted: "a training step, float16 AMP, batch 512" or "inference, ..."."""
+        """What is predicted: "a training step, float16 AMP, batch 512" or "inference, ...",
+        then "channels-last"/"NCHW" and "torch.compile"/"eager" where known."""
         step = "a training step" if self.mode == "train" else "inference"
         batch = "varies" if self.batch_size is None else str(self.batch_size)
-        return f"{step}, {self.dtype}{' AMP' if self.amp else ''}, batch {batch}"
+        known = [
+            *(
+                []
+                if self.channels_last is None
+                else ["channels-last" if self.channels_last else "NCHW"]
+            ),
+            *([] if self.compiled is None else ["torch.compile" if self.compiled else "eager"]),
+        ]
+        return f"{step}, {self.dtype}{' AMP' if self.amp else ''}, batch {batch}" + "".join(
+            f", {item}" for item in known
+        )
 
 
 @dataclass(frozen=True)

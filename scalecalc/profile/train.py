@@ -8,8 +8,8 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from scalecalc.profile.data import timm_family
 from scalecalc.profile.fit import FitRecord
+from scalecalc.profile.timmcsv import timm_record
 
 TRAIN_FILTERS = (
     "timm's training throughput (forward + backward + SGD step) joined on (model, image size) "
@@ -54,14 +54,5 @@ def timm_train_records(train: Path, counts: Path) -> tuple[list[FitRecord], Coun
             else:
                 seen.add((model, size))
                 (per_second, mparams), (gmacs, macts) = throughput, found
-                records.append(
-                    FitRecord(
-                        model,
-                        timm_family(model),
-                        gmacs * 1e9,
-                        mparams * 1e6,
-                        macts * 1e6,
-                        1.0 / per_second,
-                    )
-                )
+                records.append(timm_record(model, gmacs, mparams, macts, per_second))
     return records, dropped

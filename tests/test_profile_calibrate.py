@@ -1,0 +1,142 @@
+"""`profile calibrate`: the shifted level (per family where measured), the stated error, and
+every output path of the command."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from terminals import run_in_terminal, run_piped
+from typer.testing import CliRunner
+
+from scalecalc.api import count, load
+from scalecalc.cli import app
+from scalecalc.profile.calibrate import stated_error
+from scalecalc.profile.document import load_profile
+from scalecalc.profile.model import predict
+
+runner = CliRunner()
+
+
+def seconds(profile_name: str | Path, preset: str) -> float:
+    """Predicted seconds per image of a preset (fvcore counts) on a profile."""
+    profile = load_profile(profile_name)
+    c = count(load(preset), profile.convention)
+    return predict(profile, c.flops, c.params, c.acts, load(preset).spec.family).seconds_per_image
+
+
+def test_one_model_shifts_every_group_to_its_measured_time(tmp_path: Path) -> None:
+    output = tmp_path / "mine.json"
+    args = ["profile", "calibrate", "rtx4090", "--measured", "resnet50=2000", "-o", str(output)]
+    result = runner.invoke(app, [*args, "--device", "RTX 9999"])
+    assert result.exit_code == 0, result.output
+    # ResNet-50 is predicted at exactly the measured 1/2000 s per image
+    assert seconds(output, "resnet50") == pytest.approx(1 / 2000, rel=1e-12)
+    # every other model moves by the same factor: the base's ResNet-50 time against 1/2000
+    factor = (1 / 2000) / seconds("rtx4090", "resnet50")
+    for preset in ("vit_b16", "efficientnet_b0", "convnext_t", "regnety_4gf"):
+        assert seconds(output, preset) == pytest.approx(factor * seconds("rtx4090", preset))
+    profile = load_profile(output)
+    base = load_profile("rtx4090")
+    assert profile.device == "RTX 9999" and profile.name == "mine"
+    assert profile.coefficients == base.coefficients and profile.ranges == base.ranges
+    assert profile.validation.method == "calibrated" and profile.validation.rows == 1
+    assert profile.validation.median_abs_pct_error == pytest.approx(
+        stated_error(base.validation.median_abs_pct_error, [0.0])
+    )
+    assert "- calibrated from 1 model; stated error" in result.stdout
+    assert "- measured resnet50: 2000 images/s" in result.stdout
+    assert profile.device_memory is None  # the base's memory is another device's
+
+
+def test_a_measured_family_gets_its_own_shift_the_rest_the_median(tmp_path: Path) -> None:
+    output = tmp_path / "mine.json"
+    base = {p: seconds("rtx4090", p) for p in ("resnet50", "resnet101", "vit_b16", "convnext_t")}
+    # resnet50 and resnet101 measured 2x and 4x the base's time, vit_b16 at 3x
+    measured = {"resnet50": 2.0, "resnet101": 4.0, "vit_b16": 3.0}
+    args = [f"{p}={1 / (base[p] * k)!r}" for p, k in measured.items()]
+    result = runner.invoke(
+        app,
+        ["profile", "calibrate", "rtx4090", "-o", str(output)]
+        + [x for a in args for x in ("--measured", a)],
+    )
+    assert result.exit_code == 0, result.output
+    # resnet: the median of 2 and 4 in log terms is their geometric mean √8
+    assert seconds(output, "resnet50") == pytest.approx(math.sqrt(8) * base["resnet50"])
+    assert seconds(output, "vit_b16") == pytest.approx(3 * base["vit_b16"])
+    # convnext was not measured: the median of all three, 3
+    assert seconds(output, "convnext_t") == pytest.approx(3 * base["convnext_t"])
+    assert "(resnet)" in result.stdout and "calibrated from 3 models" in result.stdout
+
+
+def test_the_stated_error_by_hand() -> None:
+    # base 10%: ln 1.1 = 0.0953102; one model: √2 · 0.0953102 = 0.134789; e^x - 1 = 14.4295%
+    assert stated_error(10.0, [0.3]) == pytest.approx(14.4295, abs=1e-4)
+    # four models agreeing closely: √(1 + 1/4) · 0.0953102 = 0.106560 -> 11.245%
+    assert stated_error(10.0, [0.30, 0.31, 0.29, 0.30]) == pytest.approx(11.2444, abs=1e-4)
+    # three models 0.5 apart in log time: √(0.0953102² + 0.5²/3) = 0.304001 -> 35.527%
+    assert stated_error(10.0, [0.0, 0.5, 1.0]) == pytest.approx(35.527, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("measured", "message"),
+    [
+        ("resnet50", "--measured: expected MODEL=IMAGES_PER_S"),
+        ("=5", "--measured: expected MODEL=IMAGES_PER_S"),
+        ("resnet50=abc", "IMAGES_PER_S must be a number above 0 and at most 1e+09, got 'abc'"),
+        ("resnet50=nan", "got 'nan'"),
+        ("resnet50=-3", "got '-3'"),
+        ("resnet50=0", "got '0'"),
+        ("resnet50=1e10", "got '1e10'"),
+        ("nosuch=3", "--measured 'nosuch=3': unknown preset 'nosuch'"),
+    ],
+)
+def test_bad_measurements_are_one_line_and_write_nothing(
+    tmp_path: Path, measured: str, message: str
+) -> None:
+    output = tmp_path / "mine.json"
+    result = runner.invoke(
+        app, ["profile", "calibrate", "rtx4090", "--measured", measured, "-o", str(output)]
+    )
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert message in result.stderr and not output.exists() and result.stdout == ""
+
+
+def test_a_bad_base_is_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["profile", "calibrate", str(tmp_path / "no.json"), "--measured", "resnet50=5", "-o", "-"],
+    )
+    assert result.exit_code == 2 and "no.json: no such file" in result.stderr
+
+
+def test_profile_on_stdout_and_report_on_stderr_or_a_terminal(tmp_path: Path) -> None:
+    args = ["profile", "calibrate", "cpu-i9-10940x", "--measured", "resnet50=12.5"]
+    piped = run_piped([*args, "-o", "-"])
+    assert piped.returncode == 0, piped.stderr
+    document = json.loads(piped.stdout)
+    assert document["validation"]["method"] == "calibrated" and document["name"] == "cpu-i9-10940x"
+    assert "- measured resnet50: 12.5 images/s" in piped.stderr.decode()
+    output = tmp_path / "mine.json"
+    shown = run_in_terminal([*args, "-o", str(output)], 100, "xterm")
+    assert "calibrated from 1 model" in shown
+    assert seconds(output, "resnet50") == pytest.approx(1 / 12.5, rel=1e-12)
+
+
+def test_rtx4090_calibrated_by_one_resnet50_figure_predicts_the_5090_within_15_percent() -> None:
+    """benchmarks/calibration.py's first row: the 5090 file, never seen by the rtx4090 profile."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import calibration
+
+    rows = calibration.records("5090")
+    (resnet50,) = calibration.measured(rows, ["resnet50"])
+    assert (resnet50.flops, resnet50.seconds) == pytest.approx((4.11e9, 1 / 6356.02))
+    calibrated = load_profile(REPO / "tests" / "data" / "calibrated-5090.json")
+    judged = [r for r in rows if r is not resnet50]
+    got = calibration.error(calibrated, judged)
+    assert got <= 15 and got <= calibrated.validation.median_abs_pct_error
+    assert calibration.error(load_profile("rtx4090"), judged) > 40  # before: 41%
