@@ -16,10 +16,12 @@ from scalecalc.errors import ProfileError, shown
 from scalecalc.jsonfile import load_json
 from scalecalc.profile.model import (
     EXPONENTS,
+    FORMS,
     INTERCEPTS,
     MAX_COUNT,
     METHODS,
     MODES,
+    ROOFLINE_TERMS,
     TERMS,
     Profile,
     Setting,
@@ -70,7 +72,7 @@ def profile_to_json(profile: Profile) -> str:
             "note": s.note,
         },
         "model": {
-            "form": "log-linear",
+            "form": profile.form,
             "time_unit": "seconds per image",
             "fit": profile.fit,
             "coefficients": dict(profile.coefficients),
@@ -93,6 +95,8 @@ def profile_to_json(profile: Profile) -> str:
             "rows": v.rows,
         },
     }
+    if profile.costs:
+        document["model"]["costs"] = {g: dict(c) for g, c in profile.costs.items()}
     if profile.device_memory is not None:
         document["device_memory_bytes"] = profile.device_memory
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
@@ -164,14 +168,15 @@ SETTING: dict[str, Check] = {
     "amp": boolean,
     "note": text,
 }
-# Profiles written before forms were explained have no selection.
+# Profiles written before forms were explained have no selection; only roofline ones have costs.
 MODEL: dict[str, Check] = {
-    "form": choice(("log-linear",)),
+    "form": choice(FORMS),
     "time_unit": choice(("seconds per image",)),
     "fit": text,
     "coefficients": obj,
     "intercepts": obj,
     "selection": text,
+    "costs": obj,
 }
 RANGES: dict[str, Check] = {measure: _bounds for measure in TERMS}
 FITTED_ON: dict[str, Check] = {
@@ -192,7 +197,7 @@ VALIDATION: dict[str, Check] = {
 
 def _parse(document: Mapping[str, Any]) -> Profile:
     setting = fields(document["setting"], ("setting",), SETTING)
-    model = fields(document["model"], ("model",), MODEL, ("selection",))
+    model = fields(document["model"], ("model",), MODEL, ("selection", "costs"))
     ranges = fields(document["range"], ("range",), RANGES)
     source = fields(document["fitted_on"], ("fitted_on",), FITTED_ON)
     valid = fields(document["validation"], ("validation",), VALIDATION)
@@ -201,6 +206,8 @@ def _parse(document: Mapping[str, Any]) -> Profile:
     intercepts = model["intercepts"]
     if not intercepts:
         raise Invalid(("model", "intercepts"), "needs at least one intercept")
+    coefficients = {key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()}
+    costs = _costs(model, coefficients, intercepts)
     return Profile(
         name=document["name"],
         device=document["device"],
@@ -212,9 +219,7 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             setting["amp"],
             setting["note"],
         ),
-        coefficients={
-            key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()
-        },
+        coefficients=coefficients,
         intercepts={
             key: INTERCEPT(value, ("model", "intercepts", key)) for key, value in intercepts.items()
         },
@@ -236,4 +241,34 @@ def _parse(document: Mapping[str, Any]) -> Profile:
         fit=model["fit"],
         selection=model.get("selection", ""),
         device_memory=document.get("device_memory_bytes"),
+        form=model["form"],
+        costs=costs,
     )
+
+
+def _costs(
+    model: Mapping[str, Any], coefficients: Mapping[str, Any], intercepts: Mapping[str, Any]
+) -> dict[str, dict[str, float]]:
+    """A roofline model's log costs: one {flops, acts} per intercept's group and no
+    coefficients; a log-linear model has none."""
+    if model["form"] != "roofline":
+        if "costs" in model:
+            raise Invalid(("model", "costs"), "only a roofline model has costs")
+        return {}
+    if coefficients:
+        raise Invalid(("model", "coefficients"), "must be {} in a roofline model")
+    where = ("model", "costs")
+    costs = obj(model.get("costs"), where)
+    if set(costs) != set(intercepts):
+        problem = f"needs one entry per intercept's group ({', '.join(sorted(intercepts))})"
+        raise Invalid(where, problem)
+    return {
+        group: {
+            measure: INTERCEPT(
+                obj(costs[group], (*where, group), ROOFLINE_TERMS, ())[measure],
+                (*where, group, measure),
+            )
+            for measure in ROOFLINE_TERMS
+        }
+        for group in sorted(costs)
+    }

@@ -8,7 +8,7 @@ import math
 import statistics
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from scalecalc import correlation
 from scalecalc.errors import ProfileError
@@ -25,13 +25,14 @@ from scalecalc.profile.model import (
     Validation,
     log_seconds,
 )
+from scalecalc.profile.roofline import ROOFLINE, fit_roofline
 
-# Candidate terms: every non-empty set of measures, fewest terms first; fit_profile keeps the
-# plausible one with the lowest held-out error. A constant time per image is no candidate: it
-# ranks no model above another, which is what a profile is for.
+# Candidate forms: every non-empty set of measures (log-linear), fewest terms first, then the
+# roofline form; fit_profile keeps the plausible one with the lowest held-out error. A constant
+# time per image is no candidate: it ranks no model above another, which is what a profile is for.
 CANDIDATES = tuple(
     form for size in range(1, len(TERMS) + 1) for form in itertools.combinations(TERMS, size)
-)
+) + (ROOFLINE,)
 # A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
 SECONDS = (1e-9, 3600.0)
 # exp() of more than this overflows a float; a held-out prediction is capped there.
@@ -66,14 +67,17 @@ class FitRecord:
 
 @dataclass(frozen=True)
 class Fit:
-    """A fitted form: coefficients per measure and an intercept per group."""
+    """A fitted form: coefficients per measure and an intercept per group; the roofline form
+    has no coefficients but each group's log costs per flop and per act."""
 
     coefficients: dict[str, float]
     intercepts: dict[str, float]
+    costs: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def predict_log(self, record: FitRecord) -> float:
         """log seconds per image of `record` under this fit."""
-        return log_seconds(self.coefficients, self.intercepts, record.counts(), record.family)[0]
+        counts, family = record.counts(), record.family
+        return log_seconds(self.coefficients, self.intercepts, counts, family, self.costs)[0]
 
 
 def _groups(records: Sequence[FitRecord], families: bool) -> list[str]:
@@ -94,10 +98,14 @@ def fit_form(
     families: bool = True,
     robust: bool = True,
 ) -> Fit:
-    """Fit log seconds = intercept(group) + Σ b·log(measure); robust: least absolute deviations."""
+    """Fit log seconds = intercept(group) + Σ b·log(measure), or the roofline form when
+    `measures` is ROOFLINE; robust: least absolute deviations of log time."""
     import numpy as np
 
     groups = _groups(records, families)
+    if tuple(measures) == ROOFLINE:
+        rounds = IRLS_ROUNDS if robust else 0
+        return Fit({}, *fit_roofline(records, groups, rounds, IRLS_FLOOR))
     names = sorted(set(groups))
     columns = [[float(g == name) for g in groups] for name in names]
     columns += [[math.log(r.counts()[m]) for r in records] for m in measures]
@@ -202,8 +210,20 @@ class Trial:
 
 
 def form_name(form: Sequence[str]) -> str:
-    """A form as its terms joined by " + ", or "constant"."""
+    """A form as its terms joined by " + ", "roofline (...)" or "constant"."""
+    if tuple(form) == ROOFLINE:
+        return "roofline (overhead + flops + acts, costs per family)"
     return " + ".join(form) or "constant"
+
+
+def profile_form(profile: Profile) -> tuple[str, ...]:
+    """The form a profile was fitted with, as fit_form takes it: ROOFLINE or its measures."""
+    return ROOFLINE if profile.form == "roofline" else tuple(profile.coefficients)
+
+
+def form_terms(form: Sequence[str]) -> int:
+    """How many terms a form fits per group: the roofline's are an overhead, flops and acts."""
+    return 3 if tuple(form) == ROOFLINE else len(form)
 
 
 def _implausible(fit: Fit) -> str:
@@ -216,6 +236,11 @@ def _implausible(fit: Fit) -> str:
     for group, value in fit.intercepts.items():
         if not INTERCEPTS[0] <= value <= INTERCEPTS[1]:
             return f"{group} intercept {value:.4g} outside {INTERCEPTS[0]:g} to {INTERCEPTS[1]:g}"
+    for group, costs in fit.costs.items():
+        for measure, value in costs.items():
+            if not INTERCEPTS[0] <= value <= INTERCEPTS[1]:
+                low, high = INTERCEPTS
+                return f"{group} log cost per {measure} {value:.4g} outside {low:g} to {high:g}"
     return ""
 
 
@@ -237,7 +262,7 @@ def _rank(trial: Trial) -> tuple[float, int]:
     """Lowest held-out median error first; errors equal to 1e-9 points are a tie that the form
     with fewer terms wins, so that an exact law is not beaten by rounding."""
     assert trial.validation is not None
-    return round(trial.validation.median_abs_pct_error, 9), len(trial.form)
+    return round(trial.validation.median_abs_pct_error, 9), form_terms(trial.form)
 
 
 def choose(trials: Sequence[Trial]) -> tuple[Trial, str]:
@@ -294,6 +319,8 @@ def fit_profile(
         source=replace(source, models=len({r.name for r in records}), rows=len(records)),
         validation=best.validation,
         selection=reason,
+        form="roofline" if best.form == ROOFLINE else "log-linear",
+        costs=best.fit.costs,
     )
     # Never write a profile that loading would refuse.
     try:
