@@ -218,7 +218,11 @@ def main(argv: Sequence[str]) -> int:
     spec = BUILTINS.get(args.profile)
     if spec is None or not spec.data.endswith(".csv") or spec.counts:
         timm = ", ".join(n for n, b in BUILTINS.items() if b.data.endswith(".csv") and not b.counts)
-        parser.error(f"--profile: {args.profile!r} is not a timm inference profile; one of {timm}")
+        print(
+            f"error: --profile: {args.profile!r} is not a timm inference profile; one of {timm}",
+            file=sys.stderr,
+        )
+        return 2
     profile = load_profile(args.profile)
     records, index = indexed(DATA / spec.data)
     measured = [r.seconds for r in records]

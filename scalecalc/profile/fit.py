@@ -25,7 +25,7 @@ from scalecalc.profile.model import (
     Validation,
     log_seconds,
 )
-from scalecalc.profile.roofline import ROOFLINE, fit_roofline
+from scalecalc.profile.roofline import ROOFLINE, ROOFLINE_FIT, fit_roofline
 
 # Candidate forms: every non-empty set of measures (log-linear), fewest terms first, then the
 # roofline form; fit_profile keeps the plausible one with the lowest held-out error. A constant
@@ -319,9 +319,10 @@ def fit_profile(
         source=replace(source, models=len({r.name for r in records}), rows=len(records)),
         validation=best.validation,
         selection=reason,
-        form="roofline" if best.form == ROOFLINE else "log-linear",
         costs=best.fit.costs,
     )
+    if best.form == ROOFLINE:
+        profile = replace(profile, form="roofline", fit=ROOFLINE_FIT)
     # Never write a profile that loading would refuse.
     try:
         profile_from_document(json.loads(profile_to_json(profile)), "the fitted profile")

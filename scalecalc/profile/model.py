@@ -158,8 +158,11 @@ def log_seconds(
         return table[group] if group is not None else sum(table.values()) / len(table)
 
     if costs:
+        own = costs[group] if group is not None else None
         parts = [of(intercepts)] + [
-            of({g: c[m] for g, c in costs.items()}) + math.log(counts[m]) for m in ROOFLINE_TERMS
+            (own[m] if own is not None else of({g: c[m] for g, c in costs.items()}))
+            + math.log(counts[m])
+            for m in ROOFLINE_TERMS
         ]
         top = max(parts)
         return top + math.log(sum(math.exp(p - top) for p in parts)), group is None

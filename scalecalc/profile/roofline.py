@@ -25,8 +25,12 @@ if TYPE_CHECKING:
 
     Evaluate = Callable[[ndarray], tuple[ndarray, ndarray]]
 
-# The candidate form's name among the forms a fit tries.
+# The candidate form's name among the forms a fit tries, and how a profile file describes its fit.
 ROOFLINE = ("roofline",)
+ROOFLINE_FIT = (
+    "least absolute deviations of log time; each family's overhead and costs pulled toward the "
+    "shared ones by a ridge"
+)
 # Counts in these units keep the fitted parameters near 1, which keeps the fit well conditioned.
 UNITS = {"flops": 1e9, "acts": 1e6}
 # Ridge weights on each group's log deviation from the shared overhead, cost per flop and cost
