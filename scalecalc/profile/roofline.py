@@ -36,9 +36,9 @@ UNITS = {"flops": 1e9, "acts": 1e6}
 # Ridge weights on each group's log deviation from the shared overhead, cost per flop and cost
 # per act, against the sum of absolute log errors: a group moves a term by e^x only where that
 # saves more than SHRINK²·x² of total log error. The overhead per image is the device's and the
-# runtime's more than a family's, so it is held hardest; on the RTX 4090 file, weights (10, 2, 2)
-# kept the 5-fold error of (1, 1, 1) within 0.2 points and cut the worst width-series error from
-# 17% to 12% (docs-notes/h16.md has the sweep).
+# runtime's more than a family's, so it is held hardest. On the RTX 4090 file, weights (10, 2, 2)
+# kept the 5-fold error of (1, 1, 1) within 0.2 points and cut the worst error of a width
+# series' time ratio from 17% to 12%.
 SHRINK = (10.0, 2.0, 2.0)
 # Damped Gauss-Newton steps: first on plain squares, then per reweighting round of least
 # absolute deviations. Fixed counts keep the fit deterministic.
