@@ -159,6 +159,15 @@ def test_roofline_fit_recovers_an_exact_law() -> None:
     assert validate(_roofline_records({None: 0.0}), ROOFLINE, "5-fold").median_abs_pct_error < 1e-3
 
 
+def test_roofline_fit_on_identical_counts_predicts_the_median_time() -> None:
+    """Six models with the same counts: no term can tell them apart, so least absolute
+    deviations predicts a median of their times (any value from the 3rd to the 4th)."""
+    records = [FitRecord(f"m{i}", None, 1e9, 1e6, 1e6, 1e-3 * (1 + i / 10)) for i in range(6)]
+    fit = fit_form(records, ROOFLINE)
+    predicted = math.exp(fit.predict_log(records[0]))
+    assert 1.2e-3 - 1e-9 <= predicted <= 1.3e-3 + 1e-9
+
+
 def test_roofline_family_cost_moves_toward_its_own() -> None:
     """A family whose acts cost e^0.5 times the shared one (-25 + 0.5): the ridge that pulls
     each family toward the shared costs leaves it most of its own difference, and both acts

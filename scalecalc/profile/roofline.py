@@ -127,7 +127,11 @@ def _step(
     current = objective(theta)
     scale = np.diag(normal) + 1e-12
     while damping < 1e12:
-        step = np.linalg.solve(normal + damping * np.diag(scale), gradient)
+        try:
+            step = np.linalg.solve(normal + damping * np.diag(scale), gradient)
+        except np.linalg.LinAlgError:  # singular on degenerate data: damp more
+            damping *= 4
+            continue
         trial = np.clip(theta - step, -LIMIT, LIMIT)
         if objective(trial) <= current:
             return trial, max(damping / 3, 1e-9)
