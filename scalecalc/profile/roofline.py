@@ -69,14 +69,18 @@ def fit_roofline(
         """Each row's log overhead and log cost per unit of flops and of acts."""
         return [theta[j] + deviates @ theta[3 + j * d : 3 + (j + 1) * d] for j in range(3)]
 
-    def evaluate(theta: ndarray) -> tuple[ndarray, ndarray]:
+    def shares(theta: ndarray) -> tuple[ndarray, ndarray]:
+        """Each row's log time and each term's share of that time."""
         parts = np.stack(unpack(theta)) + logs.T
         top = parts.max(axis=0)
         share = np.exp(parts - top)
         total = share.sum(axis=0)
-        share /= total
+        return top + np.log(total), share / total
+
+    def evaluate(theta: ndarray) -> tuple[ndarray, ndarray]:
+        model, share = shares(theta)
         jacobian = np.hstack([share.T] + [deviates * share[j][:, None] for j in range(3)])
-        return top + np.log(total), jacobian
+        return model, jacobian
 
     ridge = np.zeros(3 + 3 * d)
     ridge[3:] = np.repeat(np.array(SHRINK) ** 2, d)
@@ -85,13 +89,13 @@ def fit_roofline(
     weights = np.ones(len(records))
 
     def objective(theta: ndarray) -> float:
-        residual = evaluate(theta)[0] - target
+        residual = shares(theta)[0] - target
         return float(weights @ residual**2 + ridge @ theta**2)
 
     damping = 1e-3
     for round_ in range(rounds + 1):
         if round_:
-            residual = evaluate(theta)[0] - target
+            residual = shares(theta)[0] - target
             weights = 1.0 / np.maximum(np.abs(residual), floor)
         for _ in range(FIRST_STEPS if round_ == 0 else STEPS):
             theta, damping = _step(evaluate, objective, theta, target, weights, ridge, damping)
