@@ -1,6 +1,7 @@
 """Target-time solver: the largest scaled model whose predicted time per image meets a goal.
 
-Predicted time is exp(intercept) · Π count^coefficient. With every coefficient ≥ 0 it never
+Predicted time is exp(intercept) · Π count^coefficient (log-linear profiles) or an overhead plus
+positive costs per flop and per act (roofline profiles). With every coefficient ≥ 0 it never
 falls when a count grows; the counts of a grammar strategy grow with the factor s except where
 rounding (widths to ×8, group compatibility) makes a small step back. So the solver does not
 assume monotonicity: it searches like the flops solver (bracket, grid, bisection of every step

@@ -80,7 +80,7 @@ def test_latin1_terminal_gets_ascii_for_what_it_cannot_encode() -> None:
     text = result.stdout.decode("latin-1")
     # the fitted range's en dash becomes "-"; the middle dot is Latin-1 and stays
     assert "- fitted range: flops 1.99e+08-3.228e+10, acts 2.164e+06-9.886e+07" in text
-    assert "·log acts" in text
+    assert "flops·e^cost(flops)" in text
 
 
 def test_dash_output_is_the_profile_alone_on_stdout_with_the_report_on_stderr() -> None:

@@ -27,6 +27,11 @@ def by_hand(spec, family: str) -> float:  # noqa: ANN001
     document = json.loads(PROFILE.read_text())
     model, costs = document["model"], count(spec, "fvcore")
     counts = {"flops": costs.flops, "params": costs.params, "acts": costs.acts}
+    if model["form"] == "roofline":  # exp(intercept) + Σ count · exp(cost)
+        own = model["costs"][family]
+        return math.exp(model["intercepts"][family]) + sum(
+            counts[m] * math.exp(c) for m, c in own.items()
+        )
     log_time = model["intercepts"][family]
     log_time += sum(c * math.log(counts[m]) for m, c in model["coefficients"].items())
     return math.exp(log_time)

@@ -24,7 +24,15 @@ from scalecalc.profile.data import (
     timm_family,
     timm_records,
 )
-from scalecalc.profile.fit import FitRecord, fit_form, folds, spearman, validate
+from scalecalc.profile.fit import (
+    FitRecord,
+    fit_form,
+    folds,
+    profile_form,
+    spearman,
+    validate,
+)
+from scalecalc.profile.roofline import ROOFLINE
 from scalecalc.profile.userfit import FitOptions, fit_user_file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -77,35 +85,100 @@ def test_spearman_by_hand() -> None:
 @pytest.mark.parametrize("name", sorted(BUILTINS))
 def test_shipped_coefficients_equal_a_fresh_fit(name: str) -> None:
     shipped = load_profile(name)
-    fit = fit_form(BUILTINS[name].records(DATA), tuple(shipped.coefficients))
+    fit = fit_form(BUILTINS[name].records(DATA), profile_form(shipped))
     assert fit.coefficients == pytest.approx(dict(shipped.coefficients), rel=1e-9, abs=1e-12)
     assert fit.intercepts == pytest.approx(dict(shipped.intercepts), rel=1e-9)
+    assert set(fit.costs) == set(shipped.costs)
+    for group, costs in fit.costs.items():
+        assert costs == pytest.approx(dict(shipped.costs[group]), rel=1e-9)
 
 
-def test_predictions_from_the_rtx4090_coefficients_by_hand() -> None:
+# timm's 4090 rows (GMACs, M acts, M params, images/s at 224 px).
+ROWS_4090 = [
+    ("resnet", 4.11, 11.11, 25.56, 4302.84),
+    ("regnet", 4.0, 12.29, 20.65, 3910.51),
+    ("efficientnet", 0.4, 6.75, 5.29, 8794.71),
+    ("vit", 17.58, 23.9, 86.57, 2992.79),
+]
+
+
+def test_predictions_from_the_rtx4090_roofline_by_hand() -> None:
     document = json.loads((BUILTIN_DIR / "rtx4090.json").read_text(encoding="utf-8"))
-    coefficients = document["model"]["coefficients"]
-    intercepts = document["model"]["intercepts"]
+    assert document["model"]["form"] == "roofline" and document["model"]["coefficients"] == {}
+    intercepts, costs = document["model"]["intercepts"], document["model"]["costs"]
     profile = load_profile("rtx4090")
-    # timm's 4090 rows (GMACs, M acts, M params, images/s at 224 px).
-    rows = [
-        ("resnet", 4.11, 11.11, 25.56, 4302.84),
-        ("regnet", 4.0, 12.29, 20.65, 3910.51),
-        ("efficientnet", 0.4, 6.75, 5.29, 8794.71),
-    ]
-    for family, gmacs, macts, mparams, measured in rows:
+    for family, gmacs, macts, mparams, measured in ROWS_4090:
         flops, acts, params = gmacs * 1e9, macts * 1e6, mparams * 1e6
-        log_t = intercepts[family] + sum(
-            coefficients[m] * math.log(v)
-            for m, v in (("flops", flops), ("acts", acts), ("params", params))
-            if m in coefficients
+        cost = costs[family]
+        seconds = (
+            math.exp(intercepts[family])
+            + flops * math.exp(cost["flops"])
+            + acts * math.exp(cost["acts"])
         )
         got = predict(profile, flops, params, acts, family)
-        assert got.seconds_per_image == pytest.approx(math.exp(log_t), rel=1e-12)
-        assert got.images_per_second == pytest.approx(math.exp(-log_t), rel=1e-12)
+        assert got.seconds_per_image == pytest.approx(seconds, rel=1e-12)
+        assert got.images_per_second == pytest.approx(1 / seconds, rel=1e-12)
         assert not got.extrapolated
         # and close to what was measured: these families fit within a few percent
         assert got.images_per_second == pytest.approx(measured, rel=0.1)
+
+
+def test_predictions_from_a_log_linear_profile_by_hand() -> None:
+    document = json.loads((BUILTIN_DIR / "v100-pycls-train.json").read_text(encoding="utf-8"))
+    assert document["model"]["form"] == "log-linear" and "costs" not in document["model"]
+    coefficients = document["model"]["coefficients"]
+    intercepts = document["model"]["intercepts"]
+    profile = load_profile("v100-pycls-train")
+    # pycls's RegNetY-4.0GF (paper counts): 4.0 GF, 12.2 M acts, 20.6 M params
+    flops, acts, params = 4.0e9, 12.2e6, 20.6e6
+    log_t = intercepts["regnet"] + sum(
+        coefficients[m] * math.log(v)
+        for m, v in (("flops", flops), ("acts", acts), ("params", params))
+        if m in coefficients
+    )
+    got = predict(profile, flops, params, acts, "regnet")
+    assert got.seconds_per_image == pytest.approx(math.exp(log_t), rel=1e-12)
+
+
+def _roofline_records(deviations: dict[str | None, float]) -> list[FitRecord]:
+    """Exact times t = e^-12 + flops·e^-32 + acts·e^(-25 + deviation of the family)."""
+    records = []
+    for i in range(60):
+        family = list(deviations)[i % len(deviations)]
+        flops, acts, params = 3e8 * 1.12**i, 2e6 * 1.05 ** (i % 9 + i / 2), 5e6 * 1.1**i
+        seconds = math.exp(-12) + flops * math.exp(-32) + acts * math.exp(-25 + deviations[family])
+        records.append(FitRecord(f"m{i}", family, flops, params, acts, seconds))
+    return records
+
+
+def test_roofline_fit_recovers_an_exact_law() -> None:
+    fit = fit_form(_roofline_records({None: 0.0}), ROOFLINE)
+    assert fit.coefficients == {}
+    assert fit.intercepts == pytest.approx({"other": -12.0}, abs=1e-4)
+    assert fit.costs == {"other": pytest.approx({"flops": -32.0, "acts": -25.0}, abs=1e-4)}
+    assert validate(_roofline_records({None: 0.0}), ROOFLINE, "5-fold").median_abs_pct_error < 1e-3
+
+
+def test_roofline_fit_on_identical_counts_predicts_the_median_time() -> None:
+    """Six models with the same counts: no term can tell them apart, so least absolute
+    deviations predicts a median of their times (any value from the 3rd to the 4th)."""
+    records = [FitRecord(f"m{i}", None, 1e9, 1e6, 1e6, 1e-3 * (1 + i / 10)) for i in range(6)]
+    fit = fit_form(records, ROOFLINE)
+    predicted = math.exp(fit.predict_log(records[0]))
+    assert 1.2e-3 - 1e-9 <= predicted <= 1.3e-3 + 1e-9
+
+
+def test_roofline_family_cost_moves_toward_its_own() -> None:
+    """A family whose acts cost e^0.5 times the shared one (-25 + 0.5): the ridge that pulls
+    each family toward the shared costs leaves it most of its own difference, and both acts
+    costs within 0.15 of the truth; the flops cost, equal for both, within 0.05."""
+    fit = fit_form(_roofline_records({None: 0.0, "vit": 0.5}), ROOFLINE)
+    own = fit.costs["vit"]["acts"] - fit.costs["other"]["acts"]
+    assert 0.3 < own < 0.6
+    assert fit.costs["vit"]["acts"] == pytest.approx(-24.5, abs=0.15)
+    assert fit.costs["other"]["acts"] == pytest.approx(-25.0, abs=0.15)
+    for group in ("vit", "other"):
+        assert fit.costs[group]["flops"] == pytest.approx(-32.0, abs=0.05)
 
 
 def test_extrapolation_flag() -> None:
@@ -115,14 +188,17 @@ def test_extrapolation_flag() -> None:
     assert not predict(profile, *inside, "regnet").extrapolated
     assert predict(profile, high_f * 2, 20e6, 12e6, "regnet").extrapolated
     assert predict(profile, low_f / 2, 20e6, 12e6, "regnet").extrapolated
-    # a family the profile never saw: mean intercept, flagged
+    # a family the profile never saw: the mean of each group's parameters, flagged
+    assert profile.form == "roofline" and "other" not in profile.intercepts
     vit = predict(profile, *inside, "vit")
     assert vit.extrapolated
-    mean = sum(profile.intercepts.values()) / len(profile.intercepts)
-    regnet = predict(profile, *inside, "regnet").seconds_per_image
-    assert vit.seconds_per_image == pytest.approx(
-        regnet * math.exp(mean - profile.intercepts["regnet"])
-    )
+    groups = len(profile.intercepts)
+    overhead = sum(profile.intercepts.values()) / groups
+    per_flop = sum(c["flops"] for c in profile.costs.values()) / groups
+    per_act = sum(c["acts"] for c in profile.costs.values()) / groups
+    flops, _, acts = inside
+    seconds = math.exp(overhead) + flops * math.exp(per_flop) + acts * math.exp(per_act)
+    assert vit.seconds_per_image == pytest.approx(seconds, rel=1e-12)
 
 
 def test_pycls_time_per_image_reproduces_model_zoo_tables() -> None:
@@ -171,7 +247,8 @@ def test_timm_records_units_and_filters() -> None:
     [
         ("resnet50", "resnet"),
         ("resnext101_32x8d", "resnet"),
-        ("wide_resnet50_2", None),
+        ("wide_resnet50_2", "resnet"),
+        ("wide_resnet101_2", "resnet"),
         ("regnety_040", "regnet"),
         ("regnetz_040", None),
         ("vit_base_patch16_224", "vit"),

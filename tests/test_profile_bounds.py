@@ -20,7 +20,16 @@ HUGE = 10**400  # 401 digits: more than a float holds
 
 
 def _document() -> dict:
-    return json.loads((BUILTIN_DIR / "v100-pycls-infer.json").read_text(encoding="utf-8"))
+    """A log-linear profile (its coefficients acts and params, groups regnet/resnet/efficientnet)."""
+    return json.loads((BUILTIN_DIR / "v100-pycls-train.json").read_text(encoding="utf-8"))
+
+
+def _roofline() -> dict:
+    """The RTX 4090 roofline profile without its regions and group ranges (which name its
+    groups), as a base for profiles with other groups."""
+    document = json.loads((BUILTIN_DIR / "rtx4090.json").read_text(encoding="utf-8"))
+    del document["error_regions"], document["group_range"]
+    return document
 
 
 def _handmade() -> dict:
@@ -183,3 +192,69 @@ def test_a_prediction_beyond_any_real_time_is_an_error_not_inf(tmp_path: Path) -
     with pytest.raises(ProfileError, match=r"predicts e\^-63.16 s"):
         predict(tiny, 1e6, 1e6, 1e4, "regnet")
     assert math.isfinite(predict(tiny, 1e6, 1e6, 1e12, "regnet").images_per_second)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda d: d["model"]["costs"]["vit"].update(acts=800),
+            "model.costs.vit.acts: must be a number from -100 to 100, got 800",
+        ),
+        (
+            lambda d: d["model"]["costs"]["vit"].update(acts=HUGE),
+            "model.costs.vit.acts: must be a number from -100 to 100, got 1000",
+        ),
+        (lambda d: d["model"]["costs"]["vit"].pop("flops"), "model.costs.vit.flops: missing"),
+        (
+            lambda d: d["model"]["costs"]["vit"].update(params=-20.0),
+            "model.costs.vit.params: unknown key; allowed: flops, acts",
+        ),
+        (
+            lambda d: d["model"]["costs"].pop("vit"),
+            "model.costs: needs one entry per intercept's group (convnext, efficientnet, other, "
+            "regnet, resnet, vit)",
+        ),
+        (lambda d: d["model"].pop("costs"), "model.costs: must be an object, got None"),
+        (
+            lambda d: d["model"]["coefficients"].update(acts=1.0),
+            "model.coefficients: must be {} in a roofline model",
+        ),
+        (
+            lambda d: d["model"].update(form="log-linear"),
+            "model.costs: only a roofline model has costs",
+        ),
+        (
+            lambda d: d["model"].update(form="power"),
+            "model.form: must be one of log-linear, roofline",
+        ),
+    ],
+)
+def test_a_roofline_model_is_checked_key_by_key(
+    tmp_path: Path, edit: Callable[[dict], None], message: str
+) -> None:
+    document = _roofline()
+    edit(document)
+    path = _write(tmp_path, document)
+    with pytest.raises(ProfileError) as error:
+        load_profile(path)
+    assert str(error.value).startswith(f"{path}: {message}")
+    result = runner.invoke(app, ["profile", "show", str(path)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}: ") and result.stderr.count("\n") == 1
+
+
+def test_a_roofline_prediction_beyond_any_real_time_is_an_error(tmp_path: Path) -> None:
+    document = _roofline()
+    document["model"]["intercepts"] = {"other": -100.0}
+    document["model"]["costs"] = {"other": {"flops": -100.0, "acts": 0.0}}
+    profile = load_profile(_write(tmp_path, document))
+    # e^-100 + 1e6·e^-100 + acts·e^0: 1e3 acts gives 1e3 s; 1e16 acts gives 1e16 s (outside)
+    assert predict(profile, 1e6, 1e6, 1e3, "vit").seconds_per_image == pytest.approx(1e3)
+    with pytest.raises(ProfileError, match=r"predicts e\^36.84 s per image .* outside 1e-15 to"):
+        predict(profile, 1e6, 1e6, 1e16, "vit")
+    document["model"]["costs"] = {"other": {"flops": -100.0, "acts": -100.0}}
+    tiny = load_profile(_write(tmp_path, document))
+    # (1 + 1e6 + 1e6)·e^-100 = e^-85.5: under a femtosecond
+    with pytest.raises(ProfileError, match=r"predicts e\^-85.49 s"):
+        predict(tiny, 1e6, 1e6, 1e6, "vit")

@@ -53,7 +53,7 @@ def bench_file(tmp_path: Path, seconds: list[float]) -> Path:
     return path
 
 
-def test_the_candidate_forms_are_every_set_of_measures() -> None:
+def test_the_candidate_forms_are_every_set_of_measures_and_the_roofline() -> None:
     assert CANDIDATES == (
         ("flops",),
         ("acts",),
@@ -62,6 +62,7 @@ def test_the_candidate_forms_are_every_set_of_measures() -> None:
         ("flops", "params"),
         ("acts", "params"),
         ("flops", "acts", "params"),
+        ("roofline",),
     )
 
 
@@ -178,6 +179,11 @@ def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> No
     assert fresh.selection == shipped["model"]["selection"]
     assert dict(fresh.coefficients) == pytest.approx(shipped["model"]["coefficients"], rel=1e-9)
     assert dict(fresh.intercepts) == pytest.approx(shipped["model"]["intercepts"], rel=1e-9)
+    assert fresh.form == shipped["model"]["form"]
+    costs = shipped["model"].get("costs", {})
+    assert set(fresh.costs) == set(costs)
+    for group, cost in fresh.costs.items():
+        assert dict(cost) == pytest.approx(costs[group], rel=1e-9)
     v = shipped["validation"]
     assert (fresh.validation.method, fresh.validation.rows) == (v["method"], v["rows"])
     assert fresh.validation.median_abs_pct_error == pytest.approx(

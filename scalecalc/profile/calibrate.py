@@ -79,9 +79,15 @@ def calibrate(
     for shift in found:
         if shift.model.family in base.intercepts:
             by_family.setdefault(shift.model.family, []).append(shift.log_ratio)
-    intercepts = {
-        group: value + (statistics.median(by_family[group]) if group in by_family else overall)
-        for group, value in base.intercepts.items()
+    level = {
+        group: statistics.median(by_family[group]) if group in by_family else overall
+        for group in base.intercepts
+    }
+    intercepts = {group: value + level[group] for group, value in base.intercepts.items()}
+    # A roofline's time is a sum of three parts: each moves by the same factor.
+    costs = {
+        group: {measure: value + level[group] for measure, value in group_costs.items()}
+        for group, group_costs in base.costs.items()
     }
     ratios = [s.log_ratio for s in found]
     names = ", ".join(s.model.name for s in found)
@@ -96,6 +102,7 @@ def calibrate(
             setting, note=f"as measured for {base.name}: {setting.note}".removesuffix(": ")
         ),
         intercepts=intercepts,
+        costs=costs,
         source=Source(
             f"profile {base.name} ({base.device}) calibrated from {models}: {names}",
             "",

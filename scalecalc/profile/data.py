@@ -22,7 +22,7 @@ from scalecalc.profile.fit import FitRecord, fit_profile
 # Narrow on purpose: variants with other blocks (ConvNeXt-V2's GRN, RegNetZ, EfficientNet-V2,
 # hybrid or windowed ViTs under other names) stay in "other".
 TIMM_FAMILIES = (
-    ("resnet", re.compile(r"(resnet|resnext|wide_resnet)\d+[a-z]*(_\d+x\d+d)?$")),
+    ("resnet", re.compile(r"(resnet|resnext|wide_resnet)\d+[a-z]*(_\d+x\d+d|_2)?$")),
     ("regnet", re.compile(r"regnet[xy]_\d+")),
     ("vit", re.compile(r"(vit_|deit_|deit3_)")),
     ("convnext", re.compile(r"convnext_")),

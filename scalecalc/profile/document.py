@@ -16,10 +16,12 @@ from scalecalc.errors import ProfileError, shown
 from scalecalc.jsonfile import load_json
 from scalecalc.profile.model import (
     EXPONENTS,
+    FORMS,
     INTERCEPTS,
     MAX_COUNT,
     METHODS,
     MODES,
+    ROOFLINE_TERMS,
     TERMS,
     Profile,
     Setting,
@@ -74,7 +76,7 @@ def profile_to_json(profile: Profile) -> str:
             **({} if s.compiled is None else {"compiled": s.compiled}),
         },
         "model": {
-            "form": "log-linear",
+            "form": profile.form,
             "time_unit": "seconds per image",
             "fit": profile.fit,
             "coefficients": dict(profile.coefficients),
@@ -97,6 +99,8 @@ def profile_to_json(profile: Profile) -> str:
             "rows": v.rows,
         },
     }
+    if profile.costs:
+        document["model"]["costs"] = {g: dict(c) for g, c in profile.costs.items()}
     if profile.device_memory is not None:
         document["device_memory_bytes"] = profile.device_memory
     if profile.regions is not None:
@@ -184,14 +188,15 @@ SETTING: dict[str, Check] = {
 }
 # Layout and compile are stated only where the fitted file said them.
 OPTIONAL_SETTING = ("channels_last", "compiled")
-# Profiles written before forms were explained have no selection.
+# Profiles written before forms were explained have no selection; only roofline ones have costs.
 MODEL: dict[str, Check] = {
-    "form": choice(("log-linear",)),
+    "form": choice(FORMS),
     "time_unit": choice(("seconds per image",)),
     "fit": text,
     "coefficients": obj,
     "intercepts": obj,
     "selection": text,
+    "costs": obj,
 }
 RANGES: dict[str, Check] = {measure: _bounds for measure in TERMS}
 FITTED_ON: dict[str, Check] = {
@@ -212,7 +217,7 @@ VALIDATION: dict[str, Check] = {
 
 def _parse(document: Mapping[str, Any]) -> Profile:
     setting = fields(document["setting"], ("setting",), SETTING, OPTIONAL_SETTING)
-    model = fields(document["model"], ("model",), MODEL, ("selection",))
+    model = fields(document["model"], ("model",), MODEL, ("selection", "costs"))
     ranges = fields(document["range"], ("range",), RANGES)
     source = fields(document["fitted_on"], ("fitted_on",), FITTED_ON)
     valid = fields(document["validation"], ("validation",), VALIDATION)
@@ -221,6 +226,8 @@ def _parse(document: Mapping[str, Any]) -> Profile:
     intercepts = model["intercepts"]
     if not intercepts:
         raise Invalid(("model", "intercepts"), "needs at least one intercept")
+    coefficients = {key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()}
+    costs = _costs(model, coefficients, intercepts)
     return Profile(
         name=document["name"],
         device=document["device"],
@@ -234,9 +241,7 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             setting.get("channels_last"),
             setting.get("compiled"),
         ),
-        coefficients={
-            key: COEFFICIENT(value, (*where, key)) for key, value in coefficients.items()
-        },
+        coefficients=coefficients,
         intercepts={
             key: INTERCEPT(value, ("model", "intercepts", key)) for key, value in intercepts.items()
         },
@@ -262,6 +267,8 @@ def _parse(document: Mapping[str, Any]) -> Profile:
             _regions(document["error_regions"], intercepts) if "error_regions" in document else None
         ),
         group_ranges=_group_ranges(document.get("group_range", {}), intercepts),
+        form=model["form"],
+        costs=costs,
     )
 
 
@@ -327,3 +334,31 @@ def _group_ranges(
         found = fields(measures, path, RANGES)
         ranges[group] = {m: _bounds(found[m], (*path, m)) for m in TERMS}
     return ranges
+
+
+def _costs(
+    model: Mapping[str, Any], coefficients: Mapping[str, Any], intercepts: Mapping[str, Any]
+) -> dict[str, dict[str, float]]:
+    """A roofline model's log costs: one {flops, acts} per intercept's group and no
+    coefficients; a log-linear model has none."""
+    if model["form"] != "roofline":
+        if "costs" in model:
+            raise Invalid(("model", "costs"), "only a roofline model has costs")
+        return {}
+    if coefficients:
+        raise Invalid(("model", "coefficients"), "must be {} in a roofline model")
+    where = ("model", "costs")
+    costs = obj(model.get("costs"), where)
+    if set(costs) != set(intercepts):
+        problem = f"needs one entry per intercept's group ({', '.join(sorted(intercepts))})"
+        raise Invalid(where, problem)
+    return {
+        group: {
+            measure: INTERCEPT(
+                obj(costs[group], (*where, group), ROOFLINE_TERMS, ())[measure],
+                (*where, group, measure),
+            )
+            for measure in ROOFLINE_TERMS
+        }
+        for group in sorted(costs)
+    }

@@ -8,7 +8,7 @@ import math
 import statistics
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from scalecalc import correlation
 from scalecalc.errors import ProfileError
@@ -26,13 +26,14 @@ from scalecalc.profile.model import (
     Validation,
     log_seconds,
 )
+from scalecalc.profile.roofline import ROOFLINE, ROOFLINE_FIT, fit_roofline
 
-# Candidate terms: every non-empty set of measures, fewest terms first; fit_profile keeps the
-# plausible one with the lowest held-out error. A constant time per image is no candidate: it
-# ranks no model above another, which is what a profile is for.
+# Candidate forms: every non-empty set of measures (log-linear), fewest terms first, then the
+# roofline form; fit_profile keeps the plausible one with the lowest held-out error. A constant
+# time per image is no candidate: it ranks no model above another, which is what a profile is for.
 CANDIDATES = tuple(
     form for size in range(1, len(TERMS) + 1) for form in itertools.combinations(TERMS, size)
-)
+) + (ROOFLINE,)
 # A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
 SECONDS = (1e-9, 3600.0)
 # exp() of more than this overflows a float; a held-out prediction is capped there.
@@ -67,14 +68,17 @@ class FitRecord:
 
 @dataclass(frozen=True)
 class Fit:
-    """A fitted form: coefficients per measure and an intercept per group."""
+    """A fitted form: coefficients per measure and an intercept per group; the roofline form
+    has no coefficients but each group's log costs per flop and per act."""
 
     coefficients: dict[str, float]
     intercepts: dict[str, float]
+    costs: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def predict_log(self, record: FitRecord) -> float:
         """log seconds per image of `record` under this fit."""
-        return log_seconds(self.coefficients, self.intercepts, record.counts(), record.family)[0]
+        counts, family = record.counts(), record.family
+        return log_seconds(self.coefficients, self.intercepts, counts, family, self.costs)[0]
 
 
 def _groups(records: Sequence[FitRecord], families: bool) -> list[str]:
@@ -95,10 +99,14 @@ def fit_form(
     families: bool = True,
     robust: bool = True,
 ) -> Fit:
-    """Fit log seconds = intercept(group) + Σ b·log(measure); robust: least absolute deviations."""
+    """Fit log seconds = intercept(group) + Σ b·log(measure), or the roofline form when
+    `measures` is ROOFLINE; robust: least absolute deviations of log time."""
     import numpy as np
 
     groups = _groups(records, families)
+    if tuple(measures) == ROOFLINE:
+        rounds = IRLS_ROUNDS if robust else 0
+        return Fit({}, *fit_roofline(records, groups, rounds, IRLS_FLOOR))
     names = sorted(set(groups))
     columns = [[float(g == name) for g in groups] for name in names]
     columns += [[math.log(r.counts()[m]) for r in records] for m in measures]
@@ -146,7 +154,16 @@ def held_out(
     from scalecalc.profile.lad import held_out_fits  # lad builds on this module's fit_form
 
     fold_of = folds(records, method)
-    fits = held_out_fits(records, measures, fold_of, families, robust)
+    if tuple(measures) == ROOFLINE:
+        # The roofline is no linear design for lad to stack: each fold is fitted on its own.
+        fits = {
+            fold: fit_form(
+                [r for r, f in zip(records, fold_of) if f != fold], measures, families, robust
+            )
+            for fold in sorted(set(fold_of))
+        }
+    else:
+        fits = held_out_fits(records, measures, fold_of, families, robust)
     return [
         math.exp(min(fits[fold].predict_log(record), MAX_LOG))
         for record, fold in zip(records, fold_of)
@@ -215,8 +232,20 @@ class Trial:
 
 
 def form_name(form: Sequence[str]) -> str:
-    """A form as its terms joined by " + ", or "constant"."""
+    """A form as its terms joined by " + ", "roofline (...)" or "constant"."""
+    if tuple(form) == ROOFLINE:
+        return "roofline (overhead + flops + acts, costs per family)"
     return " + ".join(form) or "constant"
+
+
+def profile_form(profile: Profile) -> tuple[str, ...]:
+    """The form a profile was fitted with, as fit_form takes it: ROOFLINE or its measures."""
+    return ROOFLINE if profile.form == "roofline" else tuple(profile.coefficients)
+
+
+def form_terms(form: Sequence[str]) -> int:
+    """How many terms a form fits per group: the roofline's are an overhead, flops and acts."""
+    return 3 if tuple(form) == ROOFLINE else len(form)
 
 
 def _implausible(fit: Fit) -> str:
@@ -229,6 +258,11 @@ def _implausible(fit: Fit) -> str:
     for group, value in fit.intercepts.items():
         if not INTERCEPTS[0] <= value <= INTERCEPTS[1]:
             return f"{group} intercept {value:.4g} outside {INTERCEPTS[0]:g} to {INTERCEPTS[1]:g}"
+    for group, costs in fit.costs.items():
+        for measure, value in costs.items():
+            if not INTERCEPTS[0] <= value <= INTERCEPTS[1]:
+                low, high = INTERCEPTS
+                return f"{group} log cost per {measure} {value:.4g} outside {low:g} to {high:g}"
     return ""
 
 
@@ -250,7 +284,7 @@ def _rank(trial: Trial) -> tuple[float, int]:
     """Lowest held-out median error first; errors equal to 1e-9 points are a tie that the form
     with fewer terms wins, so that an exact law is not beaten by rounding."""
     assert trial.validation is not None
-    return round(trial.validation.median_abs_pct_error, 9), len(trial.form)
+    return round(trial.validation.median_abs_pct_error, 9), form_terms(trial.form)
 
 
 def choose(trials: Sequence[Trial]) -> tuple[Trial, str]:
@@ -313,7 +347,10 @@ def fit_profile(
         selection=reason,
         regions=error_regions(records, predicted, groups),
         group_ranges=group_ranges(records, groups),
+        costs=best.fit.costs,
     )
+    if best.form == ROOFLINE:
+        profile = replace(profile, form="roofline", fit=ROOFLINE_FIT)
     # Never write a profile that loading would refuse.
     try:
         profile_from_document(json.loads(profile_to_json(profile)), "the fitted profile")

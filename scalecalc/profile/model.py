@@ -1,10 +1,12 @@
 """Device profiles: a fitted model of time per image from a model's counts, and its predictions.
 
 A profile is a small JSON document (scalecalc.profile.document reads and writes it). Its model
-is log-linear: log(seconds per image) = intercept(group) + Σ coefficient × log(measure), the
-measures being flops, acts and params in the profile's convention. A group is a model family
-with its own intercept (resnet, regnet, ...) or "other". This module is pure Python: loading a
-profile and predicting never import numpy or torch.
+has one of two forms. log-linear: log(seconds per image) = intercept(group) + Σ coefficient ×
+log(measure), the measures being flops, acts and params in the profile's convention. roofline:
+seconds per image = e^intercept(group) + flops × e^cost(group, flops) + acts × e^cost(group,
+acts), an overhead plus a compute and a memory time. A group is a model family with its own
+intercept (resnet, regnet, ...) or "other". This module is pure Python: loading a profile and
+predicting never import numpy or torch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 # records in a profile and the ranges a report shows all follow it, so it stays as published.
 TERMS = ("flops", "acts", "params")
 OTHER = "other"
+# The roofline form's terms: a time per flop and a time per act of each group.
+ROOFLINE_TERMS = ("flops", "acts")
+FORMS = ("log-linear", "roofline")
 MODES = ("inference", "train")
 METHODS = ("5-fold", "leave-one-out", "calibrated")
 # What a profile's numbers may be (inclusive). Time never falls with more work, and no device
@@ -108,6 +113,9 @@ class Profile:
     device_memory: int | None = None  # bytes the device holds; None: not stated (a CPU)
     regions: ErrorRegions | None = None  # held-out error by region; None: not stored
     group_ranges: Mapping[str, Mapping[str, tuple[float, float]]] = field(default_factory=dict)
+    form: str = "log-linear"
+    # roofline form: each group's log seconds per flop and per act (log-linear: empty)
+    costs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -141,7 +149,9 @@ def predict(
     counts = {"flops": flops, "params": params, "acts": acts}
     if any(not value > 0 for value in counts.values()):
         raise ValueError(f"counts must be positive, got {counts}")
-    log_time, unseen = log_seconds(profile.coefficients, profile.intercepts, counts, family)
+    log_time, unseen = log_seconds(
+        profile.coefficients, profile.intercepts, counts, family, profile.costs
+    )
     low, high = PREDICTED_SECONDS
     if not math.log(low) <= log_time <= math.log(high):
         raise ProfileError(
@@ -162,13 +172,24 @@ def log_seconds(
     intercepts: Mapping[str, float],
     counts: Mapping[str, float],
     family: str | None,
+    costs: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[float, bool]:
-    """log(seconds per image) from a model's coefficients; also whether the family was unseen
-    (no intercept of its own and no "other" group to fall back on)."""
+    """log(seconds per image) of a model with these counts, log-linear or (with `costs`)
+    roofline; also whether the family was unseen (no group of its own and no "other" group to
+    fall back on: then the mean of every group's parameters is used)."""
+    group = family if family in intercepts else OTHER if OTHER in intercepts else None
+
+    def of(table: Mapping[str, float]) -> float:
+        return table[group] if group is not None else sum(table.values()) / len(table)
+
+    if costs:
+        own = costs[group] if group is not None else None
+        parts = [of(intercepts)] + [
+            (own[m] if own is not None else of({g: c[m] for g, c in costs.items()}))
+            + math.log(counts[m])
+            for m in ROOFLINE_TERMS
+        ]
+        top = max(parts)
+        return top + math.log(sum(math.exp(p - top) for p in parts)), group is None
     log_time = sum(c * math.log(counts[m]) for m, c in coefficients.items())
-    if family in intercepts:
-        return intercepts[family] + log_time, False
-    if OTHER in intercepts:
-        return intercepts[OTHER] + log_time, False
-    # Only families the profile has not seen: their mean, flagged as an extrapolation.
-    return sum(intercepts.values()) / len(intercepts) + log_time, True
+    return of(intercepts) + log_time, group is None

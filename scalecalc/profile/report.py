@@ -18,15 +18,29 @@ def to_markdown(profile: Profile) -> str:
     terms = "".join(f" + {c:.6g}·log {m}" for m, c in profile.coefficients.items())
     if not terms:
         terms = " (a constant: no count explained the measured times)"
+    model = f"log(seconds per image) = intercept{terms}"
+    if profile.form == "roofline":
+        model = "seconds per image = e^intercept + flops·e^cost(flops) + acts·e^cost(acts)"
     lines = [
         f"## Device profile {profile.name}",
         "",
         f"- device: {profile.device}",
         f"- predicts: time per image of {s.describe()}" + (f" ({s.note})" if s.note else ""),
         f"- counts: {profile.convention} convention",
-        f"- model: log(seconds per image) = intercept{terms}; fit: {profile.fit}",
+        f"- model: {model}; fit: {profile.fit}",
         *([f"- form kept: {profile.selection}"] if profile.selection else []),
         "- intercepts: " + ", ".join(f"{g} {a:.6g}" for g, a in sorted(profile.intercepts.items())),
+        *(
+            [
+                "- costs (log seconds per flop, per act): "
+                + ", ".join(
+                    f"{g} {c['flops']:.6g}, {c['acts']:.6g}"
+                    for g, c in sorted(profile.costs.items())
+                )
+            ]
+            if profile.costs
+            else []
+        ),
         "- fitted range: "
         + ", ".join(
             f"{m} {_count(low)}–{_count(high)}" for m, (low, high) in profile.ranges.items()
