@@ -141,20 +141,37 @@ def _base_spec(rows: Sequence[CompareRow], base: str) -> Any:
 @dataclass(frozen=True)
 class MemorySetting:
     """What predicted memory is for: batch size, dtype, inference or a training step (with an
-    optimizer's state), and an optional budget for the largest batch that fits."""
+    optimizer's state), and an optional budget for the largest batch that fits. With `amp`,
+    `dtype` is autocast's low precision and weights, gradients and optimizer state are float32;
+    `channels_last` is the input's and convolutions' memory format; `ema` a float32 weight
+    copy (training only)."""
 
     batch_size: int = 1
     dtype: str = "float32"
     train: bool = False
     optimizer: str | None = None
     budget: int | None = None  # bytes; None: no max-batch column
+    amp: bool = False
+    channels_last: bool = False
+    ema: bool = False
 
     def describe(self) -> str:
         """One line for the note under the tables."""
         step = "training step" if self.train else "inference"
         if self.train:
             step += f", optimizer {self.optimizer or 'none'}"
-        return f"{step}, {self.dtype}, batch {self.batch_size}"
+        return f"{step}, {self.precision}, batch {self.batch_size}"
+
+    @property
+    def precision(self) -> str:
+        """The dtype, as amp-DTYPE under autocast, with channels-last and ema when set."""
+        words = [f"amp-{self.dtype}" if self.amp else self.dtype]
+        words += ["channels-last"] * self.channels_last + ["ema"] * self.ema
+        return ", ".join(words)
+
+    def trace_options(self) -> dict[str, bool]:
+        """The keyword options of scalecalc.nn.memory.spec_step for this setting."""
+        return {"amp": self.amp, "channels_last": self.channels_last, "ema": self.ema}
 
     @property
     def mode(self) -> str:
@@ -164,8 +181,8 @@ class MemorySetting:
         return "train" if self.optimizer is None else f"train+{self.optimizer}"
 
     def label(self) -> str:
-        """What a memory column is for, to name in its header: batch, dtype and mode."""
-        return f"batch {self.batch_size}, {self.dtype}, {self.mode}"
+        """What a memory column is for, to name in its header: batch, precision and mode."""
+        return f"batch {self.batch_size}, {self.precision}, {self.mode}"
 
 
 def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
