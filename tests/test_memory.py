@@ -56,7 +56,12 @@ def test_live_bytes_follow_allocations_and_frees() -> None:
         torch.empty(10, device="meta")  # 100 + 40
     assert live.timeline == [500, 900, 900, 1700, 140]
     assert live.peak == 1700
-    assert live.at_peak() == {"weights": 100, "grads": 0, "optimizer_state": 0, "activations": 1600} | {
+    assert live.at_peak() == {
+        "weights": 100,
+        "grads": 0,
+        "optimizer_state": 0,
+        "activations": 1600,
+    } | {
         "cast_weights": 0,
         "ema_weights": 0,
         "scaler_state": 0,

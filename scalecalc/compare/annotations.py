@@ -169,6 +169,21 @@ class MemorySetting:
         words += ["channels-last"] * self.channels_last + ["ema"] * self.ema
         return ", ".join(words)
 
+    @property
+    def extended(self) -> bool:
+        """Whether any of amp, channels-last and ema is set (their fields are then shown)."""
+        return self.amp or self.channels_last or self.ema
+
+    def records(self) -> dict[str, bool]:
+        """amp, channels_last and ema for a row's JSON and CSV, when any is set."""
+        return self.trace_options() if self.extended else {}
+
+    @property
+    def device(self) -> str:
+        """Where the trace counts blocks: CUDA under AMP (its autocast) or with a device budget,
+        else the CPU allocator."""
+        return "cuda" if self.amp or self.budget is not None else "cpu"
+
     def trace_options(self) -> dict[str, bool]:
         """The keyword options of scalecalc.nn.memory.spec_step for this setting."""
         return {"amp": self.amp, "channels_last": self.channels_last, "ema": self.ema}
@@ -187,7 +202,10 @@ class MemorySetting:
 
 def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
     """Peak memory of each row's model at the setting's batch size, traced on the meta device
-    (scalecalc.nn.memory), and the largest batch within the budget when one is given."""
+    (scalecalc.nn.memory), and the largest batch whose CUDA device view fits the budget when one
+    is given. The peak is in CUDA's 512-byte blocks under AMP or with a budget, else as the CPU
+    allocator holds it."""
+    from scalecalc.nn.devicebatch import device_max_batch
     from scalecalc.nn.memory import spec_step
 
     cells, values, records = {}, {}, {}
@@ -196,10 +214,14 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
         if row.spec not in steps:  # a spec twice in a sweep is traced once
             option = "--memory"
             try:
-                step = spec_step(row.spec, setting.dtype, setting.train, setting.optimizer, "cpu")
+                step = spec_step(
+                    row.spec, setting.dtype, setting.train, setting.optimizer, setting.device,
+                    **setting.trace_options(),
+                )  # fmt: skip
                 peak = step.estimate(setting.batch_size).total_bytes
                 option = "--max-batch"
-                largest = None if setting.budget is None else step.max_batch(setting.budget)
+                budget = setting.budget
+                largest = None if budget is None else device_max_batch(step, budget)
             except ModelTooLargeError as error:
                 raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
             steps[row.spec] = (peak, largest)
@@ -207,6 +229,7 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))
         values[row.key] = (peak,) + (() if largest is None else (largest,))
         values[row.key] += (setting.batch_size, setting.dtype, setting.mode)
+        values[row.key] += tuple(setting.records().values())
         records[row.key] = {"peak_bytes": peak} | (
             {} if largest is None else {"max_batch": largest}
         )
@@ -214,18 +237,26 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
             "batch_size": setting.batch_size,
             "dtype": setting.dtype,
             "mode": setting.mode,
-        }
+        } | setting.records()
     header = f"peak memory (MiB, {setting.label()})"
     headers: tuple[str, ...] = (header,)
     columns: tuple[str, ...] = ("peak_memory_bytes",)
     note = f"Predicted peak memory (meta-device trace): {setting.describe()}."
     document: dict[str, Any] = {"memory_setting": setting.describe()}
     if setting.budget is not None:
-        headers += (f"max batch ({setting.budget / 2**30:g} GiB, {setting.dtype}, {setting.mode})",)
+        headers += (
+            f"max batch ({setting.budget / 2**30:g} GiB device, {setting.precision}, "
+            f"{setting.mode})",
+        )
         columns += ("max_batch",)
-        note += f" Max batch: the largest that fits in {setting.budget / 2**30:g} GiB."
+        note += (
+            f" Max batch: the largest whose CUDA device view (tensors, allocator reserve, "
+            f"workspaces, context) fits in {setting.budget / 2**30:g} GiB."
+        )
         document["memory_budget_bytes"] = setting.budget
     columns += ("memory_batch_size", "memory_dtype", "memory_mode")
+    if setting.extended:
+        columns += ("memory_amp", "memory_channels_last", "memory_ema")
     peaks = {key: float(value[0]) for key, value in values.items()}
     measure = Measure(
         "peak_memory_bytes", header, peaks, {key: cell[0] for key, cell in cells.items()}

@@ -107,9 +107,7 @@ class MetaAutocast(TorchFunctionMode):
             self.on_cached(self.cache[id(value)])
         return self.cache[id(value)]
 
-    def __torch_function__(
-        self, func: Any, types: Any, args: Any = (), kwargs: Any = None
-    ) -> Any:
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         name = ALIASES.get(name, name)
