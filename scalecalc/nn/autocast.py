@@ -9,11 +9,12 @@ and saves the low-precision inputs for backward, as on the device.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_map
+from torch.utils._pytree import tree_leaves, tree_map
 
 # The CUDA cast policies of torch 2.13, from aten/src/ATen/autocast_mode.h (AT_FORALL_* op lists,
 # registered for AutocastCUDA in autocast_mode.cpp; cudnn_convolution and its transpose are
@@ -60,6 +61,20 @@ PROMOTE = frozenset(
         "index_put", "tensordot", "scatter_add",
     }
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CastPolicy:
+    """Autocast's op lists for one device: which ops run in the low dtype, in float32, with a
+    float32 output, or in their inputs' widest type."""
+
+    lower: frozenset[str]
+    fp32: frozenset[str]
+    fp32_output: frozenset[str]
+    promote: frozenset[str]
+
+
+CUDA_POLICY = CastPolicy(LOWER_PRECISION, FP32, FP32_OUTPUT, PROMOTE)
 # Python spellings of the ops above as __torch_function__ sees them.
 ALIASES = {"__matmul__": "matmul", "__rmatmul__": "matmul", "__pow__": "pow", "__rpow__": "pow"}
 
@@ -80,9 +95,14 @@ class MetaAutocast(TorchFunctionMode):
     Casts of float32 leaf tensors that require grad (the weights) to `low` are cached until the
     region exits, as autocast's weight-cast cache does; `on_cached` sees each cached copy."""
 
-    def __init__(self, low: torch.dtype, on_cached: Callable[[torch.Tensor], None]) -> None:
+    def __init__(
+        self,
+        low: torch.dtype,
+        on_cached: Callable[[torch.Tensor], None],
+        policy: CastPolicy = CUDA_POLICY,
+    ) -> None:
         super().__init__()
-        self.low = low
+        self.low, self.policy = low, policy
         self.on_cached = on_cached
         self.cache: dict[int, torch.Tensor] = {}
 
@@ -111,16 +131,21 @@ class MetaAutocast(TorchFunctionMode):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         name = ALIASES.get(name, name)
-        if name in LOWER_PRECISION:
+        if name in self.policy.lower:
             dtype: torch.dtype | None = self.low
-        elif name in FP32:
+        elif name in self.policy.fp32:
             dtype = torch.float32
-        elif name in PROMOTE:
-            dtypes = [v.dtype for v in (*args, *kwargs.values()) if _eligible(v)]
+        elif name in self.policy.promote:
+            dtypes = [v.dtype for v in tree_leaves((args, kwargs)) if _eligible(v)]
             dtype = dtypes[0] if dtypes else None
             for other in dtypes[1:]:
                 dtype = torch.promote_types(dtype, other)
-        elif name in FP32_OUTPUT and args and _eligible(args[0]) and "dtype" not in kwargs:
+        elif (
+            name in self.policy.fp32_output
+            and args
+            and _eligible(args[0])
+            and "dtype" not in kwargs
+        ):
             return func(*args, **kwargs, dtype=torch.float32)
         else:
             dtype = None
