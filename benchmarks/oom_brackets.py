@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from pycls_zoo import refuse  # noqa: E402
 from timmnames import timm_spec  # noqa: E402
 
 from scalecalc.devicememory import device_view  # noqa: E402
@@ -105,10 +106,10 @@ def main() -> None:
     parser.add_argument("--include", default="*", help="models matching this glob only")
     args = parser.parse_args()
     if not args.csv.is_file():
-        sys.exit(f"error: --csv: no such file: {args.csv}")
+        refuse(f"--csv: no such file: {args.csv}")
     chosen = rows(args.csv, args.include)
     if not chosen:
-        sys.exit(f"error: --include: no expressible model matches {args.include!r}")
+        refuse(f"--include: no row's model matches {args.include!r} and is a scalecalc spec")
     start = time.perf_counter()
     print(
         "| model | family | px | bracket | predicted | peak at B (GiB) | device at B (GiB) |",

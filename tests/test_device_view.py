@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
-from test_benchmarks import module
+from test_benchmarks import module, script
 
 from scalecalc.devicememory import (
     CONTEXT,
@@ -81,3 +82,14 @@ def test_predicted_largest_batch_lies_in_timms_bracket(model: str, size: int, ba
     predicted, _peak = brackets.predict(model, size, batch)
     low, high = brackets.bracket(batch)
     assert low <= predicted < high
+
+
+def test_oom_brackets_refuses_bad_input_in_one_line(tmp_path: Path) -> None:
+    missing = script("oom_brackets", "--csv", str(tmp_path / "none.csv"))
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr == f"error: --csv: no such file: {tmp_path / 'none.csv'}\n"
+    nothing = script("oom_brackets", "--include", "deit3_*")
+    assert (nothing.returncode, nothing.stdout) == (2, "")
+    assert nothing.stderr == (
+        "error: --include: no row's model matches 'deit3_*' and is a scalecalc spec\n"
+    )
