@@ -55,7 +55,8 @@ def compare_command(
         typer.Option(
             "--max-batch",
             metavar="SIZE",
-            help="Add the largest batch that fits in SIZE (e.g. 24GiB, 80GB); implies --memory.",
+            help="Add the largest batch that fits a CUDA device of SIZE (e.g. 24GiB, 80GB): "
+            "tensors, allocator reserve, workspaces, context; implies --memory.",
         ),
     ] = None,
     batch_size: Annotated[

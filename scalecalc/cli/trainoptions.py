@@ -27,7 +27,8 @@ EmaOption = Annotated[
     bool | None,
     typer.Option(
         "--ema",
-        help="For --memory --train: keep a float32 EMA copy of the weights.",
+        help="For --memory --train: keep an EMA copy of the weights, in their dtype (float32 "
+        "with --amp).",
         show_default=False,
     ),
 ]

@@ -5,7 +5,8 @@ cast); the autocast region (forward and loss, as in torch's AMP recipe) runs the
 CUDA lists in the low dtype and keeps a low-precision copy of each weight it casts until the
 region exits. With float16 a GradScaler multiplies the loss by its scale, unscales the gradients
 in place and keeps its scale and growth tracker between steps; bfloat16 needs none. An EMA is a
-float32 copy of every parameter and buffer, updated in place after the optimizer step.
+copy of every parameter and buffer in the model's dtype (float32 under AMP), as a deep copy of
+the model is, updated in place after the optimizer step.
 """
 
 from __future__ import annotations
