@@ -18,6 +18,7 @@ from scalecalc.cli.common import (
     output_format,
     user_errors,
 )
+from scalecalc.cli.trainoptions import AmpOption, ChannelsLastOption, EmaOption
 from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.cli.time_options import EpochsOption, GpusOption, ImagesOption, ProfileOption
 from scalecalc.step_options import DTYPE_NAMES, OPTIMIZERS
@@ -54,7 +55,8 @@ def compare_command(
         typer.Option(
             "--max-batch",
             metavar="SIZE",
-            help="Add the largest batch that fits in SIZE (e.g. 24GiB, 80GB); implies --memory.",
+            help="Add the largest batch that fits a CUDA device of SIZE (e.g. 24GiB, 80GB): "
+            "tensors, allocator reserve, workspaces, context; implies --memory.",
         ),
     ] = None,
     batch_size: Annotated[
@@ -81,6 +83,9 @@ def compare_command(
         Literal[OPTIMIZERS] | None,  # type: ignore[valid-type]
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
     ] = None,
+    amp: AmpOption = None,
+    channels_last: ChannelsLastOption = None,
+    ema: EmaOption = None,
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents;
     optionally predict time per image on a device, hours of a training run and peak memory;
@@ -94,7 +99,9 @@ def compare_command(
         # Every destination is checked before the sweep runs, not after.
         destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
-        memory_options = MemoryOptions(memory, max_batch, batch_size, dtype, train, optimizer)
+        memory_options = MemoryOptions(
+            memory, max_batch, batch_size, dtype, train, optimizer, amp, channels_last, ema
+        )
         options = CompareOptions(
             sweep, bench_file=bench_file, profile=profile, epochs=epochs, images=images,
             gpus=gpus, memory=memory_options, plot=plot,
