@@ -91,9 +91,21 @@ class BaseSpec:
             fields[field.name] = list(value) if isinstance(value, tuple) else value
         return fields
 
-    def replace(self, **changes: Any) -> "BaseSpec":
-        """A new, validated spec with some fields changed."""
-        return dataclasses.replace(self, **changes)
+    def replace(self, **changes: Any) -> BaseSpec:
+        """A new, validated spec with some fields changed; the same request again gives the
+        spec built the first time (specs are immutable, and a flops solve asks for most of the
+        specs it tries two or three times over)."""
+        key = tuple(changes.items())
+        try:
+            hash(key)
+        except TypeError:  # a list or another unhashable value: built (and refused) as given
+            return dataclasses.replace(self, **changes)
+        return _replaced(self, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _replaced(spec: BaseSpec, changes: tuple[tuple[str, Any], ...]) -> BaseSpec:
+    return dataclasses.replace(spec, **dict(changes))
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:

@@ -1,0 +1,28 @@
+"""The caches that keep a flops solve quick give what building and counting afresh gives."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from scalecalc.api import load
+from scalecalc.errors import SpecError
+
+
+def test_replace_gives_the_spec_built_the_first_time() -> None:
+    spec = load("resnet50").spec
+    first = spec.replace(depths=(3, 4, 7, 3), resolution=256)
+    assert spec.replace(depths=(3, 4, 7, 3), resolution=256) is first
+    assert first == dataclasses.replace(spec, depths=(3, 4, 7, 3), resolution=256)
+    assert first.depths == (3, 4, 7, 3) and first.resolution == 256 and spec.resolution == 224
+
+
+def test_replace_refuses_a_bad_value_every_time() -> None:
+    spec = load("resnet50").spec
+    for _ in range(2):
+        with pytest.raises(SpecError, match="resolution: must be between 1 and 8192, got 0"):
+            spec.replace(resolution=0)
+        # A list cannot key the cache; it is checked as given, and a spec wants a tuple.
+        with pytest.raises(SpecError, match=r"depths: must be a list of integers, got \[3, 4\]"):
+            spec.replace(depths=[3, 4])
