@@ -3,6 +3,7 @@ commands that read no YAML file never import yaml; the shortcuts give what the l
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -69,3 +70,39 @@ def test_preset_commands_import_neither_numpy_nor_yaml(args: list[str], tmp_path
     report = json.loads(done.stderr.strip().splitlines()[-1])
     assert report["code"] in (0, None) and report["loaded"] == [], done.stderr
     assert done.stdout
+
+
+def _startup_script() -> object:
+    spec = importlib.util.spec_from_file_location("startup", REPO / "benchmarks" / "startup.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_startup_benchmark_measures_compare_with_predicted_memory() -> None:
+    chosen = _startup_script().commands(["--memory", "--max-batch"])  # type: ignore[attr-defined]
+    assert chosen == [
+        ("scalecalc compare --memory -f md", ["compare", "--memory", "-f", "md"]),
+        (
+            "scalecalc compare --max-batch 24GiB -f md",
+            ["compare", "--max-batch", "24GiB", "-f", "md"],
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--only", "nosuch"], "error: --only: no command's label contains nosuch\n"),
+        (["--repeat", "0"], "error: --repeat: must be at least 1, got 0\n"),
+    ],
+)
+def test_startup_benchmark_refuses_bad_options_in_one_line(args: list[str], message: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "startup.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", message)
