@@ -1,17 +1,15 @@
 """What keeps `scalecalc compare` quick to start: built-in presets load without numpy, and
-commands that read no YAML file never import yaml; the shortcuts give what the long way gives."""
+commands that read no YAML file never import yaml (the written-out stage forms equal what
+numpy computes); and the start-up benchmark's rows and options."""
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_benchmarks import module, script
+from test_import_boundary import run_fresh
 
-from conftest import REPO
 from scalecalc.families import regnet
 
 
@@ -39,49 +37,17 @@ def test_other_paper_parameters_are_computed() -> None:
     assert regnet.stages_from_paper(*key, 2.0) != regnet.stages_from_paper(*key)
 
 
-# Runs the console entry point in a fresh interpreter and reports on stderr's last line which
-# of the modules the default sweep does not need it loaded.
-PROBE = """
-import json, sys
-from scalecalc.cli import main
-sys.argv = ["scalecalc", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as exit:
-    code = exit.code
-print(json.dumps({"code": code, "loaded": [m for m in ("numpy", "yaml") if m in sys.modules]}),
-      file=sys.stderr)
-"""
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "args", [["compare", "-f", "md"], ["count", "regnety_4gf", "-f", "md"]], ids=" ".join
 )
 def test_preset_commands_import_neither_numpy_nor_yaml(args: list[str], tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report["code"] in (0, None) and report["loaded"] == [], done.stderr
-    assert done.stdout
-
-
-def _startup_script() -> object:
-    spec = importlib.util.spec_from_file_location("startup", REPO / "benchmarks" / "startup.py")
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    code, loaded, stdout = run_fresh(args, tmp_path, watched=("numpy", "yaml"))
+    assert code in (0, None) and loaded == [] and stdout
 
 
 def test_startup_benchmark_measures_compare_with_predicted_memory() -> None:
-    chosen = _startup_script().commands(["--memory", "--max-batch"])  # type: ignore[attr-defined]
+    chosen = module("startup").commands(["--memory", "--max-batch"])  # type: ignore[attr-defined]
     assert chosen == [
         ("scalecalc compare --memory -f md", ["compare", "--memory", "-f", "md"]),
         (
@@ -99,10 +65,5 @@ def test_startup_benchmark_measures_compare_with_predicted_memory() -> None:
     ],
 )
 def test_startup_benchmark_refuses_bad_options_in_one_line(args: list[str], message: str) -> None:
-    done = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "startup.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = script("startup", *args)
     assert (done.returncode, done.stdout, done.stderr) == (2, "", message)
