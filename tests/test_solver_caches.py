@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
-from scalecalc.api import load
+from scalecalc.api import count, load, scale
 from scalecalc.errors import SpecError
+from scalecalc.registry import list_presets
 
 
 def test_replace_gives_the_spec_built_the_first_time() -> None:
@@ -26,3 +27,15 @@ def test_replace_refuses_a_bad_value_every_time() -> None:
         # A list cannot key the cache; it is checked as given, and a spec wants a tuple.
         with pytest.raises(SpecError, match=r"depths: must be a list of integers, got \[3, 4\]"):
             spec.replace(depths=[3, 4])
+
+
+def test_shared_block_tallies_stay_as_first_charged() -> None:
+    # Counting many models that share blocks with the presets must leave the presets' counts
+    # as they were: a shared block tally changed by one count would shift every later one.
+    presets = list_presets()
+    before = [count(load(name).spec) for name in presets]
+    for name in ("resnet50", "regnety_4gf", "efficientnet_b0"):
+        for factor in (1.5, 2.0, 3.0, 4.0):
+            count(scale(load(name).spec, "dWr", factor))
+    assert [count(load(name).spec) for name in presets] == before
+    assert count(load("resnet50").spec).params == 25_557_032  # torchvision's ResNet-50

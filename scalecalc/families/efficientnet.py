@@ -7,7 +7,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from scalecalc.costs import Costs
 from scalecalc.errors import SpecError
-from scalecalc.families.block_costs import Tally, total
+from scalecalc.families.block_costs import Tally, stage_tally, total
 from scalecalc.families.spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import (
     Factors,
@@ -105,10 +105,9 @@ def complexity(spec: EfficientNetSpec, convention: str = "paper") -> Costs:
     size = stem.conv_bn(3, spec.stem_width, spec.resolution, 3, 2)
     parts = [stem]
     for index, plan in enumerate(stage_plan(spec)):
-        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        size = _mbconv_costs(stage, plan.first, size)
-        _mbconv_costs(rest, plan.rest, size)
-        stage.add(rest, plan.depth - 1)  # blocks after the first are identical
+        stage, size = stage_tally(
+            f"stage{index + 1}", _mbconv_costs, plan.first, plan.rest, plan.depth, size, convention
+        )
         parts.append(stage)
     head = Tally("head", convention)
     head.conv_bn(spec.widths[-1], spec.head_width, size, 1)
