@@ -1,4 +1,4 @@
-"""YAML configs and presets into validated specs; the only place YAML enters the tool."""
+"""YAML configs and presets into validated specs (scalecalc.yamlfile reads the YAML text)."""
 
 from __future__ import annotations
 

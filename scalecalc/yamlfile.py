@@ -1,5 +1,6 @@
-"""YAML text in and out: the safe loader with its limits, and the one style models are written in.
-Its own module so that commands reading no YAML file start without importing yaml."""
+"""YAML files of models and sweeps in and out: the safe loader with its limits, and the one style
+models are written in. Its own module so that commands reading no YAML file start without
+importing yaml."""
 
 from __future__ import annotations
 
