@@ -3,7 +3,7 @@
 Every command runs in a fresh process, interleaved with the torch import in each round so that
 load on the machine hits both alike; the table gives the median over --repeat rounds, each
 command's ratio to the torch import, and peak RSS (from wait4's rusage of that process).
-Run: python benchmarks/startup.py [--repeat N] [--only TEXT ...]
+Run: python benchmarks/startup.py [--repeat N] [--only TEXT ...] [--against CHECKOUT]
 """
 
 from __future__ import annotations
@@ -74,6 +74,13 @@ def main() -> None:
         metavar="TEXT",
         help="measure only the commands whose label contains TEXT (repeatable)",
     )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run each command with the scalecalc of another checkout (such as the code "
+        "before a change), in the same rounds",
+    )
     options = parser.parse_args()
     repeat, chosen = options.repeat, commands(options.only)
     if repeat < 1:
@@ -85,8 +92,17 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
+    against = options.against
+    if against is not None and not (against / "scalecalc" / "__init__.py").is_file():
+        print(f"error: --against: {against} holds no scalecalc/__init__.py", file=sys.stderr)
+        raise SystemExit(2)
     entry = [sys.executable, "-m", "scalecalc"]
-    jobs = [TORCH] + [(label, entry + args) for label, args in chosen]
+    jobs = [TORCH]
+    for label, args in chosen:
+        jobs.append((label, entry + args))
+        if against is not None:
+            other = ["env", f"PYTHONPATH={against.resolve()}", *entry, *args]
+            jobs.append((f"{label} ({against.name})", other))
     times: dict[str, list[float]] = {label: [] for label, _ in jobs}
     peaks: dict[str, float] = {label: 0.0 for label, _ in jobs}
     with tempfile.TemporaryDirectory() as scratch:

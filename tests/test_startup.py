@@ -62,6 +62,7 @@ def test_startup_benchmark_measures_compare_with_predicted_memory() -> None:
     [
         (["--only", "nosuch"], "error: --only: no command's label contains nosuch\n"),
         (["--repeat", "0"], "error: --repeat: must be at least 1, got 0\n"),
+        (["--against", "nowhere"], "error: --against: nowhere holds no scalecalc/__init__.py\n"),
     ],
 )
 def test_startup_benchmark_refuses_bad_options_in_one_line(args: list[str], message: str) -> None:
