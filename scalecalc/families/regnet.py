@@ -137,7 +137,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # The stage form (depths, widths, group widths) `compute_stages` gives each preset's
 # (depth, w0, wa, wm, group width), written out so that loading a preset does not import numpy,
-# which takes longer than counting a whole sweep; tests/test_presets.py keeps them equal.
+# which takes longer than counting a whole sweep; tests/test_startup.py keeps them equal.
 PRESET_STAGES: dict[tuple[int, int, float, float, int], tuple[tuple[int, ...], ...]] = {
     (22, 24, 24.48, 2.54, 16): ((1, 2, 7, 12), (32, 64, 160, 384), (16, 16, 16, 16)),
     (23, 96, 38.65, 2.43, 40): ((2, 5, 14, 2), (80, 240, 560, 1360), (40, 40, 40, 40)),

@@ -34,7 +34,7 @@ def _is_bool(value: Any) -> bool:
 
 
 def _checker(hint: Any) -> Callable[[Any], bool]:
-    """Whether a value has the type `hint` names: no bool passes for a number, no NaN or
+    """A check that a value has the type `hint` names: no bool passes for a number, no NaN or
     infinity for a float, every item of a tuple checked."""
     if typing.get_origin(hint) is tuple:
         item = _checker(typing.get_args(hint)[0])
