@@ -19,6 +19,14 @@ def test_replace_gives_the_spec_built_the_first_time() -> None:
     assert first.depths == (3, 4, 7, 3) and first.resolution == 256 and spec.resolution == 224
 
 
+def test_replace_keeps_the_type_asked_for() -> None:
+    # 1 and 1.0 are equal (and hash alike) but a spec keeps what it was given: the YAML and
+    # JSON written from it show 1 or 1.0.
+    spec = load("resnet50").spec
+    assert type(spec.replace(bottleneck_ratio=1.0).bottleneck_ratio) is float
+    assert type(spec.replace(bottleneck_ratio=1).bottleneck_ratio) is int
+
+
 def test_replace_refuses_a_bad_value_every_time() -> None:
     spec = load("resnet50").spec
     for _ in range(2):

@@ -95,7 +95,8 @@ class BaseSpec:
         """A new, validated spec with some fields changed; the same request again gives the
         spec built the first time (specs are immutable, and a flops solve asks for most of the
         specs it tries two or three times over)."""
-        key = tuple(changes.items())
+        # Each value's type is part of the request: 1 and 1.0 are equal keys, different fields.
+        key = tuple((name, type(value), value) for name, value in changes.items())
         try:
             hash(key)
         except TypeError:  # a list or another unhashable value: built (and refused) as given
@@ -104,8 +105,8 @@ class BaseSpec:
 
 
 @functools.lru_cache(maxsize=4096)
-def _replaced(spec: BaseSpec, changes: tuple[tuple[str, Any], ...]) -> BaseSpec:
-    return dataclasses.replace(spec, **dict(changes))
+def _replaced(spec: BaseSpec, changes: tuple[tuple[str, type, Any], ...]) -> BaseSpec:
+    return dataclasses.replace(spec, **{name: value for name, _, value in changes})
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
