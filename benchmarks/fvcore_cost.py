@@ -36,7 +36,8 @@ CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from scalecalc.api import build, count, load
-from scalecalc.config import from_mapping, read_yaml
+from scalecalc.config import from_mapping
+from scalecalc.yamlfile import read_yaml
 from scalecalc.nn.counting import count_fvcore
 source = sys.argv[1]
 model = from_mapping(read_yaml(Path(source)), "m", source) if source.endswith(".yaml") else load(source)

@@ -3,7 +3,7 @@
 Every command runs in a fresh process, interleaved with the torch import in each round so that
 load on the machine hits both alike; the table gives the median over --repeat rounds, each
 command's ratio to the torch import, and peak RSS (from wait4's rusage of that process).
-Run: python benchmarks/startup.py [--repeat N]
+Run: python benchmarks/startup.py [--repeat N] [--only TEXT ...] [--against CHECKOUT]
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ COMMANDS = [
     ("scalecalc compare -f json", ["compare", "-f", "json"]),
     ("scalecalc compare -f csv", ["compare", "-f", "csv"]),
     ("scalecalc compare -f table", ["compare", "-f", "table"]),
+    # Predicted memory of every model of the default sweep: peak at batch 32, and the largest
+    # batch within a budget.
+    ("scalecalc compare --memory -f md", ["compare", "--memory", "-f", "md"]),
+    ("scalecalc compare --max-batch 24GiB -f md", ["compare", "--max-batch", "24GiB", "-f", "md"]),
     (
         "scalecalc check --presets --baseline costs.json",
         ["check", "--presets", "--baseline", BASELINE],
@@ -53,13 +57,52 @@ def run(argv: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
+def commands(only: list[str] | None) -> list[tuple[str, list[str]]]:
+    """The commands whose label contains one of `only` (all of them without it)."""
+    if not only:
+        return COMMANDS
+    return [(label, args) for label, args in COMMANDS if any(text in label for text in only)]
+
+
 def main() -> None:
-    """Measure every command and print the table."""
+    """Measure every command (or those chosen with --only) and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    repeat = parser.parse_args().repeat
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="measure only the commands whose label contains TEXT (repeatable)",
+    )
+    parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also run each command with the scalecalc of another checkout (such as the code "
+        "before a change), in the same rounds",
+    )
+    options = parser.parse_args()
+    repeat, chosen = options.repeat, commands(options.only)
+    if repeat < 1:
+        print(f"error: --repeat: must be at least 1, got {repeat}", file=sys.stderr)
+        raise SystemExit(2)
+    if not chosen:
+        print(
+            f"error: --only: no command's label contains {' or '.join(options.only)}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    against = options.against
+    if against is not None and not (against / "scalecalc" / "__init__.py").is_file():
+        print(f"error: --against: {against} holds no scalecalc/__init__.py", file=sys.stderr)
+        raise SystemExit(2)
     entry = [sys.executable, "-m", "scalecalc"]
-    jobs = [TORCH] + [(label, entry + args) for label, args in COMMANDS]
+    jobs = [TORCH]
+    for label, args in chosen:
+        jobs.append((label, entry + args))
+        if against is not None:
+            other = ["env", f"PYTHONPATH={against.resolve()}", *entry, *args]
+            jobs.append((f"{label} ({against.name})", other))
     times: dict[str, list[float]] = {label: [] for label, _ in jobs}
     peaks: dict[str, float] = {label: 0.0 for label, _ in jobs}
     with tempfile.TemporaryDirectory() as scratch:

@@ -1,4 +1,4 @@
-"""YAML configs and presets into validated specs; the only place YAML enters the tool."""
+"""YAML configs and presets into validated specs (scalecalc.yamlfile reads the YAML text)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from scalecalc.errors import ConfigError, SpecError, shown
 from scalecalc.families import Family
 from scalecalc.families.spec import BaseSpec
-from scalecalc.files import STDIN, read_text
+from scalecalc.files import STDIN
 from scalecalc.inputs import is_finite_number, is_text
 from scalecalc.registry import get_family, list_presets, preset_family, unknown_preset
 
-MAX_FILE_BYTES = 1 << 20
-# A 1 MiB file written out holds fewer values than this; only aliases can expand past it.
-MAX_VALUES = 1 << 20
-# Longer integers are typos or attacks, and Python refuses to read those of over 4300 digits.
-MAX_NUMBER_CHARS = 100
 RESERVED_KEYS = ("family", "preset", "name")
 
 
@@ -38,81 +31,6 @@ class ModelConfig:
         return self.spec.family
 
 
-class _Loader(yaml.SafeLoader):
-    """yaml.SafeLoader that refuses a key twice, over-long integers and text no output can write."""
-
-    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict:
-        if isinstance(node, yaml.MappingNode):
-            first: dict[Any, yaml.Mark] = {}
-            for key_node, _ in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-                    continue
-                key = self.construct_object(key_node)
-                if key in first:
-                    raise yaml.constructor.ConstructorError(
-                        None,
-                        None,
-                        f"key {shown(key)} appears twice (first at line {first[key].line + 1})",
-                        key_node.start_mark,
-                    )
-                first[key] = key_node.start_mark
-        return super().construct_mapping(node, deep=deep)
-
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        if len(node.value) > MAX_NUMBER_CHARS:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"a number of {len(node.value)} characters; at most {MAX_NUMBER_CHARS} are read",
-                node.start_mark,
-            )
-        return super().construct_yaml_int(node)
-
-    def construct_yaml_str(self, node: yaml.ScalarNode) -> str:
-        text = super().construct_yaml_str(node)
-        if not is_text(text):
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                "a string with a lone surrogate escape (such as \\ud800)",
-                node.start_mark,
-            )
-        return text
-
-
-_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
-_Loader.add_constructor("tag:yaml.org,2002:str", _Loader.construct_yaml_str)
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file safely (no Python objects, no key twice, aliases expanding to at most
-    MAX_VALUES values), with size and syntax errors as ConfigError."""
-    text = read_text(path, MAX_FILE_BYTES, ConfigError, "a YAML file")
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a subclass of SafeLoader
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"{path}: YAML error{where}: {error.problem or error}") from None
-    except (yaml.YAMLError, RecursionError) as error:
-        raise ConfigError(f"{path}: YAML error: {str(error).splitlines()[0]}") from None
-    if _expanded_size(data, {}) > MAX_VALUES:
-        raise ConfigError(
-            f"{path}: YAML aliases expand to more than {MAX_VALUES} values; write the values out"
-        )
-    return data
-
-
-def _expanded_size(value: Any, sizes: dict[int, int]) -> int:
-    """Values in `value` with every alias expanded; an aliased node is sized once (`sizes`)."""
-    if not isinstance(value, (list, dict)):
-        return 1
-    if id(value) not in sizes:
-        children = value.values() if isinstance(value, dict) else value
-        sizes[id(value)] = 1 + sum(_expanded_size(child, sizes) for child in children)
-    return sizes[id(value)]
-
-
 def load(source: str | Path, origin: str | None = None) -> ModelConfig:
     """A model from a preset name or a YAML file, the one rule for every command: a preset's
     name always means the preset (write ./NAME for a file of that name); anything else is a
@@ -121,15 +39,15 @@ def load(source: str | Path, origin: str | None = None) -> ModelConfig:
     text = str(source)
     prefix = f"{origin}: " if origin else ""
     try:
-        if text == STDIN:
-            return from_mapping(read_yaml(Path(STDIN)), "stdin", "stdin")
         if text in preset_names():
             family = preset_family(text)
             return ModelConfig(text, spec_from_fields(family, dict(family.presets[text]), text))
-        if not is_path(text):
+        if text != STDIN and not is_path(text):
             raise unknown_preset(text, " (or a path ending in .yaml)")
-        if text == "-":
-            return from_mapping(read_yaml(Path("-")), "stdin", "-")
+        from scalecalc.yamlfile import read_yaml
+
+        if text == STDIN:
+            return from_mapping(read_yaml(Path(STDIN)), "stdin", "stdin")
         path = Path(source)
         return from_mapping(read_yaml(path), path.stem, str(path))
     except ConfigError as error:
@@ -249,16 +167,6 @@ def _coerce(value: Any, hint: Any) -> Any:
 
 def dump(model: ModelConfig) -> str:
     """YAML text for a model that `load` reads back to an equal spec."""
-    fields = {"name": model.name, **model.spec.to_dict()}
-    return yaml.dump(fields, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    from scalecalc.yamlfile import dump_mapping
 
-
-class _Dumper(yaml.SafeDumper):
-    """One style for every family: block mappings, lists inline (`depths: [3, 4, 6, 3]`)."""
-
-
-def _inline_list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
-
-
-_Dumper.add_representer(list, _inline_list)
+    return dump_mapping({"name": model.name, **model.spec.to_dict()})

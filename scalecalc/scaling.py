@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -161,6 +162,8 @@ def scale_resolution(resolution: int, factor: float, quantum: int = 4) -> int:
     return max(1, round(resolution * factor / quantum)) * quantum
 
 
+# Cached: a flops solve snaps the same few (width, group width) pairs thousands of times.
+@functools.lru_cache(maxsize=4096)
 def adjust_compatibility(width: int, bottleneck_ratio: float, group_width: int) -> tuple[int, int]:
     """Snap a stage's width so its bottleneck width is a multiple of its group width."""
     bottleneck = max(1, int(width * bottleneck_ratio))

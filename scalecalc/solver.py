@@ -56,10 +56,11 @@ class Evaluator:
             spec = self._scale(s)
         except ScalecalcError:
             return None
-        if spec not in self._flops:
-            self._flops[spec] = self._flops_of(spec)
-        self.tried.append((s, spec, self._flops[spec]))
-        return self._flops[spec]
+        flops = self._flops.get(spec)
+        if flops is None:
+            flops = self._flops[spec] = self._flops_of(spec)
+        self.tried.append((s, spec, flops))
+        return flops
 
 
 def solve(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scalecalc.config import is_path, preset_names, read_yaml
+from scalecalc.config import is_path, preset_names
 from scalecalc.costs import CONVENTIONS
 from scalecalc.durations import format_seconds, parse_seconds
 from scalecalc.errors import ConfigError, ScalecalcError, shown
@@ -84,6 +84,8 @@ def valid_sweep(sweep: Sweep, origin: str | None) -> Sweep:
 
 def read_sweep(path: str | Path) -> Sweep:
     """A sweep from a YAML file; relative base paths resolve against the file's folder."""
+    from scalecalc.yamlfile import read_yaml
+
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):

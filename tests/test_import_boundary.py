@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 HEAVY = ("torch", "fvcore", "matplotlib")
 
-# Runs the console entry point in a fresh interpreter, then reports which heavy modules it
-# loaded (on stderr's last line, so that the command's own stdout stays intact).
+# Runs the console entry point in a fresh interpreter, then reports which of the watched
+# modules it loaded (on stderr's last line, so that the command's own stdout stays intact).
 PROBE = """
 import json, sys
 from scalecalc.cli import main
@@ -28,15 +28,17 @@ try:
     main()
 except SystemExit as exit:
     code = exit.code
-heavy = [name for name in {heavy!r} if name in sys.modules]
+heavy = [name for name in {watched!r} if name in sys.modules]
 print(json.dumps({{"code": code, "heavy": heavy}}), file=sys.stderr)
-""".format(heavy=HEAVY)
+"""
 
 
-def run_fresh(args: list[str], cwd: Path) -> tuple[int, list[str], str]:
-    """Exit code, heavy modules loaded and stdout of `scalecalc ARGS` in a new interpreter."""
+def run_fresh(
+    args: list[str], cwd: Path, watched: tuple[str, ...] = HEAVY
+) -> tuple[int, list[str], str]:
+    """Exit code, `watched` modules loaded and stdout of `scalecalc ARGS` in a new interpreter."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", PROBE.format(watched=watched), *args],
         cwd=cwd,
         capture_output=True,
         text=True,

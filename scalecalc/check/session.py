@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scalecalc.config import load, preset_names, read_yaml
+from scalecalc.config import load, preset_names
 from scalecalc.errors import ConfigError, shown
 from scalecalc.registry import list_presets
 from scalecalc.sweep import DEFAULT_SWEEP, Entry, expand
@@ -82,6 +82,8 @@ def _is_sweep_file(source: str) -> bool:
     """Whether `source` is a sweep file: a YAML mapping with a `bases` or `strategies` key."""
     if source in preset_names() or Path(source).suffix not in (".yaml", ".yml"):
         return False
+    from scalecalc.yamlfile import read_yaml
+
     data = read_yaml(Path(source))
     return isinstance(data, dict) and ("bases" in data or "strategies" in data)
 

@@ -9,7 +9,9 @@ norms and global means cost flops only in the `fvcore` convention, through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 from scalecalc.costs import (
     Costs,
@@ -217,3 +219,30 @@ class Tally:
 def total(parts: Sequence[Tally]) -> Costs:
     """Costs of a network from the tallies of its parts, in forward order."""
     return costs_from_stages([part.stage() for part in parts])
+
+
+Shape = TypeVar("Shape", bound=Hashable)
+# Charges one block of a given shape to a tally and returns its output side.
+Charge = Callable[[Tally, Shape, int], int]
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def block_tally(charge: Charge, block: Shape, size: int, convention: str) -> tuple[Tally, int]:
+    """A fresh tally charged with one block, and its output side, worked out once per shape and
+    input side: the models a flops solve tries share most of their blocks. The tally is
+    shared: add it to others, never change it."""
+    tally = Tally("block", convention)
+    return tally, charge(tally, block, size)
+
+
+def stage_tally(
+    name: str, charge: Charge, first: Shape, rest: Shape, depth: int, size: int, convention: str
+) -> tuple[Tally, int]:
+    """A stage of `depth` blocks, `first` then `rest` repeated (blocks after the first are
+    identical, so each is costed once); its tally and output side."""
+    stage = Tally(name, convention)
+    opening, size = block_tally(charge, first, size, convention)
+    repeated, _ = block_tally(charge, rest, size, convention)
+    stage.add(opening)
+    stage.add(repeated, depth - 1)
+    return stage, size

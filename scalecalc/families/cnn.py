@@ -8,10 +8,10 @@ its stride and its squeeze-excitation width.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from scalecalc.errors import SpecError
-from scalecalc.families.block_costs import Tally
+from scalecalc.families.block_costs import Tally, stage_tally
 from scalecalc.families.spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import (
     Factors,
@@ -91,8 +91,9 @@ def scaled_stage_fields(spec: StageSpec, factors: Factors) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class BlockShape:
+# Named tuples, not frozen dataclasses: a flops solve plans every model it tries, and a tuple
+# is several times quicker to make.
+class BlockShape(NamedTuple):
     """One residual block of a stage: its widths, stride and squeeze-excitation width."""
 
     kind: str  # "bottleneck" or "basic"
@@ -104,8 +105,7 @@ class BlockShape:
     se_width: int
 
 
-@dataclass(frozen=True)
-class StagePlan:
+class StagePlan(NamedTuple):
     """A stage: its first block, and the block repeated `depth - 1` times after it."""
 
     first: BlockShape
@@ -154,9 +154,8 @@ def stage_costs(spec: StageSpec, c_in: int, size: int, convention: str) -> tuple
     """Tallies of the stages after a stem of `c_in` channels and side `size`; the final side."""
     stages = []
     for index, plan in enumerate(stage_plan(spec, c_in)):
-        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        size = block_costs(stage, plan.first, size)
-        block_costs(rest, plan.rest, size)
-        stage.add(rest, plan.depth - 1)  # blocks after the first are identical
+        stage, size = stage_tally(
+            f"stage{index + 1}", block_costs, plan.first, plan.rest, plan.depth, size, convention
+        )
         stages.append(stage)
     return stages, size

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from scalecalc.costs import Costs
 from scalecalc.errors import SpecError
-from scalecalc.families.block_costs import Tally, total
+from scalecalc.families.block_costs import Tally, stage_tally, total
 from scalecalc.families.spec import MAX_DEPTH, MAX_WIDTH, BaseSpec, check_each, check_range
 from scalecalc.scaling import (
     Factors,
@@ -61,8 +61,9 @@ class EfficientNetSpec(BaseSpec):
         return int(c_in * self.se_ratio)
 
 
-@dataclass(frozen=True)
-class MBConvShape:
+# Named tuples, not frozen dataclasses: a flops solve plans every model it tries, and a tuple
+# is several times quicker to make.
+class MBConvShape(NamedTuple):
     """One MBConv block: input and output widths, expanded width, kernel, stride, SE width."""
 
     c_in: int
@@ -73,8 +74,7 @@ class MBConvShape:
     se_width: int
 
 
-@dataclass(frozen=True)
-class MBConvStage:
+class MBConvStage(NamedTuple):
     """A stage: its first block, and the block repeated `depth - 1` times after it."""
 
     first: MBConvShape
@@ -105,10 +105,9 @@ def complexity(spec: EfficientNetSpec, convention: str = "paper") -> Costs:
     size = stem.conv_bn(3, spec.stem_width, spec.resolution, 3, 2)
     parts = [stem]
     for index, plan in enumerate(stage_plan(spec)):
-        stage, rest = Tally(f"stage{index + 1}", convention), Tally("block", convention)
-        size = _mbconv_costs(stage, plan.first, size)
-        _mbconv_costs(rest, plan.rest, size)
-        stage.add(rest, plan.depth - 1)  # blocks after the first are identical
+        stage, size = stage_tally(
+            f"stage{index + 1}", _mbconv_costs, plan.first, plan.rest, plan.depth, size, convention
+        )
         parts.append(stage)
     head = Tally("head", convention)
     head.conv_bn(spec.widths[-1], spec.head_width, size, 1)

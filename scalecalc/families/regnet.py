@@ -34,7 +34,18 @@ class RegNetSpec(StageSpec):
 def stages_from_paper(
     depth: int, w0: int, wa: float, wm: float, group_width: int, bottleneck_ratio: float = 1.0
 ) -> dict[str, tuple[int, ...]]:
-    """Per-stage depths, widths and group widths from the paper's (d, w0, wa, wm, g, b)."""
+    """Per-stage depths, widths and group widths from the paper's (d, w0, wa, wm, g, b); a
+    preset's are looked up, any other computed."""
+    if bottleneck_ratio == 1.0 and (depth, w0, wa, wm, group_width) in PRESET_STAGES:
+        stages = PRESET_STAGES[depth, w0, wa, wm, group_width]
+        return dict(zip(("depths", "widths", "group_widths"), stages))
+    return compute_stages(depth, w0, wa, wm, group_width, bottleneck_ratio)
+
+
+def compute_stages(
+    depth: int, w0: int, wa: float, wm: float, group_width: int, bottleneck_ratio: float = 1.0
+) -> dict[str, tuple[int, ...]]:
+    """`stages_from_paper` computed as the reference implementation does."""
     # numpy on purpose: the same float operations as the reference implementation. Imported
     # here so that commands which never expand a RegNet start without it.
     import numpy as np
@@ -122,4 +133,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     "regnety_400mf": _paper(16, 48, 27.89, 2.09, 8, se=0.25),
     "regnety_4gf": _paper(22, 96, 31.41, 2.24, 64, se=0.25),
     "regnety_16gf": _paper(18, 200, 106.23, 2.48, 112, se=0.25),
+}
+
+# The stage form (depths, widths, group widths) `compute_stages` gives each preset's
+# (depth, w0, wa, wm, group width), written out so that loading a preset does not import numpy,
+# which takes longer than counting a whole sweep; tests/test_startup.py keeps them equal.
+PRESET_STAGES: dict[tuple[int, int, float, float, int], tuple[tuple[int, ...], ...]] = {
+    (22, 24, 24.48, 2.54, 16): ((1, 2, 7, 12), (32, 64, 160, 384), (16, 16, 16, 16)),
+    (23, 96, 38.65, 2.43, 40): ((2, 5, 14, 2), (80, 240, 560, 1360), (40, 40, 40, 40)),
+    (16, 48, 27.89, 2.09, 8): ((1, 3, 6, 6), (48, 104, 208, 440), (8, 8, 8, 8)),
+    (22, 96, 31.41, 2.24, 64): ((2, 6, 12, 2), (128, 192, 512, 1088), (64, 64, 64, 64)),
+    (18, 200, 106.23, 2.48, 112): ((2, 4, 11, 1), (224, 448, 1232, 3024), (112, 112, 112, 112)),
 }

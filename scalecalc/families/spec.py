@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,11 +21,6 @@ MAX_CLASSES = 1_000_000
 MAX_STAGES = 16
 
 
-@functools.cache
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
 def _type_name(hint: Any) -> str:
     if typing.get_origin(hint) is tuple:
         item = typing.get_args(hint)[0]
@@ -33,17 +29,33 @@ def _type_name(hint: Any) -> str:
     return names[hint]
 
 
-def _matches(value: Any, hint: Any) -> bool:
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """A check that a value has the type `hint` names: no bool passes for a number, no NaN or
+    infinity for a float, every item of a tuple checked."""
     if typing.get_origin(hint) is tuple:
-        item = typing.get_args(hint)[0]
-        return isinstance(value, tuple) and all(_matches(v, item) for v in value)
+        item = _checker(typing.get_args(hint)[0])
+        return lambda value: isinstance(value, tuple) and all(map(item, value))
     if hint is bool:
-        return isinstance(value, bool)
-    if isinstance(value, bool):
-        return False
+        return _is_bool
     if hint is float:
-        return is_finite_number(value)
-    return isinstance(value, hint)
+        return is_finite_number
+    return lambda value: isinstance(value, hint) and not isinstance(value, bool)
+
+
+@functools.cache
+def _field_checks(cls: type) -> tuple[tuple[str, Callable[[Any], bool], str], ...]:
+    """Each field of a spec class with its type check and the type's name, worked out once per
+    class: resolving type hints costs far more than checking a value, and a solver builds
+    thousands of specs."""
+    return tuple(
+        (name, _checker(hint), _type_name(hint))
+        for name, hint in typing.get_type_hints(cls).items()
+        if typing.get_origin(hint) is not ClassVar
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,12 +67,10 @@ class BaseSpec:
     num_classes: int = 1000
 
     def __post_init__(self) -> None:
-        for name, hint in _field_types(type(self)).items():
-            if typing.get_origin(hint) is ClassVar:
-                continue
+        for name, check, type_name in _field_checks(type(self)):
             value = getattr(self, name)
-            if not _matches(value, hint):
-                raise SpecError(name, f"must be {_type_name(hint)}, got {shown(value)}")
+            if not check(value):
+                raise SpecError(name, f"must be {type_name}, got {shown(value)}")
         self.validate()
 
     def validate(self) -> None:
@@ -81,9 +91,22 @@ class BaseSpec:
             fields[field.name] = list(value) if isinstance(value, tuple) else value
         return fields
 
-    def replace(self, **changes: Any) -> "BaseSpec":
-        """A new, validated spec with some fields changed."""
-        return dataclasses.replace(self, **changes)
+    def replace(self, **changes: Any) -> BaseSpec:
+        """A new, validated spec with some fields changed; the same request again gives the
+        spec built the first time (specs are immutable, and a flops solve asks for most of the
+        specs it tries two or three times over)."""
+        # Each value's type is part of the request: 1 and 1.0 are equal keys, different fields.
+        key = tuple((name, type(value), value) for name, value in changes.items())
+        try:
+            hash(key)
+        except TypeError:  # a list or another unhashable value: built (and refused) as given
+            return dataclasses.replace(self, **changes)
+        return _replaced(self, key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _replaced(spec: BaseSpec, changes: tuple[tuple[str, type, Any], ...]) -> BaseSpec:
+    return dataclasses.replace(spec, **{name: value for name, _, value in changes})
 
 
 def check_range(key: str, value: float, low: float, high: float) -> None:
