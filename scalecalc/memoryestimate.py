@@ -1,0 +1,43 @@
+"""What a peak-memory estimate is, and the settings a step may have: shared by the meta-device
+trace (scalecalc.nn.memory) and its closed-form twin (scalecalc.stepmemory). Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
+
+# The CUDA caching allocator hands out blocks in multiples of 512 bytes, and
+# torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
+CUDA_BLOCK = 512
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak bytes of one inference or training step, and what was alive at that moment.
+
+    `activations` is everything else alive at the peak: the input, layer outputs, tensors saved
+    for backward, gradients of activations and the temporaries of the optimizer step. The four
+    parts add up to `total_bytes`."""
+
+    total_bytes: int
+    weights: int
+    grads: int
+    optimizer_state: int
+    activations: int
+    batch_size: int
+    dtype: str
+    train: bool
+    optimizer: str | None
+
+
+def check_options(dtype: str, train: bool, optimizer: str | None, device: str) -> None:
+    """Raise ValueError for a dtype, optimizer or device no step is set up with."""
+    if dtype not in DTYPE_NAMES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if optimizer is not None and not train:
+        raise ValueError("an optimizer needs train=True")
+    if device not in DEVICE_KINDS:
+        raise ValueError(f"device must be one of {', '.join(DEVICE_KINDS)}, got {device!r}")

@@ -1,0 +1,140 @@
+"""Peak memory of inference and of a training step in closed form: the twin of the meta-device
+trace (scalecalc.nn.memory), without torch.
+
+The step is replayed on a Tape (scalecalc.tape) block by block (scalecalc.families.blockmemory):
+the weights and buffers, the optimizer's state, every op's output and what autograd saves, the
+backward pass as torch's engine orders it, then the optimizer step's temporaries. Tests hold it
+equal to the trace, byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
+from scalecalc.errors import ModelTooLargeError
+from scalecalc.families.netmemory import forward, parameters
+from scalecalc.families.opmemory import Ops
+from scalecalc.limits import MAX_BATCH_SIZE
+from scalecalc.machine import gib
+from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
+from scalecalc.step_options import DTYPE_BYTES
+from scalecalc.tape import Tape
+
+if TYPE_CHECKING:
+    from scalecalc.families.spec import BaseSpec
+
+# Optimizer state per parameter: SGD's momentum buffer; Adam's two moments.
+STATE_TENSORS = {"sgd": 1, "adam": 2, "adamw": 2}
+STEP_COUNT_BYTES = 8  # each batch norm's num_batches_tracked, an int64 buffer
+
+
+def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -> None:
+    """The temporaries of one step; SGD updates in place. Adam's `denom` is sqrt(v) / c: on
+    CUDA the foreach kernels make it for every parameter at once; elsewhere one parameter at a
+    time, sqrt(v) and the quotient made while the previous parameter's `denom` is still bound."""
+    if optimizer == "sgd":
+        return
+    if device == "cuda":
+        made = [tape.alloc(size) for size in sizes]
+        tape.drop(*made)
+        return
+    denom = None
+    for size in sizes:
+        root = tape.alloc(size)
+        quotient = tape.alloc(size)
+        tape.drop(root, denom)
+        denom = quotient
+    tape.drop(denom)
+
+
+def replay(
+    spec: BaseSpec,
+    batch_size: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> Tape:
+    """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step."""
+    itemsize = DTYPE_BYTES[dtype]
+    tape = Tape(CUDA_BLOCK if device == "cuda" else 1)
+    params, norms = parameters(spec)
+    sizes = [count * itemsize for count in params]
+    for size in sizes:
+        tape.hold(size, "weights")
+    for channels in norms:
+        tape.hold(channels * itemsize, "weights")
+        tape.hold(channels * itemsize, "weights")
+        tape.hold(STEP_COUNT_BYTES, "weights")
+    for _ in range(STATE_TENSORS[optimizer] if optimizer else 0):
+        for size in sizes:
+            tape.hold(size, "optimizer_state")
+    ops = Ops(tape, itemsize, train)
+    logits = forward(spec, ops, batch_size)
+    if train:
+        ops.loss(logits)
+        if optimizer is not None:
+            _optimizer_step(tape, sizes, optimizer, device)
+    return tape
+
+
+def estimate_peak(
+    spec: BaseSpec,
+    batch_size: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> MemoryEstimate:
+    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`."""
+    check_options(dtype, train, optimizer, device)
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
+    tape = replay(spec, batch_size, dtype, train, optimizer, device)
+    parts = tape.peak_parts
+    return MemoryEstimate(
+        tape.peak,
+        parts["weights"],
+        parts["grads"],
+        parts["optimizer_state"],
+        parts["activations"],
+        batch_size,
+        dtype,
+        train,
+        optimizer,
+    )
+
+
+def max_batch(
+    spec: BaseSpec,
+    budget_bytes: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+) -> int:
+    """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
+    ModelTooLargeError if even MAX_BATCH_SIZE fits."""
+    check_options(dtype, train, optimizer, device)
+    peaks: dict[int, int] = {}
+    lines = []
+    for batch in LINE_BATCHES:
+        tape = replay(spec, batch, dtype, train, optimizer, device)
+        peaks[batch] = tape.peak
+        lines.append(tape.timeline)
+
+    def fits(batch: int) -> bool:
+        if batch > MAX_BATCH_SIZE:
+            return False
+        if batch not in peaks:
+            peaks[batch] = replay(spec, batch, dtype, train, optimizer, device).peak
+        return peaks[batch] <= budget_bytes
+
+    largest = largest_fitting(fits, min(linear_guess(*lines, budget_bytes), MAX_BATCH_SIZE))
+    if largest == MAX_BATCH_SIZE:
+        raise ModelTooLargeError(
+            f"at least {largest} images of this model fit in {gib(budget_bytes)}; "
+            "give a smaller budget"
+        )
+    return largest
