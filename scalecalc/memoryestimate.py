@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
 
+# How `--memory` counts: in closed form (scalecalc.stepmemory) or traced (scalecalc.nn.memory).
+MEMORY_COUNTERS = ("analytic", "trace")
 # The CUDA caching allocator hands out blocks in multiples of 512 bytes, and
 # torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
 CUDA_BLOCK = 512

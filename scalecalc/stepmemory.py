@@ -55,21 +55,18 @@ def replay(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    record: bool = False,
 ) -> Tape:
-    """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step."""
+    """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
+    (with `record`, the bytes alive after each allocation too)."""
     itemsize = DTYPE_BYTES[dtype]
-    tape = Tape(CUDA_BLOCK if device == "cuda" else 1)
+    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
     params, norms = parameters(spec)
     sizes = [count * itemsize for count in params]
-    for size in sizes:
-        tape.hold(size, "weights")
-    for channels in norms:
-        tape.hold(channels * itemsize, "weights")
-        tape.hold(channels * itemsize, "weights")
-        tape.hold(STEP_COUNT_BYTES, "weights")
-    for _ in range(STATE_TENSORS[optimizer] if optimizer else 0):
-        for size in sizes:
-            tape.hold(size, "optimizer_state")
+    buffers = [channels * itemsize for channels in norms] * 2
+    tape.hold(sizes + buffers + [STEP_COUNT_BYTES] * len(norms), "weights")
+    if optimizer is not None:
+        tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
     ops = Ops(tape, itemsize, train)
     logits = forward(spec, ops, batch_size)
     if train:
@@ -120,7 +117,7 @@ def max_batch(
     peaks: dict[int, int] = {}
     lines = []
     for batch in LINE_BATCHES:
-        tape = replay(spec, batch, dtype, train, optimizer, device)
+        tape = replay(spec, batch, dtype, train, optimizer, device, record=True)
         peaks[batch] = tape.peak
         lines.append(tape.timeline)
 

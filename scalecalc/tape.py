@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 from collections.abc import Callable, Sequence
 
 KINDS = ("weights", "grads", "optimizer_state", "activations")
@@ -57,35 +56,40 @@ class Tape:
     """Bytes alive over one step, by kind, and their peak (taken after each op, as the trace)."""
 
     __slots__ = (
-        "block", "by_kind", "peak", "peak_at", "peak_parts", "seq", "timeline", "total",
+        "allocs", "block", "by_kind", "peak", "peak_at", "peak_parts", "seq", "timeline", "total",
     )  # fmt: skip
 
-    def __init__(self, block: int = 1) -> None:
+    def __init__(self, block: int = 1, record: bool = False) -> None:
         self.block = block
         self.total = 0
         self.peak = 0
         self.by_kind = dict.fromkeys(KINDS, 0)
         self.peak_parts = dict(self.by_kind)
-        self.peak_at = 0
+        self.peak_at = 0  # allocations made up to the peak
+        self.allocs = 0
         self.seq = 0
-        # the bytes alive after each allocation: affine in the batch, for max_batch's line
-        self.timeline: list[int] = []
+        # with `record`, the bytes alive after each allocation: affine in the batch, for
+        # max_batch's line
+        self.timeline: list[int] | None = [] if record else None
 
     def rounded(self, nbytes: int) -> int:
         """`nbytes` as the allocator hands it out (a multiple of its block)."""
-        return math.ceil(nbytes / self.block) * self.block
+        return nbytes if self.block == 1 else -(-nbytes // self.block) * self.block
 
-    def hold(self, nbytes: int, kind: str) -> None:
-        """Count bytes that stay alive for the whole step (weights, gradients, state)."""
-        self.total += self.rounded(nbytes)
-        self.by_kind[kind] += self.rounded(nbytes)
+    def hold(self, sizes: Sequence[int], kind: str) -> None:
+        """Count tensors of these bytes that stay alive for the whole step (weights, state)."""
+        held = sum(map(self.rounded, sizes))
+        self.total += held
+        self.by_kind[kind] += held
         self._check()
 
     def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
         """A new storage of `nbytes` made by an op, with one reference."""
-        storage = Storage(self.rounded(nbytes), kind, len(self.timeline))
-        self.total += storage.nbytes
-        self.by_kind[kind] += storage.nbytes
+        if self.block != 1:
+            nbytes = -(-nbytes // self.block) * self.block
+        storage = Storage(nbytes, kind, self.allocs)
+        self.total += nbytes
+        self.by_kind[kind] += nbytes
         self._check()
         return storage
 
@@ -171,8 +175,10 @@ class Tape:
                     heapq.heappush(ready, (-target.seq, next(order), target))
 
     def _check(self) -> None:
-        self.timeline.append(self.total)
+        self.allocs += 1
+        if self.timeline is not None:
+            self.timeline.append(self.total)
         if self.total > self.peak:
             self.peak = self.total
             self.peak_parts = dict(self.by_kind)
-            self.peak_at = len(self.timeline)
+            self.peak_at = self.allocs

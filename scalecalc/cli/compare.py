@@ -20,6 +20,7 @@ from scalecalc.cli.common import (
 )
 from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.cli.time_options import EpochsOption, GpusOption, ImagesOption, ProfileOption
+from scalecalc.memoryestimate import MEMORY_COUNTERS
 from scalecalc.step_options import DTYPE_NAMES, OPTIMIZERS
 from scalecalc.sweep_options import SweepOptions
 
@@ -81,6 +82,13 @@ def compare_command(
         Literal[OPTIMIZERS] | None,  # type: ignore[valid-type]
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
     ] = None,
+    memory_counter: Annotated[
+        Literal[MEMORY_COUNTERS] | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--memory-counter",
+            help="For --memory: analytic (closed form, default) or trace (meta device, torch).",
+        ),
+    ] = None,
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents;
     optionally predict time per image on a device, hours of a training run and peak memory;
@@ -94,7 +102,9 @@ def compare_command(
         # Every destination is checked before the sweep runs, not after.
         destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
-        memory_options = MemoryOptions(memory, max_batch, batch_size, dtype, train, optimizer)
+        memory_options = MemoryOptions(
+            memory, max_batch, batch_size, dtype, train, optimizer, memory_counter
+        )
         options = CompareOptions(
             sweep, bench_file=bench_file, profile=profile, epochs=epochs, images=images,
             gpus=gpus, memory=memory_options, plot=plot,

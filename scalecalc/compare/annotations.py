@@ -148,6 +148,7 @@ class MemorySetting:
     train: bool = False
     optimizer: str | None = None
     budget: int | None = None  # bytes; None: no max-batch column
+    counter: str = "analytic"  # closed form (scalecalc.stepmemory), or "trace" (nn.memory)
 
     def describe(self) -> str:
         """One line for the note under the tables."""
@@ -168,24 +169,40 @@ class MemorySetting:
         return f"batch {self.batch_size}, {self.dtype}, {self.mode}"
 
 
-def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
-    """Peak memory of each row's model at the setting's batch size, traced on the meta device
-    (scalecalc.nn.memory), and the largest batch within the budget when one is given."""
-    from scalecalc.nn.memory import spec_step
+def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int | None]:
+    """The peak of the row's model at the setting's batch, and the largest batch within its
+    budget (None: no budget), in closed form or traced as the setting's counter says."""
+    spec = row.spec
+    step_options = (setting.dtype, setting.train, setting.optimizer, "cpu")
+    option = "--memory"
+    try:
+        if setting.counter == "trace":
+            from scalecalc.nn.memory import spec_step
 
+            step = spec_step(spec, *step_options)
+            peak = step.estimate(setting.batch_size).total_bytes
+            option = "--max-batch"
+            return peak, None if setting.budget is None else step.max_batch(setting.budget)
+        from scalecalc.stepmemory import estimate_peak, max_batch
+
+        peak = estimate_peak(spec, setting.batch_size, *step_options).total_bytes
+        option = "--max-batch"
+        return peak, None if setting.budget is None else max_batch(
+            spec, setting.budget, *step_options
+        )
+    except ModelTooLargeError as error:
+        raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
+
+
+def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
+    """Peak memory of each row's model at the setting's batch size, in closed form
+    (scalecalc.stepmemory) or traced on the meta device (scalecalc.nn.memory), and the largest
+    batch within the budget when one is given."""
     cells, values, records = {}, {}, {}
     steps: dict[Any, tuple[int, int | None]] = {}
     for row in rows:
-        if row.spec not in steps:  # a spec twice in a sweep is traced once
-            option = "--memory"
-            try:
-                step = spec_step(row.spec, setting.dtype, setting.train, setting.optimizer, "cpu")
-                peak = step.estimate(setting.batch_size).total_bytes
-                option = "--max-batch"
-                largest = None if setting.budget is None else step.max_batch(setting.budget)
-            except ModelTooLargeError as error:
-                raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
-            steps[row.spec] = (peak, largest)
+        if row.spec not in steps:  # a spec twice in a sweep is counted once
+            steps[row.spec] = _peak_and_largest(row, setting)
         peak, largest = steps[row.spec]
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))
         values[row.key] = (peak,) + (() if largest is None else (largest,))
@@ -201,7 +218,8 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
     header = f"peak memory (MiB, {setting.label()})"
     headers: tuple[str, ...] = (header,)
     columns: tuple[str, ...] = ("peak_memory_bytes",)
-    note = f"Predicted peak memory (meta-device trace): {setting.describe()}."
+    how = "meta-device trace" if setting.counter == "trace" else "closed form"
+    note = f"Predicted peak memory ({how}): {setting.describe()}."
     document: dict[str, Any] = {"memory_setting": setting.describe()}
     if setting.budget is not None:
         headers += (f"max batch ({setting.budget / 2**30:g} GiB, {setting.dtype}, {setting.mode})",)

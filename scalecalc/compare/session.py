@@ -31,6 +31,7 @@ class MemoryOptions:
     dtype: str | None = None
     train: bool | None = None
     optimizer: str | None = None
+    counter: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
             "--dtype": options.dtype,
             "--train": options.train,
             "--optimizer": options.optimizer,
+            "--memory-counter": options.counter,
         }
         for option, value in given.items():
             if value is not None:
@@ -92,7 +94,9 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
         check_batch_size(options.batch_size)
     if options.optimizer is not None and not options.train:
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
-    require_torch("--memory" if options.max_batch is None else "--max-batch")
+    counter = options.counter or "analytic"
+    if counter == "trace":
+        require_torch("--memory-counter trace")
     budget = None if options.max_batch is None else parse_bytes(options.max_batch, "--max-batch")
     default = MemorySetting()
     return MemorySetting(
@@ -101,6 +105,7 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
         bool(options.train),
         options.optimizer,
         budget,
+        counter,
     )
 
 
