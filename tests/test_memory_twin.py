@@ -4,6 +4,7 @@ dtype, inference and training with each optimizer, on CPU and with CUDA's roundi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -145,3 +146,30 @@ def test_the_closed_form_imports_no_torch() -> None:
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )
     assert done.stdout.split() == ["True", "True", "False"], done.stderr
+
+
+def test_compare_gives_the_same_columns_with_either_counter() -> None:
+    from typer.testing import CliRunner
+
+    from scalecalc.cli import app
+
+    runner = CliRunner()
+    args = ["compare", "regnetx_400mf", "-s", "w", "--factors", "2", "--memory", "--train"]
+    args += ["--optimizer", "sgd", "--batch-size", "4", "-f"]
+    documents = {}
+    for counter in ("analytic", "trace"):
+        result = runner.invoke(app, [*args, "json", "--memory-counter", counter])
+        assert result.exit_code == 0, result.output
+        documents[counter] = result.stdout
+    analytic, traced = (json.loads(documents[c]) for c in ("analytic", "trace"))
+    assert [r["memory"] for r in analytic["rows"]] == [r["memory"] for r in traced["rows"]]
+    # The default is the closed form, and the note under the table says which counter ran.
+    default = runner.invoke(app, [*args, "md"])
+    assert "Predicted peak memory (closed form): training step, optimizer sgd" in default.stdout
+    trace_md = runner.invoke(app, [*args, "md", "--memory-counter", "trace"])
+    assert "Predicted peak memory (meta-device trace): training step" in trace_md.stdout
+    alone = runner.invoke(app, ["compare", "--memory-counter", "trace"])
+    assert alone.exit_code == 2
+    assert alone.stderr == (
+        "error: --memory-counter: applies only to predicted memory; add --memory or --max-batch\n"
+    )
