@@ -103,6 +103,58 @@ def estimate_peak(
     )
 
 
+class Peaks:
+    """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
+    or none, so without allocator rounding (CPU, MPS) the bytes after each allocation are
+    a_t + b_t·batch from batch 2 on (batch 1 takes other paths in places), exact from the lines
+    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed."""
+
+    def __init__(
+        self,
+        spec: BaseSpec,
+        dtype: str = "float32",
+        train: bool = False,
+        optimizer: str | None = None,
+        device: str = "cpu",
+    ) -> None:
+        check_options(dtype, train, optimizer, device)
+        self.step = (spec, dtype, train, optimizer, device)
+        tapes = [replay(spec, batch, *self.step[1:], record=True) for batch in LINE_BATCHES]
+        self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
+        self.lines = [tape.timeline or [] for tape in tapes]
+        self.affine = device != "cuda"
+
+    def peak(self, batch: int) -> int:
+        """The peak bytes of one step at `batch`."""
+        if batch not in self.peaks:
+            if self.affine and batch >= LINE_BATCHES[0]:
+                steps = batch - LINE_BATCHES[0]
+                low, high = self.lines
+                self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
+            else:
+                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:]).peak
+        return self.peaks[batch]
+
+    def max_batch(self, budget_bytes: int) -> int:
+        """The largest batch whose peak fits in `budget_bytes` (0 if none);
+        ModelTooLargeError if even MAX_BATCH_SIZE fits."""
+        guess = linear_guess(*self.lines, budget_bytes)
+        if self.affine and guess >= LINE_BATCHES[0]:
+            largest = min(guess, MAX_BATCH_SIZE)
+        else:
+
+            def fits(batch: int) -> bool:
+                return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
+
+            largest = largest_fitting(fits, min(guess, MAX_BATCH_SIZE))
+        if largest == MAX_BATCH_SIZE:
+            raise ModelTooLargeError(
+                f"at least {largest} images of this model fit in {gib(budget_bytes)}; "
+                "give a smaller budget"
+            )
+        return largest
+
+
 def max_batch(
     spec: BaseSpec,
     budget_bytes: int,
@@ -113,25 +165,4 @@ def max_batch(
 ) -> int:
     """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
     ModelTooLargeError if even MAX_BATCH_SIZE fits."""
-    check_options(dtype, train, optimizer, device)
-    peaks: dict[int, int] = {}
-    lines = []
-    for batch in LINE_BATCHES:
-        tape = replay(spec, batch, dtype, train, optimizer, device, record=True)
-        peaks[batch] = tape.peak
-        lines.append(tape.timeline)
-
-    def fits(batch: int) -> bool:
-        if batch > MAX_BATCH_SIZE:
-            return False
-        if batch not in peaks:
-            peaks[batch] = replay(spec, batch, dtype, train, optimizer, device).peak
-        return peaks[batch] <= budget_bytes
-
-    largest = largest_fitting(fits, min(linear_guess(*lines, budget_bytes), MAX_BATCH_SIZE))
-    if largest == MAX_BATCH_SIZE:
-        raise ModelTooLargeError(
-            f"at least {largest} images of this model fit in {gib(budget_bytes)}; "
-            "give a smaller budget"
-        )
-    return largest
+    return Peaks(spec, dtype, train, optimizer, device).max_batch(budget_bytes)

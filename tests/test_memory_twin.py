@@ -81,6 +81,18 @@ def test_max_batch_equals_the_traced_search() -> None:
     assert stepmemory.max_batch(spec, 2**20, "float32", True, "sgd") == 0
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_peaks_at_any_batch_from_two_lines(device: str) -> None:
+    # The independent value: a full replay at each batch (itself equal to the trace above).
+    spec = load("vit_s16").spec
+    peaks = stepmemory.Peaks(spec, "float16", True, "adamw", device)
+    for batch in (1, 2, 5, 64, 1000):
+        replayed = stepmemory.estimate_peak(spec, batch, "float16", True, "adamw", device)
+        assert peaks.peak(batch) == replayed.total_bytes
+    largest = peaks.max_batch(40 * 2**30)
+    assert peaks.peak(largest) <= 40 * 2**30 < peaks.peak(largest + 1)
+
+
 STEP_SETTINGS = st.sampled_from(
     [
         (False, "float32", None, "cpu"),

@@ -183,13 +183,12 @@ def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int
             peak = step.estimate(setting.batch_size).total_bytes
             option = "--max-batch"
             return peak, None if setting.budget is None else step.max_batch(setting.budget)
-        from scalecalc.stepmemory import estimate_peak, max_batch
+        from scalecalc.stepmemory import Peaks
 
-        peak = estimate_peak(spec, setting.batch_size, *step_options).total_bytes
+        peaks = Peaks(spec, *step_options)
+        peak = peaks.peak(setting.batch_size)
         option = "--max-batch"
-        return peak, None if setting.budget is None else max_batch(
-            spec, setting.budget, *step_options
-        )
+        return peak, None if setting.budget is None else peaks.max_batch(setting.budget)
     except ModelTooLargeError as error:
         raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
 
