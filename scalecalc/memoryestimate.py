@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scalecalc.step_options import DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
+from scalecalc.step_options import AMP_DTYPES, DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
 
 # How `--memory` counts: in closed form (scalecalc.stepmemory) or traced (scalecalc.nn.memory).
 MEMORY_COUNTERS = ("analytic", "trace")
@@ -19,8 +19,10 @@ class MemoryEstimate:
     """Peak bytes of one inference or training step, and what was alive at that moment.
 
     `activations` is everything else alive at the peak: the input, layer outputs, tensors saved
-    for backward, gradients of activations and the temporaries of the optimizer step. The four
-    parts add up to `total_bytes`."""
+    for backward, gradients of activations and the temporaries of the optimizer step. Under AMP
+    `cast_weights` is the autocast cache (low-precision copies of the weights), `scaler_state`
+    the float16 gradient scaler's; `ema_weights` the weight EMA. The parts add up to
+    `total_bytes`. Under AMP `dtype` is the low precision; weights stay float32."""
 
     total_bytes: int
     weights: int
@@ -31,10 +33,27 @@ class MemoryEstimate:
     dtype: str
     train: bool
     optimizer: str | None
+    amp: bool = False
+    channels_last: bool = False
+    ema: bool = False
+    cast_weights: int = 0
+    ema_weights: int = 0
+    scaler_state: int = 0
 
 
-def check_options(dtype: str, train: bool, optimizer: str | None, device: str) -> None:
-    """Raise ValueError for a dtype, optimizer or device no step is set up with."""
+def check_options(
+    dtype: str,
+    train: bool,
+    optimizer: str | None,
+    device: str,
+    amp: bool = False,
+    ema: bool = False,
+) -> None:
+    """Raise ValueError for a dtype, optimizer, device, AMP or EMA no step is set up with."""
+    if amp and dtype not in AMP_DTYPES:
+        raise ValueError(f"amp needs a low precision ({', '.join(AMP_DTYPES)}), got {dtype!r}")
+    if ema and not train:
+        raise ValueError("an EMA of the weights needs train=True")
     if dtype not in DTYPE_NAMES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
     if optimizer is not None and optimizer not in OPTIMIZERS:

@@ -123,6 +123,8 @@ class Peaks:
         self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
         self.lines = [tape.timeline or [] for tape in tapes]
         self.affine = device != "cuda"
+        # the weights and buffers, in the allocator's blocks
+        self.weights = tapes[0].by_kind["weights"]
 
     def peak(self, batch: int) -> int:
         """The peak bytes of one step at `batch`."""

@@ -98,17 +98,23 @@ def test_extrapolation_is_marked_in_every_format() -> None:
 
 
 def test_memory_columns_and_max_batch() -> None:
+    from scalecalc.devicememory import device_view
     from scalecalc.nn.memory import estimate_peak
 
-    budget = "1GiB"
+    budget = "2GiB"
     document = compare_json("--memory", "--batch-size", "4", "--train", "--max-batch", budget)
     base = load("regnety_400mf").spec
     row = next(r for r in document["rows"] if r["key"] == "regnety_400mf/base")
-    peak = estimate_peak(base, 4, train=True).total_bytes
+    # With a budget the trace counts CUDA blocks, and the largest batch is the one whose device
+    # view (tensors, reserve, workspace, context) fits.
+    peak = estimate_peak(base, 4, train=True, device="cuda").total_bytes
     assert row["memory"]["peak_bytes"] == peak
     largest = row["memory"]["max_batch"]
-    assert estimate_peak(base, largest, train=True).total_bytes <= parse_bytes(budget)
-    assert estimate_peak(base, largest + 1, train=True).total_bytes > parse_bytes(budget)
+
+    def needs(batch: int) -> int:
+        return device_view(estimate_peak(base, batch, train=True, device="cuda").total_bytes).total
+
+    assert needs(largest) <= parse_bytes(budget) < needs(largest + 1)
     assert document["memory_setting"] == "training step, optimizer none, float32, batch 4"
     assert row["memory"] | {"peak_bytes": 0, "max_batch": 0} == {
         "peak_bytes": 0,
@@ -121,7 +127,8 @@ def test_memory_columns_and_max_batch() -> None:
         app, ["compare", *SWEEP, "--memory", "--batch-size", "4", "--train", "-f", "md"]
     ).stdout
     header = "peak memory (MiB, batch 4, float32, train)"
-    assert f"| {header} |" in markdown and f"| {peak / 2**20:.0f} |" in markdown
+    cpu_peak = estimate_peak(base, 4, train=True).total_bytes
+    assert f"| {header} |" in markdown and f"| {cpu_peak / 2**20:.0f} |" in markdown
 
 
 @pytest.mark.parametrize(
@@ -138,6 +145,11 @@ def test_memory_columns_and_max_batch() -> None:
         (["--train", "--optimizer", "adamw"], "--train: applies only to predicted memory"),
         (["--optimizer", "sgd"], "--optimizer: applies only to predicted memory"),
         (["--profile", "rtx4090", "--batch-size", "8"], "--batch-size: applies only"),
+        (["--amp"], "--amp: applies only to predicted memory"),
+        (["--channels-last"], "--channels-last: applies only to predicted memory"),
+        (["--memory", "--amp", "--dtype", "float32"], "--amp: autocast runs in a low precision"),
+        (["--memory", "--ema"], "--ema: a weight EMA exists only with --train"),
+        (["--max-batch", "512MiB"], "--max-batch: 512MiB is less than a CUDA device needs"),
     ],
 )
 def test_bad_prediction_options_are_one_line(args: list[str], message: str) -> None:
@@ -145,6 +157,19 @@ def test_bad_prediction_options_are_one_line(args: list[str], message: str) -> N
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_a_budget_below_the_weights_alone_is_one_line() -> None:
+    # 1.5 GiB holds the context and workspace (1.008 GiB) but, with the 8.75% reserve, at most
+    # 0.45 GiB of tensors: less than ViT-L/16's 304.3 M float32 weights (1.134 GiB), which on the
+    # device take 1.134 * 1.0875 + 1.008 = 2.24 GiB.
+    args = ["compare", "vit_l16", "-s", "w", "--factors", "2", "--max-batch", "1.5GiB"]
+    result = runner.invoke(app, [*args, "--amp", "--train"])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "error: --max-batch: vit_l16/base: 1.5 GiB holds not even the weights (2.2 GiB on the "
+        "device with its context and reserve); give a larger budget\n"
+    )
 
 
 def test_sizes_parse_with_binary_and_decimal_units() -> None:

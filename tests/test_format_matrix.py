@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[list[str], tuple[str | None, ...], bool]] = {
     ),
     "compare-predicted": (
         ["compare", TINY, "-s", "w,dWr", "--target-factor", "2", "--profile", "rtx4090"]
-        + ["--memory", "--max-batch", "1GiB"],
+        + ["--memory", "--max-batch", "2GiB", "--amp", "--train", "--ema", "--channels-last"],
         (None, "table", "md", "json", "csv"),
         True,
     ),

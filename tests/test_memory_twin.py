@@ -185,3 +185,32 @@ def test_compare_gives_the_same_columns_with_either_counter() -> None:
     assert alone.stderr == (
         "error: --memory-counter: applies only to predicted memory; add --memory or --max-batch\n"
     )
+
+
+def test_device_view_max_batch_equals_the_traced_one() -> None:
+    from scalecalc.devicememory import device_max_batch
+    from scalecalc.nn.devicebatch import device_max_batch as traced_device_max_batch
+
+    spec = load("regnetx_400mf").spec
+    options = ("float16", True, "sgd", "cuda")
+    peaks = stepmemory.Peaks(spec, *options)
+    expected = traced_device_max_batch(trace.spec_step(spec, *options), 8 * 2**30)
+    assert device_max_batch(peaks.weights, peaks.max_batch, 8 * 2**30) == expected > 0
+
+
+def test_options_only_the_trace_models_choose_it() -> None:
+    from typer.testing import CliRunner
+
+    from scalecalc.cli import app
+
+    runner = CliRunner()
+    args = ["compare", "regnetx_400mf", "-s", "w", "--factors", "2", "--memory", "--train"]
+    result = runner.invoke(app, [*args, "--ema", "-f", "md"])
+    assert result.exit_code == 0, result.output
+    assert "Predicted peak memory (meta-device trace): training step" in result.stdout
+    refused = runner.invoke(app, [*args, "--ema", "--memory-counter", "analytic"])
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: --memory-counter analytic: the closed form does not model --ema yet; "
+        "use --memory-counter trace (the default with it)\n"
+    )

@@ -18,6 +18,7 @@ from scalecalc.cli.common import (
     output_format,
     user_errors,
 )
+from scalecalc.cli.trainoptions import AmpOption, ChannelsLastOption, EmaOption
 from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.cli.time_options import EpochsOption, GpusOption, ImagesOption, ProfileOption
 from scalecalc.memoryestimate import MEMORY_COUNTERS
@@ -55,7 +56,8 @@ def compare_command(
         typer.Option(
             "--max-batch",
             metavar="SIZE",
-            help="Add the largest batch that fits in SIZE (e.g. 24GiB, 80GB); implies --memory.",
+            help="Add the largest batch that fits a CUDA device of SIZE (e.g. 24GiB, 80GB): "
+            "tensors, allocator reserve, workspaces, context; implies --memory.",
         ),
     ] = None,
     batch_size: Annotated[
@@ -82,11 +84,15 @@ def compare_command(
         Literal[OPTIMIZERS] | None,  # type: ignore[valid-type]
         typer.Option("--optimizer", help="For --memory --train: add this optimizer's state."),
     ] = None,
+    amp: AmpOption = None,
+    channels_last: ChannelsLastOption = None,
+    ema: EmaOption = None,
     memory_counter: Annotated[
         Literal[MEMORY_COUNTERS] | None,  # type: ignore[valid-type]
         typer.Option(
             "--memory-counter",
-            help="For --memory: analytic (closed form, default) or trace (meta device, torch).",
+            help="For --memory: analytic (closed form, no torch; the default) or trace (meta "
+            "device, torch; the default with --amp, --channels-last or --ema).",
         ),
     ] = None,
 ) -> None:
@@ -103,8 +109,9 @@ def compare_command(
         destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
         memory_options = MemoryOptions(
-            memory, max_batch, batch_size, dtype, train, optimizer, memory_counter
-        )
+            memory, max_batch, batch_size, dtype, train, optimizer, amp, channels_last, ema,
+            memory_counter,
+        )  # fmt: skip
         options = CompareOptions(
             sweep, bench_file=bench_file, profile=profile, epochs=epochs, images=images,
             gpus=gpus, memory=memory_options, plot=plot,

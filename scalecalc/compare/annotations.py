@@ -141,13 +141,19 @@ def _base_spec(rows: Sequence[CompareRow], base: str) -> Any:
 @dataclass(frozen=True)
 class MemorySetting:
     """What predicted memory is for: batch size, dtype, inference or a training step (with an
-    optimizer's state), and an optional budget for the largest batch that fits."""
+    optimizer's state), and an optional budget for the largest batch that fits. With `amp`,
+    `dtype` is autocast's low precision and weights, gradients and optimizer state are float32;
+    `channels_last` is the input's and convolutions' memory format; `ema` a float32 weight
+    copy (training only)."""
 
     batch_size: int = 1
     dtype: str = "float32"
     train: bool = False
     optimizer: str | None = None
     budget: int | None = None  # bytes; None: no max-batch column
+    amp: bool = False
+    channels_last: bool = False
+    ema: bool = False
     counter: str = "analytic"  # closed form (scalecalc.stepmemory), or "trace" (nn.memory)
 
     def describe(self) -> str:
@@ -155,7 +161,33 @@ class MemorySetting:
         step = "training step" if self.train else "inference"
         if self.train:
             step += f", optimizer {self.optimizer or 'none'}"
-        return f"{step}, {self.dtype}, batch {self.batch_size}"
+        return f"{step}, {self.precision}, batch {self.batch_size}"
+
+    @property
+    def precision(self) -> str:
+        """The dtype, as amp-DTYPE under autocast, with channels-last and ema when set."""
+        words = [f"amp-{self.dtype}" if self.amp else self.dtype]
+        words += ["channels-last"] * self.channels_last + ["ema"] * self.ema
+        return ", ".join(words)
+
+    @property
+    def extended(self) -> bool:
+        """Whether any of amp, channels-last and ema is set (their fields are then shown)."""
+        return self.amp or self.channels_last or self.ema
+
+    def records(self) -> dict[str, bool]:
+        """amp, channels_last and ema for a row's JSON and CSV, when any is set."""
+        return self.trace_options() if self.extended else {}
+
+    @property
+    def device(self) -> str:
+        """Where the trace counts blocks: CUDA under AMP (its autocast) or with a device budget,
+        else the CPU allocator."""
+        return "cuda" if self.amp or self.budget is not None else "cpu"
+
+    def trace_options(self) -> dict[str, bool]:
+        """The keyword options of scalecalc.nn.memory.spec_step for this setting."""
+        return {"amp": self.amp, "channels_last": self.channels_last, "ema": self.ema}
 
     @property
     def mode(self) -> str:
@@ -165,30 +197,34 @@ class MemorySetting:
         return "train" if self.optimizer is None else f"train+{self.optimizer}"
 
     def label(self) -> str:
-        """What a memory column is for, to name in its header: batch, dtype and mode."""
-        return f"batch {self.batch_size}, {self.dtype}, {self.mode}"
+        """What a memory column is for, to name in its header: batch, precision and mode."""
+        return f"batch {self.batch_size}, {self.precision}, {self.mode}"
 
 
 def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int | None]:
-    """The peak of the row's model at the setting's batch, and the largest batch within its
-    budget (None: no budget), in closed form or traced as the setting's counter says."""
-    spec = row.spec
-    step_options = (setting.dtype, setting.train, setting.optimizer, "cpu")
+    """The peak of the row's model at the setting's batch, and the largest batch whose device
+    view fits the budget (None: no budget), in closed form or traced as the setting says."""
+    step_options = (setting.dtype, setting.train, setting.optimizer, setting.device)
+    budget = setting.budget
     option = "--memory"
     try:
         if setting.counter == "trace":
+            from scalecalc.nn.devicebatch import device_max_batch
             from scalecalc.nn.memory import spec_step
 
-            step = spec_step(spec, *step_options)
+            step = spec_step(row.spec, *step_options, **setting.trace_options())
             peak = step.estimate(setting.batch_size).total_bytes
             option = "--max-batch"
-            return peak, None if setting.budget is None else step.max_batch(setting.budget)
+            return peak, None if budget is None else device_max_batch(step, budget)
+        from scalecalc.devicememory import device_max_batch as fitting_batch
         from scalecalc.stepmemory import Peaks
 
-        peaks = Peaks(spec, *step_options)
+        peaks = Peaks(row.spec, *step_options)
         peak = peaks.peak(setting.batch_size)
         option = "--max-batch"
-        return peak, None if setting.budget is None else peaks.max_batch(setting.budget)
+        if budget is None:
+            return peak, None
+        return peak, fitting_batch(peaks.weights, peaks.max_batch, budget)
     except ModelTooLargeError as error:
         raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
 
@@ -196,7 +232,8 @@ def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int
 def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
     """Peak memory of each row's model at the setting's batch size, in closed form
     (scalecalc.stepmemory) or traced on the meta device (scalecalc.nn.memory), and the largest
-    batch within the budget when one is given."""
+    batch whose CUDA device view fits the budget when one is given. The peak is in CUDA's
+    512-byte blocks under AMP or with a budget, else as the CPU allocator holds it."""
     cells, values, records = {}, {}, {}
     steps: dict[Any, tuple[int, int | None]] = {}
     for row in rows:
@@ -206,6 +243,7 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))
         values[row.key] = (peak,) + (() if largest is None else (largest,))
         values[row.key] += (setting.batch_size, setting.dtype, setting.mode)
+        values[row.key] += tuple(setting.records().values())
         records[row.key] = {"peak_bytes": peak} | (
             {} if largest is None else {"max_batch": largest}
         )
@@ -213,7 +251,7 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
             "batch_size": setting.batch_size,
             "dtype": setting.dtype,
             "mode": setting.mode,
-        }
+        } | setting.records()
     header = f"peak memory (MiB, {setting.label()})"
     headers: tuple[str, ...] = (header,)
     columns: tuple[str, ...] = ("peak_memory_bytes",)
@@ -221,11 +259,19 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
     note = f"Predicted peak memory ({how}): {setting.describe()}."
     document: dict[str, Any] = {"memory_setting": setting.describe()}
     if setting.budget is not None:
-        headers += (f"max batch ({setting.budget / 2**30:g} GiB, {setting.dtype}, {setting.mode})",)
+        headers += (
+            f"max batch ({setting.budget / 2**30:g} GiB device, {setting.precision}, "
+            f"{setting.mode})",
+        )
         columns += ("max_batch",)
-        note += f" Max batch: the largest that fits in {setting.budget / 2**30:g} GiB."
+        note += (
+            f" Max batch: the largest whose CUDA device view (tensors, allocator reserve, "
+            f"workspaces, context) fits in {setting.budget / 2**30:g} GiB."
+        )
         document["memory_budget_bytes"] = setting.budget
     columns += ("memory_batch_size", "memory_dtype", "memory_mode")
+    if setting.extended:
+        columns += ("memory_amp", "memory_channels_last", "memory_ema")
     peaks = {key: float(value[0]) for key, value in values.items()}
     measure = Measure(
         "peak_memory_bytes", header, peaks, {key: cell[0] for key, cell in cells.items()}

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scalecalc.compare.annotations import Annotation, MemorySetting
+from scalecalc.devicememory import fixed_bytes
 from scalecalc.errors import ConfigError
 from scalecalc.hooks import Hooks
 from scalecalc.limits import check_batch_size
 from scalecalc.requires import require_torch
+from scalecalc.step_options import AMP_DTYPES
 from scalecalc.sweep_options import SweepOptions
 
 if TYPE_CHECKING:
@@ -31,6 +33,9 @@ class MemoryOptions:
     dtype: str | None = None
     train: bool | None = None
     optimizer: str | None = None
+    amp: bool | None = None
+    channels_last: bool | None = None
+    ema: bool | None = None
     counter: str | None = None
 
 
@@ -73,7 +78,8 @@ class Comparison:
 
 def memory_setting(options: MemoryOptions) -> MemorySetting | None:
     """The memory columns asked for, or None; the options that shape them need --memory or
-    --max-batch, and --optimizer needs --train."""
+    --max-batch, --optimizer and --ema need --train, and --amp a low precision (float16 when
+    --dtype is not given)."""
     from scalecalc.units import parse_bytes
 
     if not options.memory and options.max_batch is None:
@@ -82,6 +88,9 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
             "--dtype": options.dtype,
             "--train": options.train,
             "--optimizer": options.optimizer,
+            "--amp": options.amp,
+            "--channels-last": options.channels_last,
+            "--ema": options.ema,
             "--memory-counter": options.counter,
         }
         for option, value in given.items():
@@ -94,19 +103,53 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
         check_batch_size(options.batch_size)
     if options.optimizer is not None and not options.train:
         raise ConfigError("--optimizer: an optimizer's state exists only with --train")
-    counter = options.counter or "analytic"
+    if options.ema and not options.train:
+        raise ConfigError("--ema: a weight EMA exists only with --train")
+    if options.amp and options.dtype == "float32":
+        raise ConfigError(
+            f"--amp: autocast runs in a low precision; give --dtype {' or '.join(AMP_DTYPES)}, "
+            "not float32 (without --amp, --dtype float32 traces every tensor in float32)"
+        )
+    counter = _memory_counter(options)
     if counter == "trace":
-        require_torch("--memory-counter trace")
+        require_torch(options.counter and "--memory-counter trace" or _traced_only(options))
     budget = None if options.max_batch is None else parse_bytes(options.max_batch, "--max-batch")
+    if budget is not None and budget < fixed_bytes():
+        raise ConfigError(
+            f"--max-batch: {options.max_batch} is less than a CUDA device needs before any tensor "
+            f"(context and cuBLAS workspace, {fixed_bytes() / 2**30:.2f} GiB)"
+        )
     default = MemorySetting()
+    dtype = AMP_DTYPES[0] if options.amp else default.dtype
     return MemorySetting(
         default.batch_size if options.batch_size is None else options.batch_size,
-        default.dtype if options.dtype is None else options.dtype,
+        dtype if options.dtype is None else options.dtype,
         bool(options.train),
         options.optimizer,
         budget,
-        counter,
+        amp=bool(options.amp),
+        channels_last=bool(options.channels_last),
+        ema=bool(options.ema),
+        counter=counter,
     )
+
+
+def _traced_only(options: MemoryOptions) -> str:
+    """The first option given that only the trace models (--amp, --channels-last, --ema)."""
+    given = {"--amp": options.amp, "--channels-last": options.channels_last, "--ema": options.ema}
+    return next((option for option, value in given.items() if value), "")
+
+
+def _memory_counter(options: MemoryOptions) -> str:
+    """The counter asked for; by default the closed form, or the trace where an option asks
+    for what only the trace models."""
+    traced_only = _traced_only(options)
+    if options.counter == "analytic" and traced_only:
+        raise ConfigError(
+            f"--memory-counter analytic: the closed form does not model {traced_only} yet; "
+            "use --memory-counter trace (the default with it)"
+        )
+    return options.counter or ("trace" if traced_only else "analytic")
 
 
 def compare_sweep(options: CompareOptions, hooks: Hooks) -> Comparison:
@@ -194,6 +237,13 @@ def _memory(
     """Predicted peak memory, with a warning where it exceeds the profile's device."""
     from scalecalc.compare.annotations import over_device_memory, predicted_memory
 
+    if setting.channels_last:
+        vits = [row.key for row in rows if row.family == "vit"]
+        if vits:
+            hooks.warn(
+                f"--channels-last: no effect on ViT models ({len(vits)} of {len(rows)}, first "
+                f"{vits[0]}): their one convolution is the patch embedding; traced as they are"
+            )
     memory = predicted_memory(rows, setting)
     over = None if predictor is None else over_device_memory(memory, predictor)
     if over is not None:

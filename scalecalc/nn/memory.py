@@ -26,11 +26,15 @@ from scalecalc.limits import MAX_BATCH_SIZE, check_traceable, largest_traceable_
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
 from scalecalc.nn.devices import TORCH_DTYPES
+from scalecalc.nn.trainextras import TrainExtras
 
 if TYPE_CHECKING:
     from scalecalc.families.spec import BaseSpec
 
-KINDS = ("weights", "grads", "optimizer_state", "activations")
+KINDS = (
+    "weights", "grads", "optimizer_state", "activations", "cast_weights", "ema_weights",
+    "scaler_state",
+)  # fmt: skip
 
 
 class _Storage:
@@ -140,7 +144,12 @@ def _grads_counted(live: LiveBytes, params: list[nn.Parameter]) -> Iterator[None
 
 class MetaStep:
     """A meta-device model (and optimizer) whose step is traced at any batch size up to
-    `batch_limit`, past which its tensors would overflow."""
+    `batch_limit`, past which its tensors would overflow.
+
+    With `amp`, `dtype` is autocast's low precision (float16 or bfloat16) and the model, input,
+    gradients and optimizer state stay float32 (scalecalc.nn.trainextras); `channels_last` puts
+    the input and the convolution weights in that memory format; `ema` keeps a float32 copy of
+    the weights (training only)."""
 
     def __init__(
         self,
@@ -151,13 +160,21 @@ class MetaStep:
         optimizer: str | None = None,
         device: str = "cpu",
         batch_limit: int = MAX_BATCH_SIZE,
+        *,
+        amp: bool = False,
+        channels_last: bool = False,
+        ema: bool = False,
     ) -> None:
-        check_options(dtype, train, optimizer, device)
+        check_options(dtype, train, optimizer, device, amp, ema)
         if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
             raise ValueError("the model must be on the meta device (no real weights)")
-        self.model = model.to(TORCH_DTYPES[dtype])
+        self.model = model.to(TORCH_DTYPES["float32" if amp else dtype])
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.sample_shape = sample_shape
         self.dtype, self.train, self.optimizer_name = dtype, train, optimizer
+        self.amp, self.channels_last, self.ema = amp, channels_last, ema
+        self.extras = TrainExtras(self.model, dtype if amp else None, train, ema)
         self.block = CUDA_BLOCK if device == "cuda" else 1
         self.batch_limit = batch_limit
         self.params = [p for p in self.model.parameters() if p.requires_grad]
@@ -187,22 +204,40 @@ class MetaStep:
             for value in state.values():
                 if isinstance(value, torch.Tensor):
                     live.add(value, "optimizer_state")
+        for tensor in self.extras.ema:
+            live.add(tensor, "ema_weights")
+        for tensor in self.extras.scaler:
+            live.add(tensor, "scaler_state")
         shape = (batch_size, *self.sample_shape)
+        region = self.extras.region(lambda copy: live.retag(copy, "cast_weights"))
         try:
             with _grads_counted(live, self.params if self.train else []), live:
-                inputs = torch.empty(shape, device="meta", dtype=TORCH_DTYPES[self.dtype])
+                inputs = torch.empty(shape, device="meta", dtype=self.model_dtype)
+                if self.channels_last:  # the loader's NCHW batch, converted (and then dropped)
+                    inputs = inputs.contiguous(memory_format=torch.channels_last)
                 if self.train:
                     self.model.train()
-                    self.model(inputs).float().sum().backward()
+                    with region:
+                        loss = self.model(inputs).float().sum()
+                    self.extras.scale(loss).backward()
+                    del loss
+                    self.extras.unscale([p.grad for p in self.params if p.grad is not None])
                     if self.optimizer is not None:
                         self.optimizer.step()
+                    if self.ema:
+                        self.extras.update_ema()
                 else:
                     self.model.eval()
-                    with torch.inference_mode():
+                    with torch.inference_mode(), region:
                         self.model(inputs)
         finally:
             self.model.zero_grad(set_to_none=True)
         return live
+
+    @property
+    def model_dtype(self) -> torch.dtype:
+        """The dtype of the weights and the input: float32 under AMP, else the step's dtype."""
+        return TORCH_DTYPES["float32" if self.amp else self.dtype]
 
     def estimate(self, batch_size: int) -> MemoryEstimate:
         """The peak of one step at `batch_size` and its parts."""
@@ -218,6 +253,12 @@ class MetaStep:
             self.dtype,
             self.train,
             self.optimizer_name,
+            self.amp,
+            self.channels_last,
+            self.ema,
+            parts["cast_weights"],
+            parts["ema_weights"],
+            parts["scaler_state"],
         )
 
     def max_batch(self, budget_bytes: int) -> int:
@@ -254,18 +295,26 @@ def spec_step(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    *,
+    amp: bool = False,
+    channels_last: bool = False,
+    ema: bool = False,
 ) -> MetaStep:
     """`spec` built on the meta device, ready to trace at any batch size it can hold;
-    ModelTooLargeError for a model too large to trace."""
+    ModelTooLargeError for a model too large to trace. Channels-last leaves a ViT as it is: its
+    one convolution is the patch embedding, and the input is converted only for it."""
     from scalecalc.api import build
 
-    check_options(dtype, train, optimizer, device)
+    check_options(dtype, train, optimizer, device, amp, ema)
     costs = check_traceable(
         spec, "the memory trace", "its flops, params and acts are counted (closed form) at any size"
     )
     shape = (3, spec.resolution, spec.resolution)
     limit = largest_traceable_batch(costs)
-    return MetaStep(build(spec, "meta"), shape, dtype, train, optimizer, device, limit)
+    channels_last = channels_last and spec.family != "vit"
+    model = build(spec, "meta")
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    return MetaStep(model, shape, dtype, train, optimizer, device, limit, **options)
 
 
 def estimate_peak(
@@ -275,9 +324,15 @@ def estimate_peak(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    *,
+    amp: bool = False,
+    channels_last: bool = False,
+    ema: bool = False,
 ) -> MemoryEstimate:
-    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`."""
-    return spec_step(spec, dtype, train, optimizer, device).estimate(batch_size)
+    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`;
+    amp, channels_last and ema as for spec_step."""
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    return spec_step(spec, dtype, train, optimizer, device, **options).estimate(batch_size)
 
 
 def max_batch(
@@ -287,6 +342,12 @@ def max_batch(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    *,
+    amp: bool = False,
+    channels_last: bool = False,
+    ema: bool = False,
 ) -> int:
-    """The largest batch of `spec` whose estimated peak fits in `budget_bytes` (0 if none)."""
-    return spec_step(spec, dtype, train, optimizer, device).max_batch(budget_bytes)
+    """The largest batch of `spec` whose estimated peak fits in `budget_bytes` (0 if none);
+    amp, channels_last and ema as for spec_step."""
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    return spec_step(spec, dtype, train, optimizer, device, **options).max_batch(budget_bytes)
