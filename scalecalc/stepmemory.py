@@ -56,15 +56,20 @@ def replay(
     optimizer: str | None = None,
     device: str = "cpu",
     record: bool = False,
+    ema: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
-    (with `record`, the bytes alive after each allocation too)."""
+    (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
+    weight and buffer, updated in place."""
     itemsize = DTYPE_BYTES[dtype]
     tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
     params, norms = parameters(spec)
     sizes = [count * itemsize for count in params]
     buffers = [channels * itemsize for channels in norms] * 2
-    tape.hold(sizes + buffers + [STEP_COUNT_BYTES] * len(norms), "weights")
+    weights = sizes + buffers + [STEP_COUNT_BYTES] * len(norms)
+    tape.hold(weights, "weights")
+    if ema:
+        tape.hold(weights, "ema_weights")
     if optimizer is not None:
         tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
     ops = Ops(tape, itemsize, train)
@@ -83,12 +88,15 @@ def estimate_peak(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    *,
+    ema: bool = False,
 ) -> MemoryEstimate:
-    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`."""
-    check_options(dtype, train, optimizer, device)
+    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`,
+    with a weight EMA if `ema`."""
+    check_options(dtype, train, optimizer, device, ema=ema)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
-    tape = replay(spec, batch_size, dtype, train, optimizer, device)
+    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema)
     parts = tape.peak_parts
     return MemoryEstimate(
         tape.peak,
@@ -100,6 +108,8 @@ def estimate_peak(
         dtype,
         train,
         optimizer,
+        ema=ema,
+        ema_weights=parts["ema_weights"],
     )
 
 
@@ -116,10 +126,15 @@ class Peaks:
         train: bool = False,
         optimizer: str | None = None,
         device: str = "cpu",
+        *,
+        ema: bool = False,
     ) -> None:
-        check_options(dtype, train, optimizer, device)
+        check_options(dtype, train, optimizer, device, ema=ema)
         self.step = (spec, dtype, train, optimizer, device)
-        tapes = [replay(spec, batch, *self.step[1:], record=True) for batch in LINE_BATCHES]
+        self.ema = ema
+        tapes = [
+            replay(spec, batch, *self.step[1:], record=True, ema=ema) for batch in LINE_BATCHES
+        ]
         self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
         self.lines = [tape.timeline or [] for tape in tapes]
         self.affine = device != "cuda"
@@ -134,7 +149,7 @@ class Peaks:
                 low, high = self.lines
                 self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
             else:
-                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:]).peak
+                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], ema=self.ema).peak
         return self.peaks[batch]
 
     def max_batch(self, budget_bytes: int) -> int:
@@ -164,7 +179,9 @@ def max_batch(
     train: bool = False,
     optimizer: str | None = None,
     device: str = "cpu",
+    *,
+    ema: bool = False,
 ) -> int:
     """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
     ModelTooLargeError if even MAX_BATCH_SIZE fits."""
-    return Peaks(spec, dtype, train, optimizer, device).max_batch(budget_bytes)
+    return Peaks(spec, dtype, train, optimizer, device, ema=ema).max_batch(budget_bytes)

@@ -205,12 +205,30 @@ def test_options_only_the_trace_models_choose_it() -> None:
 
     runner = CliRunner()
     args = ["compare", "regnetx_400mf", "-s", "w", "--factors", "2", "--memory", "--train"]
-    result = runner.invoke(app, [*args, "--ema", "-f", "md"])
+    result = runner.invoke(app, [*args, "--channels-last", "-f", "md"])
     assert result.exit_code == 0, result.output
     assert "Predicted peak memory (meta-device trace): training step" in result.stdout
-    refused = runner.invoke(app, [*args, "--ema", "--memory-counter", "analytic"])
+    refused = runner.invoke(app, [*args, "--channels-last", "--memory-counter", "analytic"])
     assert refused.exit_code == 2
     assert refused.stderr == (
-        "error: --memory-counter analytic: the closed form does not model --ema yet; "
-        "use --memory-counter trace (the default with it)\n"
+        "error: --memory-counter analytic: the closed form does not model --channels-last "
+        "yet; use --memory-counter trace (the default with it)\n"
     )
+    # A weight EMA the closed form models: the default counter stays the closed form.
+    result = runner.invoke(app, [*args, "--ema", "-f", "md"])
+    assert "Predicted peak memory (closed form): training step" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("resnet50", ("float32", True, "sgd", "cpu")),
+        ("vit_s16", ("bfloat16", True, "adamw", "cpu")),
+        ("efficientnet_b0", ("float16", True, None, "cuda")),
+    ],
+)
+def test_weight_ema(name: str, options: tuple) -> None:
+    spec = load(name).spec
+    expected = trace.estimate_peak(spec, 2, *options, ema=True)
+    assert expected.ema_weights > 0
+    assert stepmemory.estimate_peak(spec, 2, *options, ema=True) == expected
