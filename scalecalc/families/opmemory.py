@@ -91,10 +91,21 @@ class Ops:
 
     def batch_norm(self, x: Act, channels: int) -> Act:
         """batch norm: training saves input, mean and inverse std (float32 per channel)."""
+        return self._norm(x, channels, channels)
+
+    def layer_norm(self, x: Act, channels: int) -> Act:
+        """layer norm over the last `channels`: training saves input, mean and inverse std
+        (float32 per row)."""
+        return self._norm(x, channels, x.elements // channels)
+
+    def _norm(self, x: Act, channels: int, statistics: int) -> Act:
+        """A norm with a weight and bias of `channels` and two float32 statistics of
+        `statistics` elements saved with its input; backward makes the input's, weight's and
+        bias's gradients."""
         if not self.train:
             return Act(self.new(x.elements), x.elements, None)
         y = self.new(x.elements)
-        stats = [self.tape.alloc(channels * FLOAT32) for _ in range(2)]
+        stats = [self.tape.alloc(statistics * FLOAT32) for _ in range(2)]
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
             made = self.new(x.elements)
@@ -215,24 +226,6 @@ class Ops:
         self.tape.drop(ones, total)
 
     # --- the transformer ops ---
-
-    def layer_norm(self, x: Act, channels: int) -> Act:
-        """layer norm over the last `channels`: training saves input, mean and inverse std
-        (float32 per row); backward makes the input's, weight's and bias's gradients."""
-        if not self.train:
-            return Act(self.new(x.elements), x.elements, None)
-        y = self.new(x.elements)
-        rows = x.elements // channels
-        stats = [self.tape.alloc(rows * FLOAT32) for _ in range(2)]
-
-        def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            made = self.new(x.elements)
-            self.grads(channels, channels)
-            return [made]
-
-        node = self.tape.node([x.storage, *stats], [x.edge], backward)
-        self.tape.drop(*stats)
-        return Act(y, x.elements, (node, 0))
 
     def scale(self, x: Act) -> Act:
         """x times a Python number: nothing saved; backward multiplies the gradient."""
