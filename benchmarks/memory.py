@@ -1,7 +1,9 @@
 """Predicted peak memory against the measured peak, for every model of `bench`'s default sweep.
 
 Prediction: scalecalc.nn.memory.estimate_peak (meta tensors, no weights), timed per model in one
-process after a first call that pays the one-time imports (its time is printed apart).
+process after a first call that pays the one-time imports (its time is printed apart); beside
+it the closed form, scalecalc.stepmemory.estimate_peak (no torch), which must give the same
+bytes, timed as the best of 5 calls (`analytic ms`).
 Measurement: each model in a fresh process, with real weights, one warm-up step and one measured
 step as `bench` runs them (zero_grad(set_to_none), forward, .float().sum(), backward; or
 inference_mode). Two measured peaks:
@@ -14,6 +16,7 @@ inference_mode). Two measured peaks:
              heap slack, oneDNN's caches and code pages first touched. Measured in the same
              process before the profiled run, without the profiler.
 Run: python benchmarks/memory.py [--batch-size 8] [--inference] [--include GLOB...] [--cuda]
+     python benchmarks/memory.py --analytic-only   (the closed form's time alone, no torch)
 """
 
 from __future__ import annotations
@@ -140,7 +143,38 @@ def headers(measured: str) -> list[str]:
         "rss MiB",
         "error vs rss",
         "estimate s",
+        "analytic ms",
     ]
+
+
+def analytic_ms(spec, batch_size: int, train: bool, device: str) -> tuple[int, float]:
+    """The closed form's peak of `spec`, and its time: the best of 5 calls, in milliseconds."""
+    from scalecalc.stepmemory import estimate_peak
+
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        peak = estimate_peak(spec, batch_size, train=train, device=device).total_bytes
+        times.append(time.perf_counter() - started)
+    return peak, 1000 * min(times)
+
+
+def analytic_only(specs: list, batch_size: int, train: bool, device: str) -> int:
+    """Print the closed form's peak and time per model, without importing torch."""
+    print(f"# closed form, {'training step' if train else 'inference'}, batch {batch_size}")
+    print("| model | res | estimate MiB | analytic ms |")
+    print("|---|---:|---:|---:|")
+    times = []
+    for key, spec in specs:
+        peak, ms = analytic_ms(spec, batch_size, train, device)
+        times.append(ms)
+        print(f"| {key} | {spec.resolution} | {peak / MIB:.1f} | {ms:.2f} |", flush=True)
+    print(
+        f"# {len(specs)} models: analytic time median {statistics.median(times):.2f} ms, "
+        f"max {max(times):.2f} ms, total {sum(times):.1f} ms; torch imported: "
+        f"{'torch' in sys.modules}"
+    )
+    return 0
 
 
 def main() -> int:
@@ -150,11 +184,10 @@ def main() -> int:
     parser.add_argument("--inference", action="store_true", help="inference instead of training")
     parser.add_argument("--include", nargs="+", default=["*"], help="model keys (fnmatch)")
     parser.add_argument("--cuda", action="store_true", help="measure on CUDA instead of the CPU")
+    parser.add_argument(
+        "--analytic-only", action="store_true", help="time the closed form alone (no torch)"
+    )
     args = parser.parse_args()
-    import torch
-
-    from scalecalc.nn.memory import estimate_peak
-
     train, device = not args.inference, "cuda" if args.cuda else "cpu"
     specs = bench_specs(args.include)
     if not specs:
@@ -163,6 +196,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
+    if args.analytic_only:
+        return analytic_only(specs, args.batch_size, train, device)
+    import torch
+
+    from scalecalc.nn.memory import estimate_peak
+
     started = time.perf_counter()
     estimate_peak(specs[0][1], 1, train=train, device=device)
     first = time.perf_counter() - started
@@ -175,25 +214,31 @@ def main() -> int:
     )
     measured_name = "max_allocated" if args.cuda else "allocator"
     print("| " + " | ".join(headers(measured_name)) + " |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    errors, times = [], []
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    errors, times, closed_form = [], [], []
     for key, spec in specs:
         started = time.perf_counter()
         estimate = estimate_peak(spec, args.batch_size, train=train, device=device).total_bytes
         times.append(time.perf_counter() - started)
+        twin, ms = analytic_ms(spec, args.batch_size, train, device)
+        closed_form.append(ms)
+        if twin != estimate:
+            print(f"error: {key}: closed form {twin} B, trace {estimate} B", file=sys.stderr)
+            return 1
         with context.Pool(1) as pool:
             allocated, rss = pool.apply(measure, (spec, args.batch_size, train))
         errors.append(abs(estimate - allocated) / allocated)
         print(
             f"| {key} | {spec.resolution} | {estimate / MIB:.1f} | {allocated / MIB:.1f} | "
             f"{_error(estimate, allocated)} | {rss / MIB:.1f} | {_error(estimate, rss)} | "
-            f"{times[-1]:.2f} |",
+            f"{times[-1]:.2f} | {closed_form[-1]:.2f} |",
             flush=True,
         )
     print(
         f"# {len(specs)} models: largest |error| vs {measured_name} {100 * max(errors):.1f}%, "
         f"median {100 * statistics.median(errors):.1f}%; estimate time median "
-        f"{statistics.median(times):.2f} s, max {max(times):.2f} s",
+        f"{statistics.median(times):.2f} s, max {max(times):.2f} s; closed form (equal bytes) "
+        f"median {statistics.median(closed_form):.2f} ms, max {max(closed_form):.2f} ms",
     )
     return 0
 

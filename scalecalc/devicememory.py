@@ -26,8 +26,12 @@ more than one step above; RESERVE is the middle. benchmarks/oom_brackets.py prin
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+
+from scalecalc.errors import ModelTooLargeError
+from scalecalc.machine import gib
 
 MIB = 2**20
 # torch's CUDACachingAllocator: segments for blocks above 1 MiB are rounded up to 2 MiB.
@@ -74,3 +78,22 @@ def allocated_budget(device_bytes: int) -> int:
         return -1
     # reserved <= room exactly when allocated * (1 + RESERVE) <= room in whole segments
     return math.floor((room // SEGMENT) * SEGMENT / (1 + RESERVE))
+
+
+def device_max_batch(weights: int, max_batch: Callable[[int], int], device_bytes: int) -> int:
+    """The largest batch of a CUDA step whose device view fits in `device_bytes`, given the
+    bytes of its weights and its `max_batch` of a tensor budget: 0 if the weights fit but not
+    one image; ModelTooLargeError when not even the CUDA context or the weights fit."""
+    allocated = allocated_budget(device_bytes)
+    if allocated < 0:
+        raise ModelTooLargeError(
+            f"{device_bytes} B is less than the CUDA context and cuBLAS workspace alone "
+            f"({gib(fixed_bytes())}); give a larger budget"
+        )
+    if allocated < weights:
+        raise ModelTooLargeError(
+            f"{gib(device_bytes)} holds not even the weights "
+            f"({gib(device_view(weights).total)} on the device with its context and reserve); "
+            "give a larger budget"
+        )
+    return max_batch(allocated)

@@ -74,7 +74,7 @@ def test_fvcore_cost_has_help() -> None:
 
 def test_memory_table_names_each_error_column_by_what_it_compares() -> None:
     columns = module("memory").headers("allocator")
-    assert len(columns) == len(set(columns)) == 8
+    assert len(columns) == len(set(columns)) == 9
     assert [c for c in columns if c.startswith("error")] == ["error vs allocator", "error vs rss"]
 
 

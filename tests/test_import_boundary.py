@@ -78,6 +78,9 @@ LIGHT_COMMANDS = [
         "rtx3090-train",
     ],  # fmt: skip
     ["profile", "show", "rtx4090"],
+    # predicted memory in closed form (the default counter): arithmetic, the default sweep
+    ["compare", "--memory", "--train", "--optimizer", "adamw", "--max-batch", "24GiB"],
+    ["compare", "--memory", "--batch-size", "8", "--dtype", "bfloat16", "-f", "json"],
 ]
 
 
@@ -204,8 +207,7 @@ def run_without(
         (["count", "resnet50", "--counter", "meta"], "--counter meta needs torch, which is"),
         (["count", "resnet50", "--counter", "fvcore"], "--counter fvcore needs torch and fvcore"),
         (["bench", "--iters", "1"], "bench needs torch"),
-        (["compare", "--memory"], "--memory needs torch"),
-        (["compare", "resnet50", "-s", "w", "--max-batch", "24GiB"], "--max-batch needs torch"),
+        (["compare", "--memory", "--memory-counter", "trace"], "--memory-counter trace needs"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else "",
 )

@@ -129,11 +129,15 @@ def test_compare_memory_refuses_models_it_cannot_trace(tmp_path: Path) -> None:
         "family: resnet\nblock: basic\ndepths: [1000, 1]\nwidths: [32, 32]\nresolution: 32\n"
     )
     args = ["compare", str(deep), "-s", "w", "--factors", "2", "--memory"]
-    assert_one_line_error(args, "error: --memory: deep/base: 1001 blocks is more than the memory")
+    # The trace's bounds; the closed form (the default counter) answers at any depth.
+    traced = [*args, "--memory-counter", "trace"]
+    assert_one_line_error(traced, "error: --memory: deep/base: 1001 blocks is more than the memory")
+    assert runner.invoke(app, [*args, "-f", "json"]).exit_code == 0
     wide = tmp_path / "attention.yaml"
     wide.write_text(
         "preset: vit_b16\nresolution: 8192\npatch_size: 1\nnum_layers: 1\n"
         "hidden_size: 65536\nnum_heads: 1024\nmlp_size: 4\n"
     )
     args = ["compare", str(wide), "-s", "w", "--factors", "2", "--max-batch", "80GB"]
+    args += ["--memory-counter", "trace"]
     assert_one_line_error(args, "error: --memory: attention/base: this model's activations")

@@ -21,6 +21,7 @@ from scalecalc.cli.common import (
 from scalecalc.cli.trainoptions import AmpOption, ChannelsLastOption, EmaOption
 from scalecalc.cli.sweep_options import with_sweep_options
 from scalecalc.cli.time_options import EpochsOption, GpusOption, ImagesOption, ProfileOption
+from scalecalc.memoryestimate import MEMORY_COUNTERS
 from scalecalc.step_options import DTYPE_NAMES, OPTIMIZERS
 from scalecalc.sweep_options import SweepOptions
 
@@ -86,6 +87,14 @@ def compare_command(
     amp: AmpOption = None,
     channels_last: ChannelsLastOption = None,
     ema: EmaOption = None,
+    memory_counter: Annotated[
+        Literal[MEMORY_COUNTERS] | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--memory-counter",
+            help="For --memory: analytic (closed form, no torch; the default) or trace (meta "
+            "device, torch; the default with --amp, --channels-last or --ema).",
+        ),
+    ] = None,
 ) -> None:
     """Scale each base with each strategy and compare flops, params and acts; fit exponents;
     optionally predict time per image on a device, hours of a training run and peak memory;
@@ -100,8 +109,9 @@ def compare_command(
         destination, plot_to = output_and_plot(output, plot, inputs)
         fmt = output_format(fmt, destination)
         memory_options = MemoryOptions(
-            memory, max_batch, batch_size, dtype, train, optimizer, amp, channels_last, ema
-        )
+            memory, max_batch, batch_size, dtype, train, optimizer, amp, channels_last, ema,
+            memory_counter,
+        )  # fmt: skip
         options = CompareOptions(
             sweep, bench_file=bench_file, profile=profile, epochs=epochs, images=images,
             gpus=gpus, memory=memory_options, plot=plot,

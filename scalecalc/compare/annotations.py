@@ -189,6 +189,7 @@ class MemorySetting:
     amp: bool = False
     channels_last: bool = False
     ema: bool = False
+    counter: str = "analytic"  # closed form (scalecalc.stepmemory), or "trace" (nn.memory)
 
     def describe(self) -> str:
         """One line for the note under the tables."""
@@ -235,31 +236,44 @@ class MemorySetting:
         return f"batch {self.batch_size}, {self.precision}, {self.mode}"
 
 
-def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
-    """Peak memory of each row's model at the setting's batch size, traced on the meta device
-    (scalecalc.nn.memory), and the largest batch whose CUDA device view fits the budget when one
-    is given. The peak is in CUDA's 512-byte blocks under AMP or with a budget, else as the CPU
-    allocator holds it."""
-    from scalecalc.nn.devicebatch import device_max_batch
-    from scalecalc.nn.memory import spec_step
+def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int | None]:
+    """The peak of the row's model at the setting's batch, and the largest batch whose device
+    view fits the budget (None: no budget), in closed form or traced as the setting says."""
+    step_options = (setting.dtype, setting.train, setting.optimizer, setting.device)
+    budget = setting.budget
+    option = "--memory"
+    try:
+        if setting.counter == "trace":
+            from scalecalc.nn.devicebatch import device_max_batch
+            from scalecalc.nn.memory import spec_step
 
+            step = spec_step(row.spec, *step_options, **setting.trace_options())
+            peak = step.estimate(setting.batch_size).total_bytes
+            option = "--max-batch"
+            return peak, None if budget is None else device_max_batch(step, budget)
+        from scalecalc.devicememory import device_max_batch as fitting_batch
+        from scalecalc.stepmemory import Peaks
+
+        peaks = Peaks(row.spec, *step_options, ema=setting.ema)
+        peak = peaks.peak(setting.batch_size)
+        option = "--max-batch"
+        if budget is None:
+            return peak, None
+        return peak, fitting_batch(peaks.weights, peaks.max_batch, budget)
+    except ModelTooLargeError as error:
+        raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
+
+
+def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Annotation:
+    """Peak memory of each row's model at the setting's batch size, in closed form
+    (scalecalc.stepmemory) or traced on the meta device (scalecalc.nn.memory), and the largest
+    batch whose CUDA device view fits the budget when one is given. The peak is in CUDA's
+    512-byte blocks under AMP or with a budget, else as the CPU allocator holds it."""
     cells, values, records = {}, {}, {}
     steps: dict[Any, tuple[int, int | None]] = {}
     for row in rows:
-        if row.spec not in steps:  # a spec twice in a sweep is traced once
-            option = "--memory"
-            try:
-                step = spec_step(
-                    row.spec, setting.dtype, setting.train, setting.optimizer, setting.device,
-                    **setting.trace_options(),
-                )  # fmt: skip
-                peak = step.estimate(setting.batch_size).total_bytes
-                option = "--max-batch"
-                budget = setting.budget
-                largest = None if budget is None else device_max_batch(step, budget)
-            except ModelTooLargeError as error:
-                raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None
-            steps[row.spec] = (peak, largest)
+        if row.spec not in steps:  # a spec twice in a sweep is counted once
+            steps[row.spec] = _peak_and_largest(row, setting)
         peak, largest = steps[row.spec]
         cells[row.key] = (f"{peak / 2**20:.0f}",) + (() if largest is None else (str(largest),))
         values[row.key] = (peak,) + (() if largest is None else (largest,))
@@ -276,7 +290,8 @@ def predicted_memory(rows: Sequence[CompareRow], setting: MemorySetting) -> Anno
     header = f"peak memory (MiB, {setting.label()})"
     headers: tuple[str, ...] = (header,)
     columns: tuple[str, ...] = ("peak_memory_bytes",)
-    note = f"Predicted peak memory (meta-device trace): {setting.describe()}."
+    how = "meta-device trace" if setting.counter == "trace" else "closed form"
+    note = f"Predicted peak memory ({how}): {setting.describe()}."
     document: dict[str, Any] = {"memory_setting": setting.describe()}
     if setting.budget is not None:
         headers += (

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import math
 
-from scalecalc.devicememory import allocated_budget, device_view, fixed_bytes
-from scalecalc.errors import ModelTooLargeError
-from scalecalc.machine import gib
+from scalecalc.devicememory import device_max_batch as fitting_batch
 from scalecalc.nn.memory import MetaStep
 
 
@@ -23,17 +21,4 @@ def device_max_batch(step: MetaStep, device_bytes: int) -> int:
     weights fit, or when the trace's largest batch still fits."""
     if step.block == 1:
         raise ValueError("the device view is of a CUDA step (device='cuda')")
-    allocated = allocated_budget(device_bytes)
-    if allocated < 0:
-        raise ModelTooLargeError(
-            f"{device_bytes} B is less than the CUDA context and cuBLAS workspace alone "
-            f"({gib(fixed_bytes())}); give a larger budget"
-        )
-    weights = weight_bytes(step)
-    if allocated < weights:
-        raise ModelTooLargeError(
-            f"{gib(device_bytes)} holds not even the weights "
-            f"({gib(device_view(weights).total)} on the device with its context and reserve); "
-            "give a larger budget"
-        )
-    return step.max_batch(allocated)
+    return fitting_batch(weight_bytes(step), step.max_batch, device_bytes)

@@ -13,7 +13,6 @@ import math
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -25,47 +24,17 @@ from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.limits import MAX_BATCH_SIZE, check_traceable, largest_traceable_batch
 from scalecalc.machine import gib
+from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
 from scalecalc.nn.devices import TORCH_DTYPES
 from scalecalc.nn.trainextras import TrainExtras
-from scalecalc.step_options import AMP_DTYPES, DEVICE_KINDS, DTYPE_NAMES, OPTIMIZERS
 
 if TYPE_CHECKING:
     from scalecalc.families.spec import BaseSpec
 
-# The CUDA caching allocator hands out blocks in multiples of 512 bytes, and
-# torch.cuda.max_memory_allocated counts the rounded sizes; the CPU allocator does not round.
-CUDA_BLOCK = 512
 KINDS = (
     "weights", "grads", "optimizer_state", "activations", "cast_weights", "ema_weights",
     "scaler_state",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    """Peak bytes of one inference or training step, and what was alive at that moment.
-
-    `activations` is everything else alive at the peak: the input, layer outputs, tensors saved
-    for backward, gradients of activations and the temporaries of the optimizer step. Under AMP
-    `cast_weights` is the autocast cache (low-precision copies of the weights), `scaler_state`
-    the float16 gradient scaler's; `ema_weights` the weight EMA. The parts add up to
-    `total_bytes`. Under AMP `dtype` is the low precision; weights stay float32."""
-
-    total_bytes: int
-    weights: int
-    grads: int
-    optimizer_state: int
-    activations: int
-    batch_size: int
-    dtype: str
-    train: bool
-    optimizer: str | None
-    amp: bool = False
-    channels_last: bool = False
-    ema: bool = False
-    cast_weights: int = 0
-    ema_weights: int = 0
-    scaler_state: int = 0
 
 
 class _Storage:
@@ -196,7 +165,7 @@ class MetaStep:
         channels_last: bool = False,
         ema: bool = False,
     ) -> None:
-        _check_options(dtype, train, optimizer, device, amp, ema)
+        check_options(dtype, train, optimizer, device, amp, ema)
         if any(t.device.type != "meta" for t in [*model.parameters(), *model.buffers()]):
             raise ValueError("the model must be on the meta device (no real weights)")
         self.model = model.to(TORCH_DTYPES["float32" if amp else dtype])
@@ -320,23 +289,6 @@ class MetaStep:
         return largest
 
 
-def _check_options(
-    dtype: str, train: bool, optimizer: str | None, device: str, amp: bool, ema: bool
-) -> None:
-    if amp and dtype not in AMP_DTYPES:
-        raise ValueError(f"amp needs a low precision ({', '.join(AMP_DTYPES)}), got {dtype!r}")
-    if ema and not train:
-        raise ValueError("an EMA of the weights needs train=True")
-    if dtype not in DTYPE_NAMES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPE_NAMES)}, got {dtype!r}")
-    if optimizer is not None and optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if optimizer is not None and not train:
-        raise ValueError("an optimizer needs train=True")
-    if device not in DEVICE_KINDS:
-        raise ValueError(f"device must be one of {', '.join(DEVICE_KINDS)}, got {device!r}")
-
-
 def spec_step(
     spec: BaseSpec,
     dtype: str = "float32",
@@ -353,7 +305,7 @@ def spec_step(
     one convolution is the patch embedding, and the input is converted only for it."""
     from scalecalc.api import build
 
-    _check_options(dtype, train, optimizer, device, amp, ema)
+    check_options(dtype, train, optimizer, device, amp, ema)
     costs = check_traceable(
         spec, "the memory trace", "its flops, params and acts are counted (closed form) at any size"
     )

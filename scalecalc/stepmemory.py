@@ -1,0 +1,196 @@
+"""Peak memory of inference and of a training step in closed form: the twin of the meta-device
+trace (scalecalc.nn.memory), without torch.
+
+The step is replayed on a Tape (scalecalc.tape) block by block (scalecalc.families.blockmemory):
+the weights and buffers, the optimizer's state, every op's output and what autograd saves, the
+backward pass as torch's engine orders it, then the optimizer step's temporaries. Tests hold it
+equal to the trace, byte for byte.
+"""
+
+from __future__ import annotations
+
+import gc
+from typing import TYPE_CHECKING
+
+from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
+from scalecalc.errors import ModelTooLargeError
+from scalecalc.families.netmemory import forward, parameters
+from scalecalc.families.opmemory import Ops
+from scalecalc.limits import MAX_BATCH_SIZE
+from scalecalc.machine import gib
+from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
+from scalecalc.step_options import DTYPE_BYTES
+from scalecalc.tape import Tape
+
+if TYPE_CHECKING:
+    from scalecalc.families.spec import BaseSpec
+
+# Optimizer state per parameter: SGD's momentum buffer; Adam's two moments.
+STATE_TENSORS = {"sgd": 1, "adam": 2, "adamw": 2}
+STEP_COUNT_BYTES = 8  # each batch norm's num_batches_tracked, an int64 buffer
+
+
+def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -> None:
+    """The temporaries of one step; SGD updates in place. Adam's `denom` is sqrt(v) / c: on
+    CUDA the foreach kernels make it for every parameter at once; elsewhere one parameter at a
+    time, sqrt(v) and the quotient made while the previous parameter's `denom` is still bound."""
+    if optimizer == "sgd":
+        return
+    if device == "cuda":
+        made = [tape.alloc(size) for size in sizes]
+        tape.drop(*made)
+        return
+    denom = None
+    for size in sizes:
+        root = tape.alloc(size)
+        quotient = tape.alloc(size)
+        tape.drop(root, denom)
+        denom = quotient
+    tape.drop(denom)
+
+
+def replay(
+    spec: BaseSpec,
+    batch_size: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+    record: bool = False,
+    ema: bool = False,
+) -> Tape:
+    """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
+    (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
+    weight and buffer, updated in place."""
+    itemsize = DTYPE_BYTES[dtype]
+    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
+    params, norms = parameters(spec)
+    sizes = [count * itemsize for count in params]
+    buffers = [channels * itemsize for channels in norms] * 2
+    weights = sizes + buffers + [STEP_COUNT_BYTES] * len(norms)
+    tape.hold(weights, "weights")
+    if ema:
+        tape.hold(weights, "ema_weights")
+    if optimizer is not None:
+        tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
+    ops = Ops(tape, itemsize, train)
+    # The replay makes thousands of small objects and frees them by reference counts alone:
+    # the cycle collector, run meanwhile, took an eighth of its time.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        logits = forward(spec, ops, batch_size)
+        if train:
+            ops.loss(logits)
+            if optimizer is not None:
+                _optimizer_step(tape, sizes, optimizer, device)
+    finally:
+        if collecting:
+            gc.enable()
+    return tape
+
+
+def estimate_peak(
+    spec: BaseSpec,
+    batch_size: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+    *,
+    ema: bool = False,
+) -> MemoryEstimate:
+    """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`,
+    with a weight EMA if `ema`."""
+    check_options(dtype, train, optimizer, device, ema=ema)
+    if not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
+    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema)
+    parts = tape.peak_parts
+    return MemoryEstimate(
+        tape.peak,
+        parts["weights"],
+        parts["grads"],
+        parts["optimizer_state"],
+        parts["activations"],
+        batch_size,
+        dtype,
+        train,
+        optimizer,
+        ema=ema,
+        ema_weights=parts["ema_weights"],
+    )
+
+
+class Peaks:
+    """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
+    or none, so without allocator rounding (CPU, MPS) the bytes after each allocation are
+    a_t + b_t·batch from batch 2 on (batch 1 takes other paths in places), exact from the lines
+    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed."""
+
+    def __init__(
+        self,
+        spec: BaseSpec,
+        dtype: str = "float32",
+        train: bool = False,
+        optimizer: str | None = None,
+        device: str = "cpu",
+        *,
+        ema: bool = False,
+    ) -> None:
+        check_options(dtype, train, optimizer, device, ema=ema)
+        self.step = (spec, dtype, train, optimizer, device)
+        self.ema = ema
+        tapes = [
+            replay(spec, batch, *self.step[1:], record=True, ema=ema) for batch in LINE_BATCHES
+        ]
+        self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
+        self.lines = [tape.timeline or [] for tape in tapes]
+        self.affine = device != "cuda"
+        # the weights and buffers, in the allocator's blocks
+        self.weights = tapes[0].by_kind["weights"]
+
+    def peak(self, batch: int) -> int:
+        """The peak bytes of one step at `batch`."""
+        if batch not in self.peaks:
+            if self.affine and batch >= LINE_BATCHES[0]:
+                steps = batch - LINE_BATCHES[0]
+                low, high = self.lines
+                self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
+            else:
+                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], ema=self.ema).peak
+        return self.peaks[batch]
+
+    def max_batch(self, budget_bytes: int) -> int:
+        """The largest batch whose peak fits in `budget_bytes` (0 if none);
+        ModelTooLargeError if even MAX_BATCH_SIZE fits."""
+        guess = linear_guess(*self.lines, budget_bytes)
+        if self.affine and guess >= LINE_BATCHES[0]:
+            largest = min(guess, MAX_BATCH_SIZE)
+        else:
+
+            def fits(batch: int) -> bool:
+                return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
+
+            largest = largest_fitting(fits, min(guess, MAX_BATCH_SIZE))
+        if largest == MAX_BATCH_SIZE:
+            raise ModelTooLargeError(
+                f"at least {largest} images of this model fit in {gib(budget_bytes)}; "
+                "give a smaller budget"
+            )
+        return largest
+
+
+def max_batch(
+    spec: BaseSpec,
+    budget_bytes: int,
+    dtype: str = "float32",
+    train: bool = False,
+    optimizer: str | None = None,
+    device: str = "cpu",
+    *,
+    ema: bool = False,
+) -> int:
+    """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
+    ModelTooLargeError if even MAX_BATCH_SIZE fits."""
+    return Peaks(spec, dtype, train, optimizer, device, ema=ema).max_batch(budget_bytes)
