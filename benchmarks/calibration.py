@@ -28,7 +28,7 @@ from scalecalc.bench.results import read_bench
 from scalecalc.profile.calibrate import Measured, calibrate
 from scalecalc.profile.data import records_of_bench, timm_records
 from scalecalc.profile.document import load_profile
-from scalecalc.profile.fit import FitRecord
+from scalecalc.profile.fit import CANDIDATES, FitRecord
 from scalecalc.profile.model import Profile, predict
 from scalecalc.profile.userfit import FitOptions, fit_user_file
 
@@ -130,7 +130,8 @@ def main(loo: bool) -> int:
         seconds = time.perf_counter() - start
         print(
             f"profile fit {FILES['4090'].name} --validation {method}: {seconds:.1f} s "
-            f"({profile.source.rows} rows, {profile.source.models} models, 7 forms)"
+            f"({profile.source.rows} rows, {profile.source.models} models, "
+            f"{len(CANDIDATES)} forms)"
         )
     return 0
 

@@ -63,6 +63,9 @@ def test_the_candidate_forms_are_every_set_of_measures_and_the_roofline() -> Non
         ("acts", "params"),
         ("flops", "acts", "params"),
         ("roofline",),
+        ("roofline", "blend 0.85"),
+        ("roofline", "blend 0.7"),
+        ("roofline", "blend 0.55"),
     )
 
 
