@@ -171,7 +171,7 @@ def test_five_fold_assignment_is_crc32_of_the_name_mod_5() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    # refitting a timm profile (1400 rows, 7 forms, 5 folds) takes seconds on a busy machine
+    # refitting a timm profile (1400 rows, 11 forms, 5 folds) takes seconds on a busy machine
     [n if n.startswith("v100") else pytest.param(n, marks=pytest.mark.slow) for n in BUILTINS],
 )
 def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> None:
@@ -183,6 +183,7 @@ def test_builtin_profiles_are_a_fresh_fit_of_the_published_data(name: str) -> No
     assert dict(fresh.coefficients) == pytest.approx(shipped["model"]["coefficients"], rel=1e-9)
     assert dict(fresh.intercepts) == pytest.approx(shipped["model"]["intercepts"], rel=1e-9)
     assert fresh.form == shipped["model"]["form"]
+    assert fresh.blend == shipped["model"].get("blend", 1.0)
     costs = shipped["model"].get("costs", {})
     assert set(fresh.costs) == set(costs)
     for group, cost in fresh.costs.items():
