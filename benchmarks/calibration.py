@@ -6,7 +6,8 @@
 Each row calibrates a built-in profile by one or five models measured on another device (taken
 from that device's file) and judges it on the file's other rows: median absolute % error of
 predicted vs measured time per image before calibration, after it, the error the calibrated
-profile states, and the best any single shift could do. The CPU rows use
+profile states, the best any single shift could do, and how the profile was moved (one level
+per family, or the roofline's terms separately). The CPU rows use
 benchmarks/data/bench-cpu-threads1.json: `scalecalc bench` of 12 presets on this machine's
 CPU (batch 1, --threads 1 on a shared 2-core machine, fvcore counts).
 """
@@ -27,7 +28,7 @@ from scalecalc.bench.results import read_bench
 from scalecalc.profile.calibrate import Measured, calibrate
 from scalecalc.profile.data import records_of_bench, timm_records
 from scalecalc.profile.document import load_profile
-from scalecalc.profile.fit import FitRecord
+from scalecalc.profile.fit import CANDIDATES, FitRecord
 from scalecalc.profile.model import Profile, predict
 from scalecalc.profile.userfit import FitOptions, fit_user_file
 
@@ -94,9 +95,9 @@ def main(loo: bool) -> int:
     """Print the calibration table and the fit times; exit 0."""
     print(
         "| base | judged on (rows) | measured | uncalibrated | calibrated | stated "
-        "| best single shift | target |"
+        "| best single shift | moved | target |"
     )
-    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |")
     for base_name, device, names, target in CASES:
         base = load_profile(base_name)
         rows = records(device)
@@ -105,7 +106,8 @@ def main(loo: bool) -> int:
         models = [
             Measured(r.name, r.family, r.flops, r.params, r.acts, 1 / r.seconds) for r in used
         ]
-        calibrated, _ = calibrate(base, models, name="mine", device=device)
+        calibrated, notes = calibrate(base, models, name="mine", device=device)
+        moved = "terms" if any(n.startswith("terms moved") for n in notes) else "level"
         ratios = [
             math.log(
                 r.seconds / predict(base, r.flops, r.params, r.acts, r.family).seconds_per_image
@@ -117,7 +119,7 @@ def main(loo: bool) -> int:
             f"| {base_name} | {device} ({len(judged)}) | {', '.join(names)} "
             f"| {error(base, judged):.1f}% | {got:.1f}% "
             f"| {calibrated.validation.median_abs_pct_error:.1f}% "
-            f"| {error(base, judged, statistics.median(ratios)):.1f}% "
+            f"| {error(base, judged, statistics.median(ratios)):.1f}% | {moved} "
             f"| {'≤' if got <= target else '>'} {target}% |"
         )
     print()
@@ -128,7 +130,8 @@ def main(loo: bool) -> int:
         seconds = time.perf_counter() - start
         print(
             f"profile fit {FILES['4090'].name} --validation {method}: {seconds:.1f} s "
-            f"({profile.source.rows} rows, {profile.source.models} models, 7 forms)"
+            f"({profile.source.rows} rows, {profile.source.models} models, "
+            f"{len(CANDIDATES)} forms)"
         )
     return 0
 

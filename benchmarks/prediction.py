@@ -34,7 +34,7 @@ from scalecalc.profile.fit import (
     validate,
 )
 from scalecalc.profile.model import predict
-from scalecalc.profile.roofline import ROOFLINE
+from scalecalc.profile.roofline import form_blend
 
 DATA = ROOT / "data" / "published"
 
@@ -59,7 +59,7 @@ def regions(records: list[FitRecord], predicted: list[float]) -> str:
 def best_log_linear(records: list[FitRecord], method: str) -> tuple[tuple[str, ...], list[float]]:
     """The log-linear form a fit would keep were the roofline not tried, and its held-out
     predictions."""
-    best = choose([trial(records, f, method) for f in CANDIDATES if f != ROOFLINE])[0]
+    best = choose([trial(records, f, method) for f in CANDIDATES if form_blend(f) is None])[0]
     return best.form, held_out(records, best.form, method)
 
 

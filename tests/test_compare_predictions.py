@@ -27,11 +27,11 @@ def by_hand(spec, family: str) -> float:  # noqa: ANN001
     document = json.loads(PROFILE.read_text())
     model, costs = document["model"], count(spec, "fvcore")
     counts = {"flops": costs.flops, "params": costs.params, "acts": costs.acts}
-    if model["form"] == "roofline":  # exp(intercept) + Σ count · exp(cost)
-        own = model["costs"][family]
-        return math.exp(model["intercepts"][family]) + sum(
-            counts[m] * math.exp(c) for m, c in own.items()
-        )
+    if model["form"] == "roofline":  # (exp(intercept)ᵖ + Σ (count · exp(cost))ᵖ)^(1/p)
+        own, p = model["costs"][family], model.get("blend", 1.0)
+        parts = [math.exp(model["intercepts"][family])]
+        parts += [counts[m] * math.exp(c) for m, c in own.items()]
+        return sum(part**p for part in parts) ** (1 / p)
     log_time = model["intercepts"][family]
     log_time += sum(c * math.log(counts[m]) for m, c in model["coefficients"].items())
     return math.exp(log_time)

@@ -31,14 +31,14 @@ IMAGENET = 1_281_167
 
 def by_hand(profile: str, family: str, flops: float, params: float, acts: float) -> float:
     """Seconds per image read from the file: exp(intercept + Σ coefficient · log count), or
-    for a roofline model exp(intercept) + Σ count · exp(cost)."""
+    for a roofline model (exp(intercept)ᵖ + Σ (count · exp(cost))ᵖ)^(1/p), p its blend."""
     model = json.loads((PROFILES / f"{profile}.json").read_text(encoding="utf-8"))["model"]
     counts = {"flops": flops, "params": params, "acts": acts}
     if model["form"] == "roofline":
-        costs = model["costs"][family]
-        return math.exp(model["intercepts"][family]) + sum(
-            counts[m] * math.exp(c) for m, c in costs.items()
-        )
+        costs, p = model["costs"][family], model.get("blend", 1.0)
+        parts = [math.exp(model["intercepts"][family])]
+        parts += [counts[m] * math.exp(c) for m, c in costs.items()]
+        return sum(part**p for part in parts) ** (1 / p)
     log_time = model["intercepts"][family]
     log_time += sum(c * math.log(counts[m]) for m, c in model["coefficients"].items())
     return math.exp(log_time)

@@ -228,6 +228,17 @@ def test_a_prediction_beyond_any_real_time_is_an_error_not_inf(tmp_path: Path) -
             lambda d: d["model"].update(form="power"),
             "model.form: must be one of log-linear, roofline",
         ),
+        (
+            lambda d: d["model"].update(blend=5),
+            "model.blend: must be a number from 0.25 to 4, got 5",
+        ),
+        (lambda d: d["model"].update(blend=0.2), "model.blend: must be a number from 0.25 to 4"),
+        (lambda d: d["model"].update(blend="0.7"), "model.blend: must be a number from 0.25 to 4"),
+        (lambda d: d["model"].update(blend=True), "model.blend: must be a number from 0.25 to 4"),
+        (
+            lambda d: (d["model"].update(form="log-linear"), d["model"].pop("costs")),
+            "model.blend: only a roofline model has a blend",
+        ),
     ],
 )
 def test_a_roofline_model_is_checked_key_by_key(
@@ -246,6 +257,7 @@ def test_a_roofline_model_is_checked_key_by_key(
 
 def test_a_roofline_prediction_beyond_any_real_time_is_an_error(tmp_path: Path) -> None:
     document = _roofline()
+    del document["model"]["blend"]  # the plain sum of the parts
     document["model"]["intercepts"] = {"other": -100.0}
     document["model"]["costs"] = {"other": {"flops": -100.0, "acts": 0.0}}
     profile = load_profile(_write(tmp_path, document))

@@ -62,10 +62,14 @@ def test_prediction_from_the_file_by_hand_is_near_the_measurement() -> None:
     assert document["model"]["form"] == "roofline"
     overhead = document["model"]["intercepts"]["resnet"]
     costs = document["model"]["costs"]["resnet"]
-    # resnet50, timm's counts: e^overhead + flops·e^cost(flops) + acts·e^cost(acts)
-    seconds = (
-        math.exp(overhead) + 4.11e9 * math.exp(costs["flops"]) + 11.11e6 * math.exp(costs["acts"])
+    # resnet50, timm's counts: (overheadᵖ + computeᵖ + memoryᵖ)^(1/p), p the blend
+    p = document["model"]["blend"]
+    parts = (
+        math.exp(overhead),
+        4.11e9 * math.exp(costs["flops"]),
+        11.11e6 * math.exp(costs["acts"]),
     )
+    seconds = sum(part**p for part in parts) ** (1 / p)
     got = predict(load_profile("rtx3090-train"), 4.11e9, 25.56e6, 11.11e6, "resnet")
     assert got.seconds_per_image == pytest.approx(seconds, rel=1e-12)
     assert got.images_per_second == pytest.approx(826.06, rel=0.15)  # measured training img/s

@@ -1,11 +1,16 @@
 """A device profile moved to another device by a few measured models: its level shifted by the
-median log ratio of measured to predicted time, per family where that family was measured.
+median log ratio of measured to predicted time, per family where that family was measured; or,
+for a roofline profile measured on three or more models, its terms moved separately.
 
-Why a shift and nothing more: across the shared timm files, the log time of one device against
-another is close to a constant plus each model's own scatter, so one or a few measurements fix
-the constant and the base profile's exponents keep ranking the models. A family measured
-gets its own shift (EfficientNet's depthwise convolutions move differently from ResNet's dense
-ones between GPUs); families not measured, and "other", get the median over all measured models.
+Why a shift: across the shared timm files, the log time of one device against another is close
+to a constant plus each model's own scatter, so one or a few measurements fix the constant and
+the base profile's exponents keep ranking the models. A family measured gets its own shift
+(EfficientNet's depthwise convolutions move differently from ResNet's dense ones between GPUs);
+families not measured, and "other", get the median over all measured models. Where devices
+differ in their ratio of compute to bandwidth (a CPU against the GPU-like CPU a profile was
+fitted on), models of different intensity move by different factors: scalecalc.profile.termshift
+moves the overhead, the cost per flop and the cost per act separately, kept only where it
+predicts each measured model from the others better than the levels do.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from dataclasses import dataclass
 from scalecalc.errors import ProfileError
 from scalecalc.profile.document import profile_from_document, profile_to_json
 from scalecalc.profile.model import Profile, Source, Validation, predict
+from scalecalc.profile.termshift import moved_terms, shifted_log_seconds, term_shifts
+
+# Moving a roofline's terms separately is tried from this many measured models: it is chosen by
+# predicting each measured model from the others, which two models cannot tell from one level.
+MIN_TERM_MODELS = 3
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,10 @@ class Measured:
     params: float
     acts: float
     images_per_second: float
+
+    def counts(self) -> dict[str, float]:
+        """The three counts by measure name."""
+        return {"flops": self.flops, "params": self.params, "acts": self.acts}
 
 
 @dataclass(frozen=True)
@@ -67,28 +81,90 @@ def stated_error(base_error_pct: float, log_ratios: Sequence[float]) -> float:
     return math.expm1(math.sqrt(base**2 + scatter**2 / len(log_ratios))) * 100
 
 
-def calibrate(
-    base: Profile, measured: Sequence[Measured], *, name: str, device: str
-) -> tuple[Profile, list[str]]:
-    """`base` moved to `device` by `measured`, and one line per measured model for the report."""
-    if not measured:
-        raise ProfileError("calibrate: needs at least one --measured MODEL=IMAGES_PER_S")
-    found = shifts(base, measured)
+def family_levels(base: Profile, found: Sequence[Shift]) -> tuple[dict[str, float], float]:
+    """Each group's log shift (the median ratio of its measured models, else of all models)
+    and the median over all models."""
     overall = statistics.median(s.log_ratio for s in found)
     by_family: dict[str, list[float]] = {}
     for shift in found:
         if shift.model.family in base.intercepts:
             by_family.setdefault(shift.model.family, []).append(shift.log_ratio)
-    level = {
+    levels = {
         group: statistics.median(by_family[group]) if group in by_family else overall
         for group in base.intercepts
     }
-    intercepts = {group: value + level[group] for group, value in base.intercepts.items()}
+    return levels, overall
+
+
+def held_out_errors(base: Profile, found: Sequence[Shift]) -> tuple[float, float]:
+    """Median absolute log error of each measured model predicted from the others: by one level
+    per family, and by the roofline's terms moved separately (termshift)."""
+    by_level, by_terms = [], []
+    for index, shift in enumerate(found):
+        rest = [*found[:index], *found[index + 1 :]]
+        levels, overall = family_levels(base, rest)
+        by_level.append(abs(levels.get(shift.model.family or "", overall) - shift.log_ratio))
+        moved = term_shifts(base, [s.model for s in rest])
+        measured = math.log(1.0 / shift.model.images_per_second)
+        by_terms.append(abs(shifted_log_seconds(base, shift.model, moved) - measured))
+    return statistics.median(by_level), statistics.median(by_terms)
+
+
+@dataclass(frozen=True)
+class Move:
+    """How a calibration moves the base: the new intercepts and costs, in words, and the
+    held-out comparison that chose it ("" when there was no choice)."""
+
+    intercepts: dict[str, float]
+    costs: dict[str, dict[str, float]]
+    how: str
+    chose: str
+    by_terms: bool
+
+
+def move(base: Profile, found: Sequence[Shift]) -> Move:
+    """A roofline base measured on MIN_TERM_MODELS or more models has its terms moved
+    separately where that predicts each measured model from the others better than one level
+    per family; otherwise every group's level is shifted."""
+    chose = ""
+    if base.form == "roofline" and len(found) >= MIN_TERM_MODELS:
+        level_error, terms_error = held_out_errors(base, found)
+        chose = (
+            f"each measured model predicted from the others: {math.expm1(terms_error) * 100:.1f}% "
+            f"median error with the terms moved separately, {math.expm1(level_error) * 100:.1f}% "
+            "with one level per family"
+        )
+        if terms_error < level_error:
+            moved = term_shifts(base, [s.model for s in found])
+            factors = ", ".join(f"{math.exp(x):.3g}" for x in moved)
+            how = (
+                "overhead, cost per flop and cost per act shifted separately to fit the "
+                f"measured models (factors {factors})"
+            )
+            return Move(*moved_terms(base, moved), how, chose, True)
+    levels, _ = family_levels(base, found)
+    intercepts = {group: value + levels[group] for group, value in base.intercepts.items()}
     # A roofline's time is a sum of three parts: each moves by the same factor.
     costs = {
-        group: {measure: value + level[group] for measure, value in group_costs.items()}
+        group: {measure: value + levels[group] for measure, value in group_costs.items()}
         for group, group_costs in base.costs.items()
     }
+    how = (
+        "level shifted by the median log ratio of measured to predicted time (per family "
+        "where the family was measured)"
+    )
+    return Move(intercepts, costs, how, chose, False)
+
+
+def calibrate(
+    base: Profile, measured: Sequence[Measured], *, name: str, device: str
+) -> tuple[Profile, list[str]]:
+    """`base` moved to `device` by `measured` (see move), and the report's lines: how it was
+    moved and one line per measured model."""
+    if not measured:
+        raise ProfileError("calibrate: needs at least one --measured MODEL=IMAGES_PER_S")
+    found = shifts(base, measured)
+    moved = move(base, found)
     ratios = [s.log_ratio for s in found]
     names = ", ".join(s.model.name for s in found)
     v = base.validation
@@ -101,8 +177,8 @@ def calibrate(
         setting=dataclasses.replace(
             setting, note=f"as measured for {base.name}: {setting.note}".removesuffix(": ")
         ),
-        intercepts=intercepts,
-        costs=costs,
+        intercepts=moved.intercepts,
+        costs=moved.costs,
         source=Source(
             f"profile {base.name} ({base.device}) calibrated from {models}: {names}",
             "",
@@ -116,10 +192,10 @@ def calibrate(
             "calibrated", stated_error(v.median_abs_pct_error, ratios), v.spearman, len(found)
         ),
         selection=(
-            f"{base.name}'s form and exponents; level shifted by the median log ratio of "
-            "measured to predicted time (per family where the family was measured); error: the "
-            f"base's {v.method} {v.median_abs_pct_error:.1f}% and the level's from {models}, "
-            "in quadrature"
+            f"{base.name}'s form and exponents; {moved.how}"
+            + (f" ({moved.chose})" if moved.chose else "")
+            + f"; error: the base's {v.method} {v.median_abs_pct_error:.1f}% and the level's "
+            f"from {models}, in quadrature"
         ),
         device_memory=None,
     )
@@ -132,8 +208,17 @@ def calibrate(
         f"calibrated from {models}; stated error {stated:.1f}% (base {v.method} "
         + f"{v.median_abs_pct_error:.1f}% and the level from {models}, in quadrature)"
     ]
+    if moved.chose:
+        kept = "terms moved separately" if moved.by_terms else "one level per family"
+        lines.append(f"{kept}: {moved.chose}")
     for shift in found:
-        group = shift.model.family if shift.model.family in by_family else "all groups"
+        group = (
+            "terms"
+            if moved.by_terms
+            else shift.model.family
+            if shift.model.family in base.intercepts
+            else "all groups"
+        )
         lines.append(
             f"measured {shift.model.name}: {shift.model.images_per_second:.4g} images/s, "
             f"{math.exp(shift.log_ratio):.3f}× the base's time ({group})"

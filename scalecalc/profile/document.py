@@ -101,6 +101,8 @@ def profile_to_json(profile: Profile) -> str:
     }
     if profile.costs:
         document["model"]["costs"] = {g: dict(c) for g, c in profile.costs.items()}
+    if profile.blend != 1.0:
+        document["model"]["blend"] = profile.blend
     if profile.device_memory is not None:
         document["device_memory_bytes"] = profile.device_memory
     if profile.regions is not None:
@@ -188,7 +190,10 @@ SETTING: dict[str, Check] = {
 }
 # Layout and compile are stated only where the fitted file said them.
 OPTIONAL_SETTING = ("channels_last", "compiled")
-# Profiles written before forms were explained have no selection; only roofline ones have costs.
+# Profiles written before forms were explained have no selection; only roofline ones have costs,
+# and a blend where their parts do not simply add. A blend p of (Σ partᵖ)^(1/p) from 0.25 (far
+# more than the sum) to 4 (nearly the largest part) spans every way the parts can add.
+BLENDS = (0.25, 4.0)
 MODEL: dict[str, Check] = {
     "form": choice(FORMS),
     "time_unit": choice(("seconds per image",)),
@@ -197,6 +202,7 @@ MODEL: dict[str, Check] = {
     "intercepts": obj,
     "selection": text,
     "costs": obj,
+    "blend": number(*BLENDS),
 }
 RANGES: dict[str, Check] = {measure: _bounds for measure in TERMS}
 FITTED_ON: dict[str, Check] = {
@@ -217,7 +223,7 @@ VALIDATION: dict[str, Check] = {
 
 def _parse(document: Mapping[str, Any]) -> Profile:
     setting = fields(document["setting"], ("setting",), SETTING, OPTIONAL_SETTING)
-    model = fields(document["model"], ("model",), MODEL, ("selection", "costs"))
+    model = fields(document["model"], ("model",), MODEL, ("selection", "costs", "blend"))
     ranges = fields(document["range"], ("range",), RANGES)
     source = fields(document["fitted_on"], ("fitted_on",), FITTED_ON)
     valid = fields(document["validation"], ("validation",), VALIDATION)
@@ -269,6 +275,7 @@ def _parse(document: Mapping[str, Any]) -> Profile:
         group_ranges=_group_ranges(document.get("group_range", {}), intercepts),
         form=model["form"],
         costs=costs,
+        blend=model.get("blend", 1.0),
     )
 
 
@@ -340,10 +347,11 @@ def _costs(
     model: Mapping[str, Any], coefficients: Mapping[str, Any], intercepts: Mapping[str, Any]
 ) -> dict[str, dict[str, float]]:
     """A roofline model's log costs: one {flops, acts} per intercept's group and no
-    coefficients; a log-linear model has none."""
+    coefficients; a log-linear model has none (and no blend)."""
     if model["form"] != "roofline":
-        if "costs" in model:
-            raise Invalid(("model", "costs"), "only a roofline model has costs")
+        for key, what in (("costs", "costs"), ("blend", "a blend")):
+            if key in model:
+                raise Invalid(("model", key), f"only a roofline model has {what}")
         return {}
     if coefficients:
         raise Invalid(("model", "coefficients"), "must be {} in a roofline model")

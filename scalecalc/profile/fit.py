@@ -26,14 +26,21 @@ from scalecalc.profile.model import (
     Validation,
     log_seconds,
 )
-from scalecalc.profile.roofline import ROOFLINE, ROOFLINE_FIT, fit_roofline
+from scalecalc.profile.roofline import (
+    BLENDS,
+    ROOFLINE_FIT,
+    fit_roofline,
+    form_blend,
+    roofline_form,
+)
 
 # Candidate forms: every non-empty set of measures (log-linear), fewest terms first, then the
-# roofline form; fit_profile keeps the plausible one with the lowest held-out error. A constant
-# time per image is no candidate: it ranks no model above another, which is what a profile is for.
+# roofline form at each blend; fit_profile keeps the plausible one with the lowest held-out
+# error. A constant time per image is no candidate: it ranks no model above another, which is
+# what a profile is for.
 CANDIDATES = tuple(
     form for size in range(1, len(TERMS) + 1) for form in itertools.combinations(TERMS, size)
-) + (ROOFLINE,)
+) + tuple(roofline_form(blend) for blend in BLENDS)
 # A measured time per image outside this (1 ns to 1 hour) is a unit mistake, not a timing.
 SECONDS = (1e-9, 3600.0)
 # exp() of more than this overflows a float; a held-out prediction is capped there.
@@ -69,16 +76,20 @@ class FitRecord:
 @dataclass(frozen=True)
 class Fit:
     """A fitted form: coefficients per measure and an intercept per group; the roofline form
-    has no coefficients but each group's log costs per flop and per act."""
+    has no coefficients but each group's log costs per flop and per act, and its blend."""
 
     coefficients: dict[str, float]
     intercepts: dict[str, float]
     costs: dict[str, dict[str, float]] = field(default_factory=dict)
+    blend: float = 1.0
 
     def predict_log(self, record: FitRecord) -> float:
         """log seconds per image of `record` under this fit."""
         counts, family = record.counts(), record.family
-        return log_seconds(self.coefficients, self.intercepts, counts, family, self.costs)[0]
+        found = log_seconds(
+            self.coefficients, self.intercepts, counts, family, self.costs, self.blend
+        )
+        return found[0]
 
 
 def _groups(records: Sequence[FitRecord], families: bool) -> list[str]:
@@ -100,13 +111,14 @@ def fit_form(
     robust: bool = True,
 ) -> Fit:
     """Fit log seconds = intercept(group) + Σ b·log(measure), or the roofline form when
-    `measures` is ROOFLINE; robust: least absolute deviations of log time."""
+    `measures` is one (roofline_form); robust: least absolute deviations of log time."""
     import numpy as np
 
     groups = _groups(records, families)
-    if tuple(measures) == ROOFLINE:
+    blend = form_blend(measures)
+    if blend is not None:
         rounds = IRLS_ROUNDS if robust else 0
-        return Fit({}, *fit_roofline(records, groups, rounds, IRLS_FLOOR))
+        return Fit({}, *fit_roofline(records, groups, rounds, IRLS_FLOOR, blend), blend)
     names = sorted(set(groups))
     columns = [[float(g == name) for g in groups] for name in names]
     columns += [[math.log(r.counts()[m]) for r in records] for m in measures]
@@ -154,7 +166,7 @@ def held_out(
     from scalecalc.profile.lad import held_out_fits  # lad builds on this module's fit_form
 
     fold_of = folds(records, method)
-    if tuple(measures) == ROOFLINE:
+    if form_blend(measures) is not None:
         # The roofline is no linear design for lad to stack: each fold is fitted on its own.
         fits = {
             fold: fit_form(
@@ -233,19 +245,29 @@ class Trial:
 
 def form_name(form: Sequence[str]) -> str:
     """A form as its terms joined by " + ", "roofline (...)" or "constant"."""
-    if tuple(form) == ROOFLINE:
-        return "roofline (overhead + flops + acts, costs per family)"
+    blend = form_blend(form)
+    if blend is not None:
+        return "roofline (overhead + flops + acts, costs per family" + (
+            ")" if blend == 1.0 else f", blend {blend:g})"
+        )
     return " + ".join(form) or "constant"
 
 
 def profile_form(profile: Profile) -> tuple[str, ...]:
-    """The form a profile was fitted with, as fit_form takes it: ROOFLINE or its measures."""
-    return ROOFLINE if profile.form == "roofline" else tuple(profile.coefficients)
+    """The form a profile was fitted with, as fit_form takes it: a roofline form or its
+    measures."""
+    return (
+        roofline_form(profile.blend) if profile.form == "roofline" else tuple(profile.coefficients)
+    )
 
 
 def form_terms(form: Sequence[str]) -> int:
-    """How many terms a form fits per group: the roofline's are an overhead, flops and acts."""
-    return 3 if tuple(form) == ROOFLINE else len(form)
+    """How many terms a form fits: the roofline's are an overhead, flops and acts, and a
+    blend other than the plain sum is one more."""
+    blend = form_blend(form)
+    if blend is None:
+        return len(form)
+    return 3 if blend == 1.0 else 4
 
 
 def _implausible(fit: Fit) -> str:
@@ -349,8 +371,8 @@ def fit_profile(
         group_ranges=group_ranges(records, groups),
         costs=best.fit.costs,
     )
-    if best.form == ROOFLINE:
-        profile = replace(profile, form="roofline", fit=ROOFLINE_FIT)
+    if best.fit.costs:
+        profile = replace(profile, form="roofline", fit=ROOFLINE_FIT, blend=best.fit.blend)
     # Never write a profile that loading would refuse.
     try:
         profile_from_document(json.loads(profile_to_json(profile)), "the fitted profile")

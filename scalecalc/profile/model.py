@@ -4,7 +4,8 @@ A profile is a small JSON document (scalecalc.profile.document reads and writes 
 has one of two forms. log-linear: log(seconds per image) = intercept(group) + Σ coefficient ×
 log(measure), the measures being flops, acts and params in the profile's convention. roofline:
 seconds per image = e^intercept(group) + flops × e^cost(group, flops) + acts × e^cost(group,
-acts), an overhead plus a compute and a memory time. A group is a model family with its own
+acts), an overhead plus a compute and a memory time, added as (Σ partᵖ)^(1/p) with the profile's
+blend p (1: their sum). A group is a model family with its own
 intercept (resnet, regnet, ...) or "other". This module is pure Python: loading a profile and
 predicting never import numpy or torch.
 """
@@ -12,7 +13,7 @@ predicting never import numpy or torch.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -116,6 +117,7 @@ class Profile:
     form: str = "log-linear"
     # roofline form: each group's log seconds per flop and per act (log-linear: empty)
     costs: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    blend: float = 1.0  # roofline form: the p of (Σ partᵖ)^(1/p); 1 is the parts' sum
 
     def describe(self) -> str:
         """One line: name, device, setting, convention and validation error."""
@@ -150,7 +152,7 @@ def predict(
     if any(not value > 0 for value in counts.values()):
         raise ValueError(f"counts must be positive, got {counts}")
     log_time, unseen = log_seconds(
-        profile.coefficients, profile.intercepts, counts, family, profile.costs
+        profile.coefficients, profile.intercepts, counts, family, profile.costs, profile.blend
     )
     low, high = PREDICTED_SECONDS
     if not math.log(low) <= log_time <= math.log(high):
@@ -173,10 +175,12 @@ def log_seconds(
     counts: Mapping[str, float],
     family: str | None,
     costs: Mapping[str, Mapping[str, float]] | None = None,
+    blend: float = 1.0,
 ) -> tuple[float, bool]:
     """log(seconds per image) of a model with these counts, log-linear or (with `costs`)
-    roofline; also whether the family was unseen (no group of its own and no "other" group to
-    fall back on: then the mean of every group's parameters is used)."""
+    roofline, its parts blended by `blend`; also whether the family was unseen (no group of its
+    own and no "other" group to fall back on: then the mean of every group's parameters is
+    used)."""
     group = family if family in intercepts else OTHER if OTHER in intercepts else None
 
     def of(table: Mapping[str, float]) -> float:
@@ -189,7 +193,12 @@ def log_seconds(
             + math.log(counts[m])
             for m in ROOFLINE_TERMS
         ]
-        top = max(parts)
-        return top + math.log(sum(math.exp(p - top) for p in parts)), group is None
+        return blended(parts, blend), group is None
     log_time = sum(c * math.log(counts[m]) for m, c in coefficients.items())
     return of(intercepts) + log_time, group is None
+
+
+def blended(parts: Sequence[float], blend: float) -> float:
+    """log (Σ e^(blend·part))^(1/blend): the log of the roofline's parts added with its blend."""
+    top = max(parts)
+    return top + math.log(sum(math.exp(blend * (p - top)) for p in parts)) / blend

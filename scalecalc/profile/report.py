@@ -21,6 +21,12 @@ def to_markdown(profile: Profile) -> str:
     model = f"log(seconds per image) = intercept{terms}"
     if profile.form == "roofline":
         model = "seconds per image = e^intercept + flops·e^cost(flops) + acts·e^cost(acts)"
+        if profile.blend != 1.0:
+            p = f"{profile.blend:g}"
+            model = (
+                f"seconds per image = (e^({p}·intercept) + (flops·e^cost(flops))^{p} "
+                f"+ (acts·e^cost(acts))^{p})^(1/{p})"
+            )
     lines = [
         f"## Device profile {profile.name}",
         "",
