@@ -11,8 +11,9 @@ group ("other" for families without an intercept of their own). Pure Python.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -59,6 +60,16 @@ class ErrorRegions:
     thirds: tuple[float, float]
     regions: tuple[Region, ...]
     min_rows: int = MIN_REGION_ROWS
+
+    def with_errors(self, change: Callable[[float], float]) -> ErrorRegions:
+        """The same regions, each median error replaced by `change` of it."""
+        return dataclasses.replace(
+            self,
+            regions=tuple(
+                dataclasses.replace(r, median_abs_pct_error=change(r.median_abs_pct_error))
+                for r in self.regions
+            ),
+        )
 
     def third_of(self, flops: float) -> int:
         """The flops third (1, 2 or 3) that `flops` falls in."""
