@@ -2,7 +2,8 @@
 
 A region is a profile group (a family with its own intercept, or "other") and a third of the
 fitted rows by flops. Each region's error is the median absolute % error of the held-out
-predictions of the profile's validation over the rows it holds. A region with fewer than
+predictions of the profile's validation over the rows it holds (a calibrated profile's: its
+base's, with what calibration adds, scalecalc.profile.calibrate). A region with fewer than
 MIN_REGION_ROWS rows is not stored, and a prediction there takes the error of the next coarser
 region that has enough: its group at every size, then its flops third over every group, then
 the whole profile. Extrapolation is judged against the fitted range of the prediction's own
