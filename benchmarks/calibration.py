@@ -114,7 +114,9 @@ def error(profile: Profile, rows: Sequence[FitRecord], shift: float = 0.0) -> fl
 def ratios(profile: Profile, rows: Sequence[FitRecord]) -> list[float]:
     """Each row's log(measured / predicted seconds per image) on `profile`."""
     return [
-        math.log(r.seconds / predict(profile, r.flops, r.params, r.acts, r.family).seconds_per_image)
+        math.log(
+            r.seconds / predict(profile, r.flops, r.params, r.acts, r.family).seconds_per_image
+        )
         for r in rows
     ]
 
