@@ -160,8 +160,14 @@ def _error_note(profile: Profile, errors: Mapping[str, Mapping[str, Any]]) -> st
     shown = {e["time_error_region"]: e["time_error_pct"] for e in errors.values()}
     regions = "; ".join(f"{region} {error:.1f}%" for region, error in shown.items())
     few = "too few" if profile.regions is None else f"fewer than {profile.regions.min_rows}"
+    what = "the profile's held-out median absolute error"
+    if profile.validation.method == "calibrated":
+        what = (
+            "the calibrated error (the base profile's held-out median absolute error with the "
+            "device change and the level added in quadrature)"
+        )
     return (
-        "± is the profile's held-out median absolute error in the model's region: its family "
+        f"± is {what} in the model's region: its family "
         f"and flops third of the fitted rows, or the coarser region where that holds {few} "
         f"rows (`scalecalc profile show {profile.name}` lists them), inside the fitted range; "
         f"here: {regions}."

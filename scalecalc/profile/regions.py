@@ -2,7 +2,8 @@
 
 A region is a profile group (a family with its own intercept, or "other") and a third of the
 fitted rows by flops. Each region's error is the median absolute % error of the held-out
-predictions of the profile's validation over the rows it holds. A region with fewer than
+predictions of the profile's validation over the rows it holds (a calibrated profile's: its
+base's, with what calibration adds, scalecalc.profile.calibrate). A region with fewer than
 MIN_REGION_ROWS rows is not stored, and a prediction there takes the error of the next coarser
 region that has enough: its group at every size, then its flops third over every group, then
 the whole profile. Extrapolation is judged against the fitted range of the prediction's own
@@ -11,8 +12,9 @@ group ("other" for families without an intercept of their own). Pure Python.
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -59,6 +61,16 @@ class ErrorRegions:
     thirds: tuple[float, float]
     regions: tuple[Region, ...]
     min_rows: int = MIN_REGION_ROWS
+
+    def with_errors(self, change: Callable[[float], float]) -> ErrorRegions:
+        """The same regions, each median error replaced by `change` of it."""
+        return dataclasses.replace(
+            self,
+            regions=tuple(
+                dataclasses.replace(r, median_abs_pct_error=change(r.median_abs_pct_error))
+                for r in self.regions
+            ),
+        )
 
     def third_of(self, flops: float) -> int:
         """The flops third (1, 2 or 3) that `flops` falls in."""

@@ -89,8 +89,14 @@ def _regions(profile: Profile) -> list[str]:
         ]
     low, high = regions.thirds
     rows = [[r.describe(), str(r.rows), f"{r.median_abs_pct_error:.1f}%"] for r in regions.regions]
+    kind = f"{profile.validation.method} held out, median absolute"
+    if profile.validation.method == "calibrated":
+        kind = (
+            "calibrated: the base's held-out median absolute error of the region with the "
+            "device change and the level added in quadrature"
+        )
     how = (
-        f"- error by region ({profile.validation.method} held out, median absolute): flops "
+        f"- error by region ({kind}): flops "
         f"thirds of the fitted rows: lower ≤ {_count(low)}, middle ≤ {_count(high)}, upper "
         f"above; a prediction takes its family × third, or where that holds fewer than "
         f"{regions.min_rows} rows its family, its third, or all rows ({whole})"
