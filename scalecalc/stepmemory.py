@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 # Optimizer state per parameter: SGD's momentum buffer; Adam's two moments.
 STATE_TENSORS = {"sgd": 1, "adam": 2, "adamw": 2}
 STEP_COUNT_BYTES = 8  # each batch norm's num_batches_tracked, an int64 buffer
+SCALER_BYTES = [4, 4]  # GradScaler's scale (float32) and growth tracker (int32), 0-dim
 
 
 def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -> None:
@@ -58,11 +59,16 @@ def replay(
     device: str = "cpu",
     record: bool = False,
     ema: bool = False,
+    amp: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
     (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
-    weight and buffer, updated in place."""
-    itemsize = DTYPE_BYTES[dtype]
+    weight and buffer, updated in place. With `amp`, `dtype` is autocast's low precision and
+    the weights, input, gradients and state are float32; float16 training adds the gradient
+    scaler's scale (float32) and growth tracker (int32)."""
+    low = DTYPE_BYTES[dtype] if amp else 0
+    itemsize = DTYPE_BYTES["float32" if amp else dtype]
+    scaler = amp and train and dtype == "float16"
     tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
     params, norms = parameters(spec)
     sizes = [count * itemsize for count in params]
@@ -73,14 +79,19 @@ def replay(
         tape.hold(weights, "ema_weights")
     if optimizer is not None:
         tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
-    ops = Ops(tape, itemsize, train)
+    if scaler:
+        tape.hold(SCALER_BYTES, "scaler_state")
+    ops = Ops(tape, itemsize, train, low, scaler)
     # The replay makes thousands of small objects and frees them by reference counts alone:
     # the cycle collector, run meanwhile, took an eighth of its time.
     collecting = gc.isenabled()
     gc.disable()
     try:
         logits = forward(spec, ops, batch_size)
-        if train:
+        if not train:
+            ops.drop(logits)
+            ops.end_region()
+        else:
             ops.loss(logits)
             if optimizer is not None:
                 _optimizer_step(tape, sizes, optimizer, device)
@@ -98,14 +109,15 @@ def estimate_peak(
     optimizer: str | None = None,
     device: str = "cpu",
     *,
+    amp: bool = False,
     ema: bool = False,
 ) -> MemoryEstimate:
     """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`,
-    with a weight EMA if `ema`."""
-    check_options(dtype, train, optimizer, device, ema=ema)
+    under autocast in `dtype` if `amp`, with a weight EMA if `ema`."""
+    check_options(dtype, train, optimizer, device, amp, ema)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
-    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema)
+    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema, amp=amp)
     parts = tape.peak_parts
     return MemoryEstimate(
         tape.peak,
@@ -117,8 +129,11 @@ def estimate_peak(
         dtype,
         train,
         optimizer,
+        amp=amp,
         ema=ema,
+        cast_weights=parts["cast_weights"],
         ema_weights=parts["ema_weights"],
+        scaler_state=parts["scaler_state"],
     )
 
 
@@ -136,13 +151,15 @@ class Peaks:
         optimizer: str | None = None,
         device: str = "cpu",
         *,
+        amp: bool = False,
         ema: bool = False,
     ) -> None:
-        check_options(dtype, train, optimizer, device, ema=ema)
+        check_options(dtype, train, optimizer, device, amp, ema)
         self.step = (spec, dtype, train, optimizer, device)
-        self.ema = ema
+        self.options = {"ema": ema, "amp": amp}
         tapes = [
-            replay(spec, batch, *self.step[1:], record=True, ema=ema) for batch in LINE_BATCHES
+            replay(spec, batch, *self.step[1:], record=True, **self.options)
+            for batch in LINE_BATCHES
         ]
         self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
         self.lines = [tape.timeline or [] for tape in tapes]
@@ -158,7 +175,7 @@ class Peaks:
                 low, high = self.lines
                 self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
             else:
-                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], ema=self.ema).peak
+                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], **self.options).peak
         return self.peaks[batch]
 
     def max_batch(self, budget_bytes: int) -> int:
@@ -189,8 +206,10 @@ def max_batch(
     optimizer: str | None = None,
     device: str = "cpu",
     *,
+    amp: bool = False,
     ema: bool = False,
 ) -> int:
     """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
-    ModelTooLargeError if even MAX_BATCH_SIZE fits."""
-    return Peaks(spec, dtype, train, optimizer, device, ema=ema).max_batch(budget_bytes)
+    ModelTooLargeError if even MAX_BATCH_SIZE fits. amp and ema as for estimate_peak."""
+    options = {"amp": amp, "ema": ema}
+    return Peaks(spec, dtype, train, optimizer, device, **options).max_batch(budget_bytes)

@@ -14,7 +14,10 @@ import heapq
 import itertools
 from collections.abc import Callable, Sequence
 
-KINDS = ("weights", "grads", "optimizer_state", "activations", "ema_weights")
+KINDS = (
+    "weights", "grads", "optimizer_state", "activations", "cast_weights", "ema_weights",
+    "scaler_state",
+)  # fmt: skip
 # AccumulateGrad's sequence number: the highest, so the engine runs it as soon as it is ready.
 ACCUMULATE_FIRST = 2**64 - 1
 

@@ -135,9 +135,8 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
 
 
 def _traced_only(options: MemoryOptions) -> str:
-    """The first option given that only the trace models (--amp, --channels-last)."""
-    given = {"--amp": options.amp, "--channels-last": options.channels_last}
-    return next((option for option, value in given.items() if value), "")
+    """The option given that only the trace models (--channels-last), or ""."""
+    return "--channels-last" if options.channels_last else ""
 
 
 def _memory_counter(options: MemoryOptions) -> str:

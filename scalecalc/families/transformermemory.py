@@ -36,13 +36,17 @@ def viewable(sizes: tuple[int, ...], strides: tuple[int, ...], target: tuple[int
 
 
 def _matmul(ops: Ops, a: Act, b: Act, out: int, a_copies: bool, b_copies: bool) -> Act:
-    """A 4-d matmul: in training its operands reshaped to 3-d (copies where needed), then bmm;
-    inference dispatches matmul whole, its own copies unseen."""
+    """A 4-d matmul (its operands cast to the low precision under AMP): in training reshaped
+    to 3-d (copies where needed), then bmm; inference dispatches matmul whole, its own copies
+    unseen."""
+    low_a, low_b = ops.lowered(a), ops.lowered(b)
     if not ops.train:
-        return Act(ops.new(out), out, None)
-    left, right = ops.reshape(a, a_copies), ops.reshape(b, b_copies)
+        product = Act(ops.new(out, low_a.itemsize), out, None, low_a.itemsize)
+        ops.drop(low_a, low_b)
+        return product
+    left, right = ops.reshape(low_a, a_copies), ops.reshape(low_b, b_copies)
     product = ops.bmm(left, right, out)
-    ops.drop(left, right)
+    ops.drop(left, right, low_a, low_b)
     return product
 
 
