@@ -60,12 +60,15 @@ def replay(
     record: bool = False,
     ema: bool = False,
     amp: bool = False,
+    channels_last: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
     (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
     weight and buffer, updated in place. With `amp`, `dtype` is autocast's low precision and
     the weights, input, gradients and state are float32; float16 training adds the gradient
-    scaler's scale (float32) and growth tracker (int32)."""
+    scaler's scale (float32) and growth tracker (int32). `channels_last` puts the input and the
+    model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
+    it is)."""
     low = DTYPE_BYTES[dtype] if amp else 0
     itemsize = DTYPE_BYTES["float32" if amp else dtype]
     scaler = amp and train and dtype == "float16"
@@ -81,7 +84,7 @@ def replay(
         tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
     if scaler:
         tape.hold(SCALER_BYTES, "scaler_state")
-    ops = Ops(tape, itemsize, train, low, scaler)
+    ops = Ops(tape, itemsize, train, low, scaler, channels_last and spec.family != "vit")
     # The replay makes thousands of small objects and frees them by reference counts alone:
     # the cycle collector, run meanwhile, took an eighth of its time.
     collecting = gc.isenabled()
@@ -110,14 +113,17 @@ def estimate_peak(
     device: str = "cpu",
     *,
     amp: bool = False,
+    channels_last: bool = False,
     ema: bool = False,
 ) -> MemoryEstimate:
     """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`,
-    under autocast in `dtype` if `amp`, with a weight EMA if `ema`."""
+    under autocast in `dtype` if `amp`, in channels-last format if `channels_last` (not a
+    ViT's), with a weight EMA if `ema`."""
     check_options(dtype, train, optimizer, device, amp, ema)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
-    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema, amp=amp)
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    tape = replay(spec, batch_size, dtype, train, optimizer, device, **options)
     parts = tape.peak_parts
     return MemoryEstimate(
         tape.peak,
@@ -130,6 +136,7 @@ def estimate_peak(
         train,
         optimizer,
         amp=amp,
+        channels_last=channels_last and spec.family != "vit",
         ema=ema,
         cast_weights=parts["cast_weights"],
         ema_weights=parts["ema_weights"],
@@ -152,11 +159,12 @@ class Peaks:
         device: str = "cpu",
         *,
         amp: bool = False,
+        channels_last: bool = False,
         ema: bool = False,
     ) -> None:
         check_options(dtype, train, optimizer, device, amp, ema)
         self.step = (spec, dtype, train, optimizer, device)
-        self.options = {"ema": ema, "amp": amp}
+        self.options = {"amp": amp, "channels_last": channels_last, "ema": ema}
         tapes = [
             replay(spec, batch, *self.step[1:], record=True, **self.options)
             for batch in LINE_BATCHES
@@ -207,9 +215,11 @@ def max_batch(
     device: str = "cpu",
     *,
     amp: bool = False,
+    channels_last: bool = False,
     ema: bool = False,
 ) -> int:
     """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
-    ModelTooLargeError if even MAX_BATCH_SIZE fits. amp and ema as for estimate_peak."""
-    options = {"amp": amp, "ema": ema}
+    ModelTooLargeError if even MAX_BATCH_SIZE fits. amp, channels_last and ema as for
+    estimate_peak."""
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
     return Peaks(spec, dtype, train, optimizer, device, **options).max_batch(budget_bytes)

@@ -45,13 +45,21 @@ class CastOps:
     """A step's tensors in the weights' dtype (`itemsize`), or under AMP in `low` where
     autocast runs an op low; `train` records autograd nodes."""
 
-    __slots__ = ("cache", "itemsize", "low", "scaler", "tape", "train")
+    __slots__ = ("cache", "channels_last", "itemsize", "low", "scaler", "tape", "train")
 
     def __init__(
-        self, tape: Tape, itemsize: int, train: bool, low: int = 0, scaler: bool = False
-    ) -> None:
+        self,
+        tape: Tape,
+        itemsize: int,
+        train: bool,
+        low: int = 0,
+        scaler: bool = False,
+        channels_last: bool = False,
+    ) -> None:  # fmt: skip
         self.tape, self.itemsize, self.train, self.low = tape, itemsize, train, low
         self.scaler = scaler  # float16's gradient scaler scales the loss and unscales grads
+        # the model and its input in channels-last memory format
+        self.channels_last = channels_last
         self.cache: list[Storage] = []  # autocast's weight-cast cache
 
     def new(self, elements: int, itemsize: int) -> Storage:
@@ -80,8 +88,13 @@ class CastOps:
         return Act(act.storage, count, act.edge, act.itemsize)
 
     def image(self, elements: int) -> Act:
-        """The input batch, in the weights' dtype: no gradient."""
-        return Act(self.new(elements, self.itemsize), elements, None, self.itemsize)
+        """The input batch, in the weights' dtype: no gradient. Channels-last converts the
+        loader's batch, which is then dropped."""
+        batch = self.new(elements, self.itemsize)
+        if self.channels_last:
+            loaded, batch = batch, self.new(elements, self.itemsize)
+            self.tape.drop(loaded)
+        return Act(batch, elements, None, self.itemsize)
 
     def out(self, elements: int, itemsize: int, saved: list[Storage], edges: list[Edge],
             backward) -> Act:  # fmt: skip

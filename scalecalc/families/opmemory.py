@@ -241,7 +241,10 @@ class Ops(CastOps):
         return self.out(out, a.itemsize, [a.storage, b.storage], [a.edge, b.edge], backward)
 
     def softmax(self, x: Act) -> Act:
-        """softmax (of a float32 copy under AMP): saves its result."""
+        """softmax (of a float32 copy under AMP): saves its result. Inference dispatches it
+        whole, its copy unseen."""
+        if self.low and not self.train:
+            return Act(self.new(x.elements, FLOAT32), x.elements, None, FLOAT32)
         full = self.cast(x, FLOAT32) if self.low else self.keep(x)
         y = self.unary(full, saves_result=True)
         self.drop(full)
@@ -288,27 +291,31 @@ class Ops(CastOps):
         return self.out(out, itemsize, [], [(expand, 0), x.edge], backward)
 
     def add_param(self, x: Act, param: int) -> Act:
-        """x + a parameter broadcast over the batch, in the wider dtype: the parameter's
-        gradient is the batch sum (at batch 1 a copy, the gradient being shared)."""
+        """x + a parameter broadcast over the batch, in the wider dtype: the engine casts x's
+        gradient, then sums the parameter's over the batch (at batch 1 a copy, the gradient
+        being shared)."""
         itemsize = max(self.itemsize, x.itemsize)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
+            for_x = self.as_input(tape.keep(grads[0]), x.elements, itemsize, x)
             self.grads(param)
-            return [self.as_input(tape.keep(grads[0]), x.elements, itemsize, x)]
+            return [for_x]
 
         return self.out(x.elements, itemsize, [], [x.edge], backward)
 
     def mul_param(self, x: Act, param: int) -> Act:
         """x * a parameter broadcast over x, in the wider dtype: saves x; backward makes
-        grad * param, then grad * x summed to the parameter's shape."""
+        grad * param and grad * x, then the engine casts x's gradient and sums the parameter's
+        to its shape."""
         itemsize = max(self.itemsize, x.itemsize)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
             for_x = self.new(x.elements, itemsize)
             full = self.new(x.elements, itemsize)
+            for_x = self.as_input(for_x, x.elements, itemsize, x)
             self.grads(param)
             tape.drop(full)
-            return [self.as_input(for_x, x.elements, itemsize, x)]
+            return [for_x]
 
         return self.out(x.elements, itemsize, [x.storage], [x.edge], backward)
 

@@ -182,12 +182,12 @@ def convnext(spec: Any, ops: Ops, n: int, image: Act) -> Act:
     for index, (depth, width) in enumerate(zip(spec.depths, spec.widths)):
         layers = []
         if index > 0:  # downsampling: norm, then a 2x2 conv on the channels-last norm output (a
-            # layout a single channel does not have)
+            # layout a single channel does not have, and a channels-last model's weights share)
             side = out_size(side, 2, 2)
             layers.append(lambda y, c=c_in: ops.layer_norm(y, c))
             layers.append(
                 lambda y, c=c_in, w=width, s=side: ops.conv(
-                    y, n * w * s * s, w * c * 4, w, relaid=c > 1
+                    y, n * w * s * s, w * c * 4, w, relaid=c > 1 and not ops.channels_last
                 )
             )
         # the head's gradient, N, C, H, W, seen N, H, W, C by the last stage's MLP views
