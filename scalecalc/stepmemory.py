@@ -19,6 +19,7 @@ from scalecalc.families.opmemory import Ops
 from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
+from scalecalc.repeats import unrolled
 from scalecalc.step_options import DTYPE_BYTES
 from scalecalc.tape import Tape
 
@@ -61,6 +62,7 @@ def replay(
     ema: bool = False,
     amp: bool = False,
     channels_last: bool = False,
+    cut: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
     (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
@@ -68,11 +70,12 @@ def replay(
     the weights, input, gradients and state are float32; float16 training adds the gradient
     scaler's scale (float32) and growth tracker (int32). `channels_last` puts the input and the
     model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
-    it is)."""
+    it is). With `cut`, runs of identical blocks are played as three, their middles marked in
+    `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes)."""
     low = DTYPE_BYTES[dtype] if amp else 0
     itemsize = DTYPE_BYTES["float32" if amp else dtype]
     scaler = amp and train and dtype == "float16"
-    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
+    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record, cut)
     params, norms = parameters(spec)
     sizes = [count * itemsize for count in params]
     buffers = [channels * itemsize for channels in norms] * 2
@@ -148,7 +151,9 @@ class Peaks:
     """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
     or none, so without allocator rounding (CPU, MPS) the bytes after each allocation are
     a_t + b_t·batch from batch 2 on (batch 1 takes other paths in places), exact from the lines
-    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed."""
+    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed. Each replay plays
+    a run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others
+    added arithmetically: a deep model costs about what a shallow one does."""
 
     def __init__(
         self,
@@ -161,19 +166,19 @@ class Peaks:
         amp: bool = False,
         channels_last: bool = False,
         ema: bool = False,
+        cut: bool = True,
     ) -> None:
         check_options(dtype, train, optimizer, device, amp, ema)
         self.step = (spec, dtype, train, optimizer, device)
-        self.options = {"amp": amp, "channels_last": channels_last, "ema": ema}
-        tapes = [
-            replay(spec, batch, *self.step[1:], record=True, **self.options)
-            for batch in LINE_BATCHES
-        ]
-        self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
-        self.lines = [tape.timeline or [] for tape in tapes]
+        self.options = {"amp": amp, "channels_last": channels_last, "ema": ema, "cut": cut}
+        self.lines = []
+        for batch in LINE_BATCHES:
+            tape = replay(spec, batch, *self.step[1:], record=True, **self.options)
+            self.lines.append(unrolled(tape, tape.marks or []))
+            # the weights and buffers, in the allocator's blocks
+            self.weights = tape.by_kind["weights"]
+        self.peaks = {batch: max(line) for batch, line in zip(LINE_BATCHES, self.lines)}
         self.affine = device != "cuda"
-        # the weights and buffers, in the allocator's blocks
-        self.weights = tapes[0].by_kind["weights"]
 
     def peak(self, batch: int) -> int:
         """The peak bytes of one step at `batch`."""
@@ -183,7 +188,8 @@ class Peaks:
                 low, high = self.lines
                 self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
             else:
-                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], **self.options).peak
+                tape = replay(self.step[0], batch, *self.step[1:], record=True, **self.options)
+                self.peaks[batch] = max(unrolled(tape, tape.marks or []))
         return self.peaks[batch]
 
     def max_batch(self, budget_bytes: int) -> int:

@@ -182,7 +182,10 @@ class CastOps:
         return []
 
     def end_region(self) -> None:
-        """Autocast's region exits: its cache lets go of the weight copies."""
+        """Autocast's region exits: its cache lets go of the weight copies (those no node saved
+        are freed, which a cut run's middle notes for the copies it stands for)."""
+        for mark in self.tape.marks or ():
+            mark.release(self.tape, [copy for copy in self.cache if copy.refs == 1])
         self.tape.drop(*self.cache)
         self.cache.clear()
 
