@@ -46,10 +46,10 @@ class Repeat:
 
 def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
     """The bytes after each allocation of the full-depth step, as candidates whose maximum is
-    its peak, from the recorded `tape` of a replay whose runs were cut to PLAYED blocks (the copies
-left out also drop, where the middle's storages are freed outside its backward, what theirs
-would have freed). Their
-    order depends on the step's structure alone, so two batches' lists align."""
+    its peak, from the recorded `tape` of a replay whose runs were cut to PLAYED blocks (where
+    the middle's storages are freed outside its backward, the copies left out drop what theirs
+    would have freed). Their order depends on the step's structure alone, so two batches'
+    lists align."""
     timeline = tape.timeline or []
     end = len(timeline)
     # the middles' forward and backward windows, in allocation indices: (start, stop, what the

@@ -13,7 +13,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scalecalc.repeats import Repeat
 
 KINDS = (
     "weights", "grads", "optimizer_state", "activations", "cast_weights", "ema_weights",
@@ -78,7 +81,7 @@ class Tape:
         self.timeline: list[int] | None = [] if record else None
         # with `cut`, runs of identical blocks are played as three (scalecalc.repeats), whose
         # middles' marks are kept here
-        self.marks: list[Any] | None = [] if cut else None
+        self.marks: list[Repeat] | None = [] if cut else None
 
     def rounded(self, nbytes: int) -> int:
         """`nbytes` as the allocator hands it out (a multiple of its block)."""

@@ -13,9 +13,7 @@ dtype differs from its input's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from scalecalc.tape import Edge, Storage, Tape
+from scalecalc.tape import Backward, Edge, Storage, Tape
 
 FLOAT32 = 4  # norm statistics stay float32 whatever the step's dtype
 
@@ -96,8 +94,10 @@ class CastOps:
             self.tape.drop(loaded)
         return Act(batch, elements, None, self.itemsize)
 
-    def out(self, elements: int, itemsize: int, saved: list[Storage], edges: list[Edge],
-            backward) -> Act:  # fmt: skip
+    def out(
+        self, elements: int, itemsize: int, saved: list[Storage], edges: list[Edge],
+        backward: Backward,
+    ) -> Act:  # fmt: skip
         """An op's new output of `elements`; in training, its node."""
         storage = self.new(elements, itemsize)
         if not self.train:
@@ -138,11 +138,11 @@ class CastOps:
             self.cache.append(copy)
             storages.append(copy)
             if self.train:
-                edges.append((self.tape.node([], [self._accumulate(count, relaid)],
-                                             self._to_float(count)), 0))  # fmt: skip
+                accumulate = self._accumulate(count, relaid)
+                edges.append((self.tape.node([], [accumulate], self._to_float(count)), 0))
         return Weights(counts, storages, edges)
 
-    def _to_float(self, count: int):
+    def _to_float(self, count: int) -> Backward:
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
             return [self.new(count, self.itemsize)]
 
