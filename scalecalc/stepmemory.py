@@ -19,6 +19,7 @@ from scalecalc.families.opmemory import Ops
 from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
+from scalecalc.repeats import unrolled
 from scalecalc.step_options import DTYPE_BYTES
 from scalecalc.tape import Tape
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 # Optimizer state per parameter: SGD's momentum buffer; Adam's two moments.
 STATE_TENSORS = {"sgd": 1, "adam": 2, "adamw": 2}
 STEP_COUNT_BYTES = 8  # each batch norm's num_batches_tracked, an int64 buffer
+SCALER_BYTES = [4, 4]  # GradScaler's scale (float32) and growth tracker (int32), 0-dim
 
 
 def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -> None:
@@ -58,12 +60,22 @@ def replay(
     device: str = "cpu",
     record: bool = False,
     ema: bool = False,
+    amp: bool = False,
+    channels_last: bool = False,
+    cut: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
     (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
-    weight and buffer, updated in place."""
-    itemsize = DTYPE_BYTES[dtype]
-    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record)
+    weight and buffer, updated in place. With `amp`, `dtype` is autocast's low precision and
+    the weights, input, gradients and state are float32; float16 training adds the gradient
+    scaler's scale (float32) and growth tracker (int32). `channels_last` puts the input and the
+    model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
+    it is). With `cut`, runs of identical blocks are played as three, their middles marked in
+    `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes)."""
+    low = DTYPE_BYTES[dtype] if amp else 0
+    itemsize = DTYPE_BYTES["float32" if amp else dtype]
+    scaler = amp and train and dtype == "float16"
+    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record, cut)
     params, norms = parameters(spec)
     sizes = [count * itemsize for count in params]
     buffers = [channels * itemsize for channels in norms] * 2
@@ -73,14 +85,19 @@ def replay(
         tape.hold(weights, "ema_weights")
     if optimizer is not None:
         tape.hold(sizes * STATE_TENSORS[optimizer], "optimizer_state")
-    ops = Ops(tape, itemsize, train)
+    if scaler:
+        tape.hold(SCALER_BYTES, "scaler_state")
+    ops = Ops(tape, itemsize, train, low, scaler, channels_last and spec.family != "vit")
     # The replay makes thousands of small objects and frees them by reference counts alone:
     # the cycle collector, run meanwhile, took an eighth of its time.
     collecting = gc.isenabled()
     gc.disable()
     try:
         logits = forward(spec, ops, batch_size)
-        if train:
+        if not train:
+            ops.drop(logits)
+            ops.end_region()
+        else:
             ops.loss(logits)
             if optimizer is not None:
                 _optimizer_step(tape, sizes, optimizer, device)
@@ -98,14 +115,18 @@ def estimate_peak(
     optimizer: str | None = None,
     device: str = "cpu",
     *,
+    amp: bool = False,
+    channels_last: bool = False,
     ema: bool = False,
 ) -> MemoryEstimate:
     """Peak memory of one inference (train=False) or training step of `spec` at `batch_size`,
-    with a weight EMA if `ema`."""
-    check_options(dtype, train, optimizer, device, ema=ema)
+    under autocast in `dtype` if `amp`, in channels-last format if `channels_last` (not a
+    ViT's), with a weight EMA if `ema`."""
+    check_options(dtype, train, optimizer, device, amp, ema)
     if not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}, got {batch_size}")
-    tape = replay(spec, batch_size, dtype, train, optimizer, device, ema=ema)
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    tape = replay(spec, batch_size, dtype, train, optimizer, device, **options)
     parts = tape.peak_parts
     return MemoryEstimate(
         tape.peak,
@@ -117,8 +138,12 @@ def estimate_peak(
         dtype,
         train,
         optimizer,
+        amp=amp,
+        channels_last=channels_last and spec.family != "vit",
         ema=ema,
+        cast_weights=parts["cast_weights"],
         ema_weights=parts["ema_weights"],
+        scaler_state=parts["scaler_state"],
     )
 
 
@@ -126,7 +151,9 @@ class Peaks:
     """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
     or none, so without allocator rounding (CPU, MPS) the bytes after each allocation are
     a_t + b_t·batch from batch 2 on (batch 1 takes other paths in places), exact from the lines
-    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed."""
+    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed. Each replay plays
+    a run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others
+    added arithmetically: a deep model costs about what a shallow one does."""
 
     def __init__(
         self,
@@ -136,19 +163,22 @@ class Peaks:
         optimizer: str | None = None,
         device: str = "cpu",
         *,
+        amp: bool = False,
+        channels_last: bool = False,
         ema: bool = False,
+        cut: bool = True,
     ) -> None:
-        check_options(dtype, train, optimizer, device, ema=ema)
+        check_options(dtype, train, optimizer, device, amp, ema)
         self.step = (spec, dtype, train, optimizer, device)
-        self.ema = ema
-        tapes = [
-            replay(spec, batch, *self.step[1:], record=True, ema=ema) for batch in LINE_BATCHES
-        ]
-        self.peaks = {batch: tape.peak for batch, tape in zip(LINE_BATCHES, tapes)}
-        self.lines = [tape.timeline or [] for tape in tapes]
+        self.options = {"amp": amp, "channels_last": channels_last, "ema": ema, "cut": cut}
+        self.lines = []
+        for batch in LINE_BATCHES:
+            tape = replay(spec, batch, *self.step[1:], record=True, **self.options)
+            self.lines.append(unrolled(tape, tape.marks or []))
+            # the weights and buffers, in the allocator's blocks
+            self.weights = tape.by_kind["weights"]
+        self.peaks = {batch: max(line) for batch, line in zip(LINE_BATCHES, self.lines)}
         self.affine = device != "cuda"
-        # the weights and buffers, in the allocator's blocks
-        self.weights = tapes[0].by_kind["weights"]
 
     def peak(self, batch: int) -> int:
         """The peak bytes of one step at `batch`."""
@@ -158,7 +188,8 @@ class Peaks:
                 low, high = self.lines
                 self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
             else:
-                self.peaks[batch] = replay(self.step[0], batch, *self.step[1:], ema=self.ema).peak
+                tape = replay(self.step[0], batch, *self.step[1:], record=True, **self.options)
+                self.peaks[batch] = max(unrolled(tape, tape.marks or []))
         return self.peaks[batch]
 
     def max_batch(self, budget_bytes: int) -> int:
@@ -189,8 +220,12 @@ def max_batch(
     optimizer: str | None = None,
     device: str = "cpu",
     *,
+    amp: bool = False,
+    channels_last: bool = False,
     ema: bool = False,
 ) -> int:
     """The largest batch of `spec` whose peak fits in `budget_bytes` (0 if none);
-    ModelTooLargeError if even MAX_BATCH_SIZE fits."""
-    return Peaks(spec, dtype, train, optimizer, device, ema=ema).max_batch(budget_bytes)
+    ModelTooLargeError if even MAX_BATCH_SIZE fits. amp, channels_last and ema as for
+    estimate_peak."""
+    options = {"amp": amp, "channels_last": channels_last, "ema": ema}
+    return Peaks(spec, dtype, train, optimizer, device, **options).max_batch(budget_bytes)

@@ -13,8 +13,15 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-KINDS = ("weights", "grads", "optimizer_state", "activations", "ema_weights")
+if TYPE_CHECKING:
+    from scalecalc.repeats import Repeat
+
+KINDS = (
+    "weights", "grads", "optimizer_state", "activations", "cast_weights", "ema_weights",
+    "scaler_state",
+)  # fmt: skip
 # AccumulateGrad's sequence number: the highest, so the engine runs it as soon as it is ready.
 ACCUMULATE_FIRST = 2**64 - 1
 
@@ -56,10 +63,11 @@ class Tape:
     """Bytes alive over one step, by kind, and their peak (taken after each op, as the trace)."""
 
     __slots__ = (
-        "allocs", "block", "by_kind", "peak", "peak_at", "peak_parts", "seq", "timeline", "total",
+        "allocs", "block", "by_kind", "marks", "peak", "peak_at", "peak_parts", "seq", "timeline",
+        "total",
     )  # fmt: skip
 
-    def __init__(self, block: int = 1, record: bool = False) -> None:
+    def __init__(self, block: int = 1, record: bool = False, cut: bool = False) -> None:
         self.block = block
         self.total = 0
         self.peak = 0
@@ -71,6 +79,9 @@ class Tape:
         # with `record`, the bytes alive after each allocation: affine in the batch, for
         # max_batch's line
         self.timeline: list[int] | None = [] if record else None
+        # with `cut`, runs of identical blocks are played as three (scalecalc.repeats), whose
+        # middles' marks are kept here
+        self.marks: list[Repeat] | None = [] if cut else None
 
     def rounded(self, nbytes: int) -> int:
         """`nbytes` as the allocator hands it out (a multiple of its block)."""
@@ -151,8 +162,15 @@ class Tape:
         buffers: dict[Node, list[Storage | None]] = {root: [self.keep(grad)]}
         order = itertools.count()  # ties (AccumulateGrad nodes): first ready, first run
         ready = [(-root.seq, next(order), root)]
+        # a run's middle block's backward starts with the first of its nodes to run and ends
+        # with the first of an earlier block's (the engine runs one block's nodes together)
+        bounds = sorted(
+            ((seq, mark) for mark in self.marks or () for seq in mark.seqs), key=lambda b: -b[0]
+        )
         while ready:
             node = heapq.heappop(ready)[2]
+            while bounds and node.seq < bounds[0][0]:
+                bounds.pop(0)[1].backward.append((self.allocs, self.total))
             incoming = buffers.pop(node)
             outgoing = node.backward(self, [g for g in incoming if g is not None])
             self.drop(*incoming, *node.saved)

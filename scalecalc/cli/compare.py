@@ -92,7 +92,7 @@ def compare_command(
         typer.Option(
             "--memory-counter",
             help="For --memory: analytic (closed form, no torch; the default) or trace (meta "
-            "device, torch; the default with --amp, --channels-last or --ema).",
+            "device, torch).",
         ),
     ] = None,
 ) -> None:

@@ -260,7 +260,7 @@ def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int
         from scalecalc.devicememory import device_max_batch as fitting_batch
         from scalecalc.stepmemory import Peaks
 
-        peaks = Peaks(row.spec, *step_options, ema=setting.ema)
+        peaks = Peaks(row.spec, *step_options, **setting.trace_options())
         peak = peaks.peak(setting.batch_size)
         option = "--max-batch"
         if budget is None:

@@ -110,9 +110,9 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
             f"--amp: autocast runs in a low precision; give --dtype {' or '.join(AMP_DTYPES)}, "
             "not float32 (without --amp, --dtype float32 traces every tensor in float32)"
         )
-    counter = _memory_counter(options)
+    counter = options.counter or "analytic"
     if counter == "trace":
-        require_torch(options.counter and "--memory-counter trace" or _traced_only(options))
+        require_torch("--memory-counter trace")
     budget = None if options.max_batch is None else parse_bytes(options.max_batch, "--max-batch")
     if budget is not None and budget < fixed_bytes():
         raise ConfigError(
@@ -132,24 +132,6 @@ def memory_setting(options: MemoryOptions) -> MemorySetting | None:
         ema=bool(options.ema),
         counter=counter,
     )
-
-
-def _traced_only(options: MemoryOptions) -> str:
-    """The first option given that only the trace models (--amp, --channels-last)."""
-    given = {"--amp": options.amp, "--channels-last": options.channels_last}
-    return next((option for option, value in given.items() if value), "")
-
-
-def _memory_counter(options: MemoryOptions) -> str:
-    """The counter asked for; by default the closed form, or the trace where an option asks
-    for what only the trace models."""
-    traced_only = _traced_only(options)
-    if options.counter == "analytic" and traced_only:
-        raise ConfigError(
-            f"--memory-counter analytic: the closed form does not model {traced_only} yet; "
-            "use --memory-counter trace (the default with it)"
-        )
-    return options.counter or ("trace" if traced_only else "analytic")
 
 
 def compare_sweep(options: CompareOptions, hooks: Hooks) -> Comparison:

@@ -12,15 +12,32 @@ from typing import Any
 
 from scalecalc.families.block_costs import out_size
 from scalecalc.families.opmemory import Act, Ops
+from scalecalc.repeats import PLAYED, Repeat
 
 
 def staged(ops: Ops, x: Act, parts: list[Any]) -> Act:
     """x through `parts` as nn.Sequential runs them, each input dropped once the next exists;
-    `x` is the Sequential's own reference (the caller keeps its own)."""
-    for part in parts:
-        y = part(x)
-        ops.drop(x)
-        x = y
+    `x` is the Sequential's own reference (the caller keeps its own). On a tape that cuts runs,
+    a run of more than PLAYED identical parts (the same object) is played as its first, one
+    middle and its last (scalecalc.repeats)."""
+    marks = ops.tape.marks
+    index = 0
+    while index < len(parts):
+        part = parts[index]
+        length = 1
+        while index + length < len(parts) and parts[index + length] is part:
+            length += 1
+        played = length if marks is None or length <= PLAYED else PLAYED
+        for step in range(played):
+            if played < length and step == 1:
+                mark = Repeat(length - PLAYED, ops.tape)
+                marks.append(mark)
+            elif played < length and step == 2:
+                mark.end_forward(ops.tape)
+            y = part(x)
+            ops.drop(x)
+            x = y
+        index += length
     return x
 
 

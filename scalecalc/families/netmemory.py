@@ -29,11 +29,13 @@ def _cnn_stages(ops: Ops, spec: StageSpec, n: int, c_in: int, size: int) -> list
 
 def _stage(ops: Ops, spec: StageSpec, n: int, blocks: list[Any], size: int) -> Any:
     def run(x: Act) -> Act:
-        side = size
-        steps = []
-        for block in blocks:
-            steps.append(_cnn_block(ops, n, block, side))
-            side = out_size(side, 1, block.stride)
+        side = previous = size
+        steps: list[Any] = []
+        for index, block in enumerate(blocks):
+            # the block before again, on the same side: the same part, so runs are seen
+            same = index > 0 and block is blocks[index - 1] and side == previous
+            steps.append(steps[-1] if same else _cnn_block(ops, n, block, side))
+            previous, side = side, out_size(side, 1, block.stride)
         return bm.staged(ops, ops.keep(x), steps)
 
     return run
@@ -78,10 +80,14 @@ def _efficientnet(spec: Any, ops: Ops, n: int, image: Act) -> Act:
 
     stages = []
     for plan in mbconv_plan(spec):
-        blocks = []
-        for shape in [plan.first] + [plan.rest] * (plan.depth - 1):
-            blocks.append(_mbconv(ops, n, shape, size))
-            size = out_size(size, 1, shape.stride)
+        blocks: list[Any] = []
+        shapes = [plan.first] + [plan.rest] * (plan.depth - 1)
+        previous = size
+        for index, shape in enumerate(shapes):
+            # the block before again, on the same side: the same part, as in _stage
+            same = index > 0 and shape is shapes[index - 1] and size == previous
+            blocks.append(blocks[-1] if same else _mbconv(ops, n, shape, size))
+            previous, size = size, out_size(size, 1, shape.stride)
         stages.append(lambda x, blocks=blocks: bm.staged(ops, ops.keep(x), blocks))
     last = spec.widths[-1]
 

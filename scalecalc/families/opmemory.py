@@ -1,126 +1,78 @@
 """The bytes each ATen op of the built models allocates, forward and backward, on a Tape.
 
 One method per op the blocks of scalecalc/nn/blocks.py dispatch, written from what autograd
-saves and what each backward formula allocates, in the order torch runs them. A tensor is an
-`Act`: its storage, its elements and where its gradient goes. Each method that returns a new
-Act hands the caller one reference, which the caller drops when Python would drop the value.
+saves and what each backward formula allocates, in the order torch runs them, in the dtypes
+autocast gives them under AMP (scalecalc.families.castops). Each method that returns a new Act
+hands the caller one reference, which the caller drops when Python would drop the value.
 """
 
 from __future__ import annotations
 
+from scalecalc.families.castops import FLOAT32, Act, CastOps
 from scalecalc.tape import Edge, Storage, Tape
 
-FLOAT32 = 4  # norm statistics stay float32 whatever the step's dtype
 INDEX = 8  # max pooling's int64 indices
 
 
-class Act:
-    """One activation tensor: its storage, element count and the edge its gradient takes."""
+class Ops(CastOps):
+    """The ops of one step (scalecalc.families.castops for the dtypes)."""
 
-    __slots__ = ("edge", "elements", "storage")
-
-    def __init__(self, storage: Storage, elements: int, edge: Edge) -> None:
-        self.storage, self.elements, self.edge = storage, elements, edge
-
-
-class Ops:
-    """The ops of one step in one dtype; `train` records autograd nodes."""
-
-    __slots__ = ("itemsize", "tape", "train")
-
-    def __init__(self, tape: Tape, itemsize: int, train: bool) -> None:
-        self.tape, self.itemsize, self.train = tape, itemsize, train
-
-    # --- plumbing ---
-
-    def new(self, elements: int) -> Storage:
-        """A storage of `elements` in the step's dtype."""
-        return self.tape.alloc(elements * self.itemsize)
-
-    def grads(self, *elements: int) -> None:
-        """Parameter gradients made by a backward, kept as the parameters' .grad."""
-        for count in elements:
-            if count:
-                self.tape.alloc(count * self.itemsize, "grads")
-
-    def drop(self, *acts: Act) -> None:
-        """Release one reference to each act's storage."""
-        self.tape.drop(*(act.storage for act in acts))
-
-    def keep(self, act: Act) -> Act:
-        """A second reference to the same tensor."""
-        self.tape.keep(act.storage)
-        return act
-
-    def view(self, act: Act, elements: int | None = None) -> Act:
-        """A view of `act` (same storage, one more reference); gradients pass through."""
-        self.tape.keep(act.storage)
-        return Act(act.storage, act.elements if elements is None else elements, act.edge)
-
-    def image(self, elements: int) -> Act:
-        """The input batch: no gradient."""
-        return Act(self.new(elements), elements, None)
-
-    def _out(self, elements: int, saved: list[Storage], edges: list[Edge], backward) -> Act:
-        storage = self.new(elements)
-        if not self.train:
-            return Act(storage, elements, None)
-        return Act(storage, elements, (self.tape.node(saved, edges, backward), 0))
-
-    # --- ops ---
+    __slots__ = ()
 
     def conv(self, x: Act, out: int, weight: int, bias: int = 0, relaid: bool = False) -> Act:
-        """convolution: saves its input; backward makes the input's, weight's, bias's gradients.
-        `relaid`: the input is channels-last in memory, so the weight's gradient is too, and
-        AccumulateGrad copies it into the weight's own layout (the first gradient then freed)."""
+        """convolution: saves its input and weight; backward makes the input's, weight's, bias's
+        gradients. `relaid`: the input is channels-last in memory, so the weight's gradient is
+        too, and AccumulateGrad copies it into the weight's own layout."""
         grad_input = x.edge is not None
-        edges: list[Edge] = [x.edge]
-        if relaid and self.train:
-            edges.append((self.tape.accumulator(lambda tape, grads: self.grads(weight)), 0))
+        low = self.lowered(x)
+        weights = self.weights(weight, bias, relaid=relaid and self.train)
+        relaid = relaid and self.train and not self.low
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            made = self.new(x.elements) if grad_input else None
-            if relaid:
-                first = self.new(weight)
-                self.grads(bias)
-                return [made, first]
-            self.grads(weight, bias)
-            return [made]
+            made = self.new(x.elements, low.itemsize) if grad_input else None
+            return [made, *self.weight_grads(weights, relaid)]
 
-        return self._out(out, [x.storage], edges, backward)
+        saved = [low.storage, *weights.storages[:1]]
+        edges = [low.edge, *self.weight_edges(weights, relaid)]
+        y = self.out(out, low.itemsize, saved, edges, backward)
+        self.drop(low)
+        return y
 
     def batch_norm(self, x: Act, channels: int) -> Act:
         """batch norm: training saves input, mean and inverse std (float32 per channel)."""
         return self._norm(x, channels, channels)
 
     def layer_norm(self, x: Act, channels: int) -> Act:
-        """layer norm over the last `channels`: training saves input, mean and inverse std
-        (float32 per row)."""
-        return self._norm(x, channels, x.elements // channels)
+        """layer norm over the last `channels` (float32 under AMP): training saves input, mean
+        and inverse std (float32 per row)."""
+        full = self.cast(x, FLOAT32) if self.low else self.keep(x)
+        y = self._norm(full, channels, x.elements // channels)
+        self.drop(full)
+        return y
 
     def _norm(self, x: Act, channels: int, statistics: int) -> Act:
         """A norm with a weight and bias of `channels` and two float32 statistics of
         `statistics` elements saved with its input; backward makes the input's, weight's and
         bias's gradients."""
         if not self.train:
-            return Act(self.new(x.elements), x.elements, None)
-        y = self.new(x.elements)
+            return Act(self.new(x.elements, x.itemsize), x.elements, None, x.itemsize)
+        y = self.new(x.elements, x.itemsize)
         stats = [self.tape.alloc(statistics * FLOAT32) for _ in range(2)]
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            made = self.new(x.elements)
+            made = self.new(x.elements, x.itemsize)
             self.grads(channels, channels)
             return [made]
 
         node = self.tape.node([x.storage, *stats], [x.edge], backward)
         self.tape.drop(*stats)
-        return Act(y, x.elements, (node, 0))
+        return Act(y, x.elements, (node, 0), x.itemsize)
 
     def _pointwise_grad(self, x: Act, saved: Storage) -> Edge:
         """The node of an elementwise op whose backward makes one tensor of x's size."""
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
         return (self.tape.node([saved], [x.edge], backward), 0)
 
@@ -133,87 +85,90 @@ class Ops:
     def silu_(self, x: Act) -> Act:
         """In-place SiLU: training first clones the input, which backward needs."""
         if self.train:
-            copy = self.new(x.elements)
+            copy = self.new(x.elements, x.itemsize)
             x.edge = self._pointwise_grad(x, copy)
             self.tape.drop(copy)
         return x
 
     def unary(self, x: Act, saves_result: bool) -> Act:
         """An elementwise op (SiLU, GELU: saves its input; sigmoid: its result)."""
-        y = self.new(x.elements)
+        y = self.new(x.elements, x.itemsize)
         if self.train:
             edge = self._pointwise_grad(x, y if saves_result else x.storage)
-            return Act(y, x.elements, edge)
-        return Act(y, x.elements, None)
+            return Act(y, x.elements, edge, x.itemsize)
+        return Act(y, x.elements, None, x.itemsize)
 
     def add(self, a: Act, b: Act) -> Act:
-        """a + b, same shapes: backward passes the gradient to both."""
+        """a + b, same shapes, in the wider dtype: backward passes the gradient to both (cast
+        to an input's dtype where it differs)."""
+        itemsize = max(a.itemsize, b.itemsize)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [tape.keep(grads[0]), tape.keep(grads[0])]
+            return [
+                self.as_input(tape.keep(grads[0]), a.elements, itemsize, a),
+                self.as_input(tape.keep(grads[0]), a.elements, itemsize, b),
+            ]
 
-        return self._out(a.elements, [], [a.edge, b.edge], backward)
+        return self.out(a.elements, itemsize, [], [a.edge, b.edge], backward)
 
     def mul_broadcast(self, x: Act, gate: Act) -> Act:
         """x * gate, gate broadcast over x: saves both; backward makes grad * gate, then
         grad * x reduced to the gate's shape."""
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            for_x = self.new(x.elements)
-            full = self.new(x.elements)
-            for_gate = self.new(gate.elements)
+            for_x = self.new(x.elements, x.itemsize)
+            full = self.new(x.elements, x.itemsize)
+            for_gate = self.new(gate.elements, x.itemsize)
             tape.drop(full)
             return [for_x, for_gate]
 
-        return self._out(x.elements, [x.storage, gate.storage], [x.edge, gate.edge], backward)
+        saved, edges = [x.storage, gate.storage], [x.edge, gate.edge]
+        return self.out(x.elements, x.itemsize, saved, edges, backward)
 
     def max_pool(self, x: Act, out: int) -> Act:
         """max pooling: training also makes int64 indices, saved with the input."""
         if not self.train:
-            return Act(self.new(out), out, None)
-        y = self.new(out)
+            return Act(self.new(out, x.itemsize), out, None, x.itemsize)
+        y = self.new(out, x.itemsize)
         indices = self.tape.alloc(out * INDEX)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
         node = self.tape.node([x.storage, indices], [x.edge], backward)
         self.tape.drop(indices)
-        return Act(y, out, (node, 0))
+        return Act(y, out, (node, 0), x.itemsize)
 
     def mean(self, x: Act, out: int) -> Act:
         """Global average: backward expands and divides the gradient (one full tensor)."""
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
-        return self._out(out, [], [x.edge], backward)
+        return self.out(out, x.itemsize, [], [x.edge], backward)
 
     def linear(self, x: Act, rows: int, c_in: int, c_out: int) -> Act:
-        """addmm with bias: saves the input; backward makes grad·W, gradᵀ·x and the bias sum."""
+        """addmm with bias: saves the input and weight; backward makes grad·W, gradᵀ·x and the
+        bias sum."""
+        low = self.lowered(x)
+        weights = self.weights(c_out * c_in, c_out)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            made = self.new(x.elements) if x.edge is not None else None
-            self.grads(c_out * c_in, c_out)
-            return [made]
+            made = self.new(x.elements, low.itemsize) if low.edge is not None else None
+            return [made, *self.weight_grads(weights)]
 
-        return self._out(rows * c_out, [x.storage], [x.edge], backward)
+        saved = [low.storage, *weights.storages[:1]]
+        edges = [low.edge, *self.weight_edges(weights)]
+        y = self.out(rows * c_out, low.itemsize, saved, edges, backward)
+        self.drop(low)
+        return y
 
     def loss(self, logits: Act) -> None:
-        """`.float().sum().backward()`: the float32 copy (if any), the sum, its gradient of
-        ones, then the backward pass."""
-        y = logits
-        if self.itemsize != FLOAT32 and self.train:
-
-            def to_low(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-                return [self.new(logits.elements)]
-
-            y = Act(self.tape.alloc(logits.elements * FLOAT32), logits.elements, None)
-            y.edge = (self.tape.node([], [logits.edge], to_low), 0)
-            self.drop(logits)
-        elif self.itemsize != FLOAT32:
-            y = Act(self.tape.alloc(logits.elements * FLOAT32), logits.elements, None)
-            self.drop(logits)
+        """`.float().sum()` (the float32 copy, if any, and the sum), autocast's region exit,
+        [times the gradient scaler's scale], then the backward pass from a gradient of ones;
+        with the scaler, unscaling the gradients."""
+        y = self.cast(logits, FLOAT32)
+        self.drop(logits)
         total = self.tape.alloc(FLOAT32)
 
         def passed(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
@@ -221,9 +176,31 @@ class Ops:
 
         root = self.tape.node([], [y.edge], passed)
         self.drop(y)
+        self.end_region()
+        scaled = None
+        if self.scaler:
+            scaled = self.tape.alloc(FLOAT32)
+
+            def times_scale(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
+                return [tape.alloc(FLOAT32)]
+
+            root = self.tape.node([], [(root, 0)], times_scale)
         ones = self.tape.alloc(FLOAT32)
         self.tape.backward(root, ones)
-        self.tape.drop(ones, total)
+        self.tape.drop(ones, scaled, total)
+        if scaled is not None:
+            self._unscale()
+
+    def _unscale(self) -> None:
+        """GradScaler.unscale_: the inverse scale (`scale.double().reciprocal().float()`) and
+        the found-inf flag; the gradients are divided in place."""
+        wide = self.tape.alloc(8)
+        inverse = self.tape.alloc(8)
+        self.tape.drop(wide)
+        single = self.tape.alloc(FLOAT32)
+        self.tape.drop(inverse)
+        found_inf = self.tape.alloc(FLOAT32)
+        self.tape.drop(single, found_inf)
 
     # --- the transformer ops ---
 
@@ -231,16 +208,16 @@ class Ops:
         """x times a Python number: nothing saved; backward multiplies the gradient."""
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
-        return self._out(x.elements, [], [x.edge], backward)
+        return self.out(x.elements, x.itemsize, [], [x.edge], backward)
 
     def reshape(self, x: Act, copies: bool) -> Act:
         """reshape: a view, or a contiguous copy where the strides allow no view (its backward
         passes the gradient through)."""
         if not copies:
             return self.view(x)
-        return Act(self.new(x.elements), x.elements, x.edge)
+        return Act(self.new(x.elements, x.itemsize), x.elements, x.edge, x.itemsize)
 
     def regrad(self, x: Act, copies: bool) -> Act:
         """A view whose backward reshapes the gradient back, copying it when `copies`."""
@@ -248,24 +225,30 @@ class Ops:
             return self.view(x)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
         node = self.tape.node([], [x.edge], backward)
         self.tape.keep(x.storage)
-        return Act(x.storage, x.elements, (node, 0))
+        return Act(x.storage, x.elements, (node, 0), x.itemsize)
 
     def bmm(self, a: Act, b: Act, out: int) -> Act:
         """Batched product: saves both; backward makes mat2's gradient, then mat1's."""
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            for_b = self.new(b.elements)
-            return [self.new(a.elements), for_b]
+            for_b = self.new(b.elements, b.itemsize)
+            return [self.new(a.elements, a.itemsize), for_b]
 
-        return self._out(out, [a.storage, b.storage], [a.edge, b.edge], backward)
+        return self.out(out, a.itemsize, [a.storage, b.storage], [a.edge, b.edge], backward)
 
     def softmax(self, x: Act) -> Act:
-        """softmax: saves its result."""
-        return self.unary(x, saves_result=True)
+        """softmax (of a float32 copy under AMP): saves its result. Inference dispatches it
+        whole, its copy unseen."""
+        if self.low and not self.train:
+            return Act(self.new(x.elements, FLOAT32), x.elements, None, FLOAT32)
+        full = self.cast(x, FLOAT32) if self.low else self.keep(x)
+        y = self.unary(full, saves_result=True)
+        self.drop(full)
+        return y
 
     def unbind(self, x: Act, parts: int) -> list[Act]:
         """Views of x's parts along a dim; backward stacks their gradients (one new tensor)."""
@@ -274,21 +257,23 @@ class Ops:
             return [self.view(x, each) for _ in range(parts)]
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
         node = self.tape.node([], [x.edge], backward, parts)
         views = []
         for index in range(parts):
             self.tape.keep(x.storage)
-            views.append(Act(x.storage, each, (node, index)))
+            views.append(Act(x.storage, each, (node, index), x.itemsize))
         return views
 
     def cat_token(self, token: int, x: Act, out: int, n: int) -> Act:
-        """torch.cat([class_token.expand(n, -1, -1), x], dim=1): backward slices the gradient
-        (views); the token's expand sums it over the batch, or at batch 1 keeps the slice
-        itself as the token's .grad (and so the whole gradient)."""
+        """torch.cat([class_token.expand(n, -1, -1), x], dim=1), in the wider dtype: backward
+        slices the gradient (views, x's cast to its dtype under AMP); the token's expand sums it
+        over the batch, or at batch 1 keeps the slice itself as the token's .grad (and so the
+        whole gradient)."""
+        itemsize = max(self.itemsize, x.itemsize)
         if not self.train:
-            return Act(self.new(out), out, None)
+            return Act(self.new(out, itemsize), out, None, itemsize)
 
         def expand_backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
             if n == 1:
@@ -300,32 +285,39 @@ class Ops:
         expand = self.tape.node([], [], expand_backward)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [tape.keep(grads[0]), tape.keep(grads[0])]
+            for_x = self.as_input(tape.keep(grads[0]), x.elements, itemsize, x)
+            return [tape.keep(grads[0]), for_x]
 
-        return self._out(out, [], [(expand, 0), x.edge], backward)
+        return self.out(out, itemsize, [], [(expand, 0), x.edge], backward)
 
     def add_param(self, x: Act, param: int) -> Act:
-        """x + a parameter broadcast over the batch: the parameter's gradient is the batch sum
-        (at batch 1 a copy, the gradient being shared)."""
+        """x + a parameter broadcast over the batch, in the wider dtype: the engine casts x's
+        gradient, then sums the parameter's over the batch (at batch 1 a copy, the gradient
+        being shared)."""
+        itemsize = max(self.itemsize, x.itemsize)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
+            for_x = self.as_input(tape.keep(grads[0]), x.elements, itemsize, x)
             self.grads(param)
-            return [tape.keep(grads[0])]
+            return [for_x]
 
-        return self._out(x.elements, [], [x.edge], backward)
+        return self.out(x.elements, itemsize, [], [x.edge], backward)
 
     def mul_param(self, x: Act, param: int) -> Act:
-        """x * a parameter broadcast over x: saves x; backward makes grad * param, then
-        grad * x summed to the parameter's shape."""
+        """x * a parameter broadcast over x, in the wider dtype: saves x; backward makes
+        grad * param and grad * x, then the engine casts x's gradient and sums the parameter's
+        to its shape."""
+        itemsize = max(self.itemsize, x.itemsize)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            for_x = self.new(x.elements)
-            full = self.new(x.elements)
+            for_x = self.new(x.elements, itemsize)
+            full = self.new(x.elements, itemsize)
+            for_x = self.as_input(for_x, x.elements, itemsize, x)
             self.grads(param)
             tape.drop(full)
             return [for_x]
 
-        return self._out(x.elements, [x.storage], [x.edge], backward)
+        return self.out(x.elements, itemsize, [x.storage], [x.edge], backward)
 
     def select(self, x: Act, out: int) -> Act:
         """x[:, 0]: a view; backward writes the gradient into zeros of x's shape."""
@@ -333,8 +325,8 @@ class Ops:
             return self.view(x, out)
 
         def backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            return [self.new(x.elements)]
+            return [self.new(x.elements, x.itemsize)]
 
         node = self.tape.node([], [x.edge], backward)
         self.tape.keep(x.storage)
-        return Act(x.storage, out, (node, 0))
+        return Act(x.storage, out, (node, 0), x.itemsize)

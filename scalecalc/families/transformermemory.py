@@ -36,13 +36,17 @@ def viewable(sizes: tuple[int, ...], strides: tuple[int, ...], target: tuple[int
 
 
 def _matmul(ops: Ops, a: Act, b: Act, out: int, a_copies: bool, b_copies: bool) -> Act:
-    """A 4-d matmul: in training its operands reshaped to 3-d (copies where needed), then bmm;
-    inference dispatches matmul whole, its own copies unseen."""
+    """A 4-d matmul (its operands cast to the low precision under AMP): in training reshaped
+    to 3-d (copies where needed), then bmm; inference dispatches matmul whole, its own copies
+    unseen."""
+    low_a, low_b = ops.lowered(a), ops.lowered(b)
     if not ops.train:
-        return Act(ops.new(out), out, None)
-    left, right = ops.reshape(a, a_copies), ops.reshape(b, b_copies)
+        product = Act(ops.new(out, low_a.itemsize), out, None, low_a.itemsize)
+        ops.drop(low_a, low_b)
+        return product
+    left, right = ops.reshape(low_a, a_copies), ops.reshape(low_b, b_copies)
     product = ops.bmm(left, right, out)
-    ops.drop(left, right)
+    ops.drop(left, right, low_a, low_b)
     return product
 
 
@@ -178,12 +182,12 @@ def convnext(spec: Any, ops: Ops, n: int, image: Act) -> Act:
     for index, (depth, width) in enumerate(zip(spec.depths, spec.widths)):
         layers = []
         if index > 0:  # downsampling: norm, then a 2x2 conv on the channels-last norm output (a
-            # layout a single channel does not have)
+            # layout a single channel does not have, and a channels-last model's weights share)
             side = out_size(side, 2, 2)
             layers.append(lambda y, c=c_in: ops.layer_norm(y, c))
             layers.append(
                 lambda y, c=c_in, w=width, s=side: ops.conv(
-                    y, n * w * s * s, w * c * 4, w, relaid=c > 1
+                    y, n * w * s * s, w * c * 4, w, relaid=c > 1 and not ops.channels_last
                 )
             )
         # the head's gradient, N, C, H, W, seen N, H, W, C by the last stage's MLP views

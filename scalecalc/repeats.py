@@ -1,0 +1,79 @@
+"""A stage's run of identical blocks replayed as three: the bytes of the full depth from them.
+
+In a run of L identical blocks, every block between the first and the last (a predecessor and a
+successor of the same kind) does the same over the step, shifted: its forward starts R bytes
+above the one before (what it keeps for backward), its backward B bytes away from the next
+one's. So a replay may play the first, one middle and the last block, and stand for the L - 3
+middles left out by shifting the bytes after each allocation: those after the middle's forward by
+(L - 3)·R, those after its backward by (L - 3)·(R + B), and, for the copies left out, the middle's
+own bytes by the extremes of i·R (forward) and (L - 3)·R + i·B (backward), i from 0 to L - 3, a
+maximum of lines taken at their ends.
+"""
+
+from __future__ import annotations
+
+from scalecalc.tape import Storage, Tape
+
+PLAYED = 3  # a run this long or shorter is replayed whole
+
+
+class Repeat:
+    """The marks of one run's middle block on a tape: where its forward and backward start and
+    end (allocations made and bytes alive then) and the sequence numbers of its nodes."""
+
+    __slots__ = ("backward", "copies", "forward", "released", "seqs")
+
+    def __init__(self, copies: int, tape: Tape) -> None:
+        self.copies = copies  # middles left out
+        self.forward = [(tape.allocs, tape.total)]
+        self.backward: list[tuple[int, int]] = []
+        self.seqs = [tape.seq + 1]
+        # (allocations made, bytes): what the middle made in its forward and freed outside its
+        # backward (autocast's cached weight copies no node saved, at the region's exit)
+        self.released: list[tuple[int, int]] = []
+
+    def end_forward(self, tape: Tape) -> None:
+        """The middle's forward is done: the next block starts."""
+        self.forward.append((tape.allocs, tape.total))
+        self.seqs.append(tape.seq + 1)
+
+    def release(self, tape: Tape, freed: list[Storage]) -> None:
+        """Storages about to be freed, from outside the middle's backward."""
+        start, stop = self.forward[0][0], self.forward[-1][0]
+        made = sum(storage.nbytes for storage in freed if start <= storage.born < stop)
+        self.released.append((tape.allocs, made))
+
+
+def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
+    """The bytes after each allocation of the full-depth step, as candidates whose maximum is
+    its peak, from the recorded `tape` of a replay whose runs were cut to PLAYED blocks (where
+    the middle's storages are freed outside its backward, the copies left out drop what theirs
+    would have freed). Their order depends on the step's structure alone, so two batches'
+    lists align."""
+    timeline = tape.timeline or []
+    end = len(timeline)
+    # the middles' forward and backward windows, in allocation indices: (start, stop, what the
+    # copies left out add at most inside, what they add to every later allocation)
+    cuts: list[tuple[int, int, int, int]] = []
+    for repeat in repeats:
+        (f_start, f_level), (f_stop, f_next) = repeat.forward
+        rise = repeat.copies * (f_next - f_level)
+        cuts.append((f_start, f_stop, rise, rise))
+        if len(repeat.backward) == 2:
+            (b_start, b_level), (b_stop, b_next) = repeat.backward
+            fall = repeat.copies * (b_next - b_level)
+            cuts.append((b_start, b_stop, fall, fall))
+        cuts += [(index, index, 0, -repeat.copies * made) for index, made in repeat.released]
+    cuts.sort()
+    out: list[int] = []
+    shift = 0  # what the windows passed add to every later allocation
+    index = 0
+    for start, stop, inside, added in cuts:
+        out += [value + shift for value in timeline[index:start]]
+        window = timeline[start:stop]
+        out += [value + shift for value in window]
+        out += [value + shift + inside for value in window]
+        shift += added
+        index = stop
+    out += [value + shift for value in timeline[index:end]]
+    return out
