@@ -43,7 +43,7 @@ class UnreachableTarget(StrategyError):
 
 @dataclass(frozen=True)
 class Solution:
-    """The chosen factor, the spec it gives and that spec's flops."""
+    """The spec chosen, its flops and the factor reported for it (`canonical_factor`)."""
 
     factor: float
     spec: BaseSpec
@@ -133,8 +133,8 @@ def canonical_factor(
     """The factor reported for `spec`, found at factor `s`: of the factors from MIN_FACTOR to
     MAX_FACTOR that give `spec`, the one with the fewest significant decimal digits, and of
     those the smallest. Found by comparing specs only (nothing is counted), from the decimals
-    next to `s`: the factors that give one spec form an interval, as every dimension grows
-    with the factor."""
+    next to `s`: every dimension is rounded from a multiplier that grows with the factor, so
+    the factors that give one spec lie together, around `s`."""
 
     def gives(decimal: tuple[int, int]) -> bool:
         value = _value(decimal)
