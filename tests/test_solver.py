@@ -9,8 +9,8 @@ import re
 import pytest
 from conftest import PRESETS
 
-from scalecalc.api import count, load, scale
 from scalecalc import solver
+from scalecalc.api import count, load, scale
 from scalecalc.errors import ScalecalcError, StrategyError
 from scalecalc.solver import MIN_FACTOR, Solution, UnreachableTarget, solve
 

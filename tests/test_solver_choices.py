@@ -38,7 +38,7 @@ def neighbours(factor: float) -> tuple[Decimal, Decimal, Decimal, int]:
 
 
 def test_neighbouring_decimals_by_hand() -> None:
-    assert neighbours(2.1) == (Decimal("2.0"), Decimal("2"), Decimal("3"), 2)
+    assert neighbours(2.1) == (Decimal("2.0"), Decimal(2), Decimal(3), 2)
     assert neighbours(0.177) == (Decimal("0.176"), Decimal("0.17"), Decimal("0.18"), 3)
     assert neighbours(1.0)[0] == Decimal("0.9") and neighbours(30.0)[0] == Decimal("2E+1")
 
@@ -48,11 +48,9 @@ def test_the_default_sweeps_factors_are_the_shortest_that_give_each_model() -> N
     assert len(rows) == 120
     for row in rows:
         base = load(row.base).spec
-        gives = lambda s: scale(base, row.strategy, float(s)) == row.spec  # noqa: E731
         lower, shorter_below, shorter_above, digits = neighbours(row.factor)
-        assert gives(row.factor), row.key
+        assert scale(base, row.strategy, row.factor) == row.spec, row.key
         # Not one unit lower, nor with a digit fewer (the factors giving a model lie together,
         # so the shorter decimals next to the factor are the ones to try).
-        assert not gives(lower), row.key
-        if digits > 1:
-            assert not gives(shorter_below) and not gives(shorter_above), row.key
+        others = [lower, shorter_below, shorter_above] if digits > 1 else [lower]
+        assert all(scale(base, row.strategy, float(s)) != row.spec for s in others), row.key
