@@ -60,6 +60,7 @@ def time_choices() -> dict[str, str]:
     """Solve key -> repr of the chosen spec, for time goals over the default sweep's models."""
     from scalecalc.api import count, load
     from scalecalc.errors import StrategyError
+    from scalecalc.families.spec import BaseSpec
     from scalecalc.profile.document import load_profile
     from scalecalc.sweep import DEFAULT_SWEEP
     from scalecalc.time_solver import solve_time
@@ -68,7 +69,7 @@ def time_choices() -> dict[str, str]:
     choices = {}
     for name, (a, b) in TIME_FORMULAS.items():
 
-        def seconds(spec, a=a, b=b):  # noqa: ANN001, ANN202
+        def seconds(spec: BaseSpec, a: float = a, b: float = b) -> float:
             costs = count(spec)
             return 1e-12 * costs.flops**a * costs.acts**b
 
