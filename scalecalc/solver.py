@@ -1,4 +1,10 @@
-"""Target-flops solver: the factor whose scaled model comes closest to a flops target."""
+"""Target-flops solver: the factor whose scaled model comes closest to a flops target.
+
+The search (bracket, grid, bisection) finds the model; the factor reported with it does not
+depend on the search: of the factors that give that model, the one with the fewest significant
+decimal digits, and of those the smallest (`canonical_factor`). Every factor that gives the
+model gives the same counts, so the shortest is the one to show and to pass back to `--factor`.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,15 @@ from scalecalc.units import MAX_COUNT, parse_count
 
 # Factors searched: far beyond any sensible model, short of sizes the specs refuse.
 MIN_FACTOR, MAX_FACTOR = 2.0**-12, 2.0**16
-GRID_POINTS = 48
-BISECTION_STEPS = 30
+# The search starts from the factors within SPAN of the estimate (widened by SPAN until they
+# straddle the goal), tries the factors 2^(j / GRID_OCTAVE) between them (one grid for every
+# goal, with the exact halvings and doublings, where rounding ties) and bisects each step of
+# the measure across the goal.
+SPAN = 1.25
+GRID_OCTAVE = 12
+# Each step across the goal is bisected until its ends are this close (relative): a model that
+# only a narrower band of factors gives may be passed over.
+PRECISION = 1e-6
 MAX_TARGET = MAX_COUNT
 # How far a model may be from a goal and still count as at it: a target this far beyond every
 # model a strategy gives is out of reach, and the equal-flops summary ranks only models this
@@ -30,7 +43,7 @@ class UnreachableTarget(StrategyError):
 
 @dataclass(frozen=True)
 class Solution:
-    """The chosen factor, the spec it gives and that spec's flops."""
+    """The spec chosen, its flops and the factor reported for it (`canonical_factor`)."""
 
     factor: float
     spec: BaseSpec
@@ -48,13 +61,22 @@ class Evaluator:
         self._scale = lambda s: scale_by(spec, scaling_factors(strategy, s))
         self._flops_of = flops_of
         self._flops: dict[BaseSpec, float] = {}
+        self._specs: dict[float, BaseSpec | None] = {}
         self.tried: list[tuple[float, BaseSpec, float]] = []
+
+    def spec_at(self, s: float) -> BaseSpec | None:
+        """The scaled spec at factor s, or None where it is invalid (too large)."""
+        if s not in self._specs:
+            try:
+                self._specs[s] = self._scale(s)
+            except ScalecalcError:
+                self._specs[s] = None
+        return self._specs[s]
 
     def __call__(self, s: float) -> float | None:
         """Flops at factor s, or None where the scaled spec is invalid (too large)."""
-        try:
-            spec = self._scale(s)
-        except ScalecalcError:
+        spec = self.spec_at(s)
+        if spec is None:
             return None
         flops = self._flops.get(spec)
         if flops is None:
@@ -88,19 +110,79 @@ def solve(
     best = min(evaluate.tried, key=lambda t: (abs(t[2] - target_flops), abs(math.log(t[0]))))
     reached = [flops for _, _, flops in evaluate.tried]
     check_reachable(target_flops, best[2], reached, f"strategy {shown(strategy.name)}", _flops)
-    return Solution(factor=best[0], spec=best[1], flops=int(best[2]), target_flops=target_flops)
+    factor = canonical_factor(evaluate.spec_at, best[1], best[0])
+    return Solution(factor=factor, spec=best[1], flops=int(best[2]), target_flops=target_flops)
 
 
 def search(evaluate: Evaluator, target: float, estimate: float) -> None:
     """Evaluate factors around `estimate` until they straddle `target`, then bisect every step
     of the measure across it (rounding makes it a staircase, not always a monotone one)."""
     low, high = _bracket(evaluate, target, estimate)
-    grid = [low * (high / low) ** (i / (GRID_POINTS - 1)) for i in range(GRID_POINTS)]
+    first, last = (math.floor(GRID_OCTAVE * math.log2(s)) + 1 for s in (low, high))
+    grid = [low, *(2.0 ** (j / GRID_OCTAVE) for j in range(first, last)), high]
     values = [evaluate(s) for s in grid]
     # Refine every step across the target: a breakpoint lies between each such pair.
     for (s_a, f_a), (s_b, f_b) in zip(zip(grid, values), zip(grid[1:], values[1:])):
         if f_a is not None and f_b is not None and f_a < target <= f_b:
             _bisect(evaluate, target, s_a, s_b)
+
+
+def canonical_factor(
+    spec_at: Callable[[float], BaseSpec | None], spec: BaseSpec, s: float
+) -> float:
+    """The factor reported for `spec`, found at factor `s`: of the factors from MIN_FACTOR to
+    MAX_FACTOR that give `spec`, the one with the fewest significant decimal digits, and of
+    those the smallest. Found by comparing specs only (nothing is counted), from the decimals
+    next to `s`: every dimension is rounded from a multiplier that grows with the factor, so
+    the factors that give one spec lie together, around `s`."""
+
+    def gives(decimal: tuple[int, int]) -> bool:
+        value = _value(decimal)
+        return MIN_FACTOR <= value <= MAX_FACTOR and spec_at(value) == spec
+
+    digits = 0
+    while True:  # ends by 17 digits, where the decimal at or below `s` is `s` itself
+        digits += 1
+        below = _decimal_at_or_below(s, digits)
+        if gives(below):
+            while gives(lower := _next_decimal(below, digits, -1)):
+                below = lower
+            return _value(below)
+        above = _next_decimal(below, digits, 1)
+        if gives(above):
+            return _value(above)
+
+
+def _decimal_at_or_below(s: float, digits: int) -> tuple[int, int]:
+    """(m, e): the largest m·10^e <= s with m of exactly `digits` digits (exact arithmetic)."""
+    numerator, denominator = s.as_integer_ratio()
+    exponent = math.floor(math.log10(s)) - digits + 1
+    while True:
+        if exponent >= 0:
+            mantissa = numerator // (denominator * 10**exponent)
+        else:
+            mantissa = numerator * 10**-exponent // denominator
+        if mantissa >= 10**digits:
+            exponent += 1
+        elif mantissa < 10 ** (digits - 1):
+            exponent -= 1
+        else:
+            return mantissa, exponent
+
+
+def _next_decimal(decimal: tuple[int, int], digits: int, step: int) -> tuple[int, int]:
+    """The `digits`-digit decimal one place above (step 1) or below (step -1) `decimal`."""
+    mantissa, exponent = decimal[0] + step, decimal[1]
+    if mantissa == 10**digits:
+        return 10 ** (digits - 1), exponent + 1
+    if mantissa < 10 ** (digits - 1):
+        return 10**digits - 1, exponent - 1
+    return mantissa, exponent
+
+
+def _value(decimal: tuple[int, int]) -> float:
+    """The float nearest m·10^e."""
+    return float(f"{decimal[0]}e{decimal[1]}")
 
 
 def check_reachable(
@@ -153,21 +235,21 @@ def target_from_factor(base_flops: int, factor: float) -> int:
 def _bracket(evaluate: Evaluator, target: float, estimate: float) -> tuple[float, float]:
     """Factors [low, high] around the estimate, widened until they straddle the target."""
     clamp = lambda s: min(MAX_FACTOR, max(MIN_FACTOR, s))  # noqa: E731
-    low, high = clamp(estimate / 4), clamp(estimate * 4)
+    low, high = clamp(estimate / SPAN), clamp(estimate * SPAN)
     # Down while too large or invalid (beyond the spec limits), so a valid model is in range.
     while low > MIN_FACTOR and (evaluate(low) is None or evaluate(low) > target):
-        low = clamp(low / 4)
+        low = clamp(low / SPAN)
     while high < MAX_FACTOR:
         flops = evaluate(high)
         if flops is None or flops >= target:
             break
-        high = clamp(high * 4)
+        high = clamp(high * SPAN)
     return low, high
 
 
 def _bisect(evaluate: Evaluator, target: float, low: float, high: float) -> None:
     """Narrow [low, high] (flops below / at-or-above target) onto the step between them."""
-    for _ in range(BISECTION_STEPS):
+    while high > low * (1 + PRECISION):
         middle = math.sqrt(low * high)
         flops = evaluate(middle)
         if flops is None or flops >= target:

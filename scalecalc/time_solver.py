@@ -7,7 +7,8 @@ rounding (widths to ×8, group compatibility) makes a small step back. So the so
 assume monotonicity: it searches like the flops solver (bracket, grid, bisection of every step
 across the goal), keeps the largest predicted time at or under the goal among all models it
 tried, and refuses a goal it misses by more than 3%. A profile with a negative coefficient is
-refused for time goals.
+refused for time goals. The factor reported is the flops solver's for the chosen model
+(solver.canonical_factor: the shortest decimal that gives it), independent of the search.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from scalecalc.errors import StrategyError, shown
 from scalecalc.families.spec import BaseSpec
 from scalecalc.profile.model import Profile, predict
 from scalecalc.scaling import Strategy, parse_strategy
-from scalecalc.solver import MAX_FACTOR, MIN_FACTOR, Evaluator, search
+from scalecalc.solver import MAX_FACTOR, MIN_FACTOR, Evaluator, canonical_factor, search
 
 # A solved model's predicted time lies within this band around its goal: never above it.
 TOLERANCE = 0.03
@@ -78,9 +79,8 @@ def solve_time(
     best = max(under, key=lambda t: (t[2], -abs(math.log(t[0]))), default=None)
     if best is None or best[2] < target_seconds * (1 - TOLERANCE):
         raise StrategyError(_unreachable(strategy, target_seconds, evaluate, best))
-    return TimeSolution(
-        factor=best[0], spec=best[1], seconds=best[2], target_seconds=target_seconds
-    )
+    factor = canonical_factor(evaluate.spec_at, best[1], best[0])
+    return TimeSolution(factor=factor, spec=best[1], seconds=best[2], target_seconds=target_seconds)
 
 
 def _unreachable(

@@ -176,7 +176,7 @@ def test_target_flops_rows(target_rows: list[compare.CompareRow]) -> None:
         "regnetx_400mf/dWr/x2",
     ]
     markdown = compare_report.to_markdown(target_rows, compare.exponents(target_rows))
-    assert "| dWr @8G | 2.03 | 232 |" in markdown
+    assert "| dWr @8G | 2.04 | 232 |" in markdown
     record = json.loads(compare_report.to_json(target_rows, [], "paper"))["rows"][2]
     assert (record["strategy"], record["target_flops"]) == ("w", 8_000_000_000)
     assert abs(record["flops"] - 8e9) / 8e9 < 0.05

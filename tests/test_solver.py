@@ -9,6 +9,7 @@ import re
 import pytest
 from conftest import PRESETS
 
+from scalecalc import solver
 from scalecalc.api import count, load, scale
 from scalecalc.errors import ScalecalcError, StrategyError
 from scalecalc.solver import MIN_FACTOR, Solution, UnreachableTarget, solve
@@ -102,17 +103,42 @@ def test_down_scaling_is_as_close_as_a_dense_search(name: str) -> None:
 
 
 def test_down_scaling_factor_by_hand() -> None:
-    # Depth scaling ViT-B/16 rounds 12 x s layers: 6 layers for s from 5.5/12 to 6.5/12. Aimed
-    # at the flops of that 6-layer model exactly, the solver must return it, with a factor in
-    # that band; of the factors giving the same model, the one nearest 1 (above 6/12: the
-    # band is wider than the solver's grid step there).
+    # Depth scaling ViT-B/16 rounds 12 x s layers (half to even): 6 layers for s from 5.5/12 to
+    # 6.5/12. Aimed at the flops of that 6-layer model exactly, the solver must return it, with
+    # the shortest factor in that band: 0.5.
     spec = load("vit_b16").spec
     six = scale(spec, "d", 0.5)
     assert six.num_layers == 6
     solution = solve(spec, "d", flops(six), flops_of=flops)
     assert solution.spec == six and relative_error(solution) == 0
-    assert 0.5 < solution.factor < 6.5 / 12
-    assert scale(spec, "d", solution.factor) == six
+    assert solution.factor == 0.5
+
+
+def test_the_factor_reported_is_the_shortest_that_gives_the_model() -> None:
+    # 25 layers of ViT-B/16 for s strictly between 24.5/12 = 2.042 and 25.5/12 = 2.125 (ties go
+    # to the even 24 and 26): no one-digit factor, and 2.1 is the smallest two-digit one.
+    spec = load("vit_b16").spec
+    solution = solve(spec, "d", flops(scale(spec, "d", 2.1)), flops_of=flops)
+    assert solution.spec.num_layers == 25 and solution.factor == 2.1
+    # 24 layers for s from 23.5/12 = 1.958 to 24.5/12 = 2.042: the factor is 2.
+    assert solve(spec, "d", 2 * flops(spec)).factor == 2
+
+
+@pytest.mark.parametrize(("span", "octave", "precision"), [(4.0, 8, 1e-9), (1.1, 24, 1e-4)])
+def test_the_factor_reported_does_not_depend_on_the_search(
+    monkeypatch: pytest.MonkeyPatch, span: float, octave: int, precision: float
+) -> None:
+    # Other brackets, grids and bisection ends try other factors and find the same models; the
+    # factor reported with each stays the same to the last digit.
+    cases = [(name, strategy, m) for name in ("resnet50", "regnety_4gf") for strategy in
+             ("w", "dw", "dWr") for m in (2, 4, 8)]  # fmt: skip
+    specs = {name: load(name).spec for name in ("resnet50", "regnety_4gf")}
+    before = [solve(specs[n], s, m * flops(specs[n]), flops_of=flops) for n, s, m in cases]
+    monkeypatch.setattr(solver, "SPAN", span)
+    monkeypatch.setattr(solver, "GRID_OCTAVE", octave)
+    monkeypatch.setattr(solver, "PRECISION", precision)
+    after = [solve(specs[n], s, m * flops(specs[n]), flops_of=flops) for n, s, m in cases]
+    assert [(a.spec, a.factor) for a in after] == [(b.spec, b.factor) for b in before]
 
 
 # The largest width-scaled ResNet-50: its last stage at the width limit, 2048 x 64 = 131072 =
