@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from scalecalc.errors import StrategyError, shown
 from scalecalc.families.spec import BaseSpec
-from scalecalc.profile.model import Profile, predict
+from scalecalc.profile.model import Prediction, Profile, predict
 from scalecalc.scaling import Strategy, parse_strategy
 from scalecalc.solver import MAX_FACTOR, MIN_FACTOR, Evaluator, canonical_factor, search
 
@@ -29,20 +29,27 @@ TOLERANCE = 0.03
 
 @dataclass(frozen=True)
 class TimeSolution:
-    """The chosen factor, the spec it gives, its predicted seconds per image and the goal."""
+    """The chosen factor, the spec it gives, its predicted seconds per image and the goal, and
+    the profile's prediction for that spec (its held-out error and extrapolation mark)."""
 
     factor: float
     spec: BaseSpec
     seconds: float
     target_seconds: float
+    prediction: Prediction
+
+
+def predict_spec(profile: Profile, spec: BaseSpec) -> Prediction:
+    """The profile's prediction for `spec`, counted in the profile's convention."""
+    from scalecalc.api import count
+
+    costs = count(spec, profile.convention)
+    return predict(profile, costs.flops, costs.params, costs.acts, spec.family)
 
 
 def predicted_seconds(profile: Profile, spec: BaseSpec) -> float:
     """Predicted seconds per image of `spec` on `profile` (counted in the profile's convention)."""
-    from scalecalc.api import count
-
-    costs = count(spec, profile.convention)
-    return predict(profile, costs.flops, costs.params, costs.acts, spec.family).seconds_per_image
+    return predict_spec(profile, spec).seconds_per_image
 
 
 def check_growing(profile: Profile) -> None:
@@ -80,7 +87,13 @@ def solve_time(
     if best is None or best[2] < target_seconds * (1 - TOLERANCE):
         raise StrategyError(_unreachable(strategy, target_seconds, evaluate, best))
     factor = canonical_factor(evaluate.spec_at, best[1], best[0])
-    return TimeSolution(factor=factor, spec=best[1], seconds=best[2], target_seconds=target_seconds)
+    return TimeSolution(
+        factor=factor,
+        spec=best[1],
+        seconds=best[2],
+        target_seconds=target_seconds,
+        prediction=predict_spec(profile, best[1]),
+    )
 
 
 def _unreachable(

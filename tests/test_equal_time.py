@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from storederrors import time_cell
+from storederrors import stored_error, time_cell
 from typer.testing import CliRunner
 
 from scalecalc.api import count, load, scale
@@ -262,6 +262,16 @@ def test_solver_result_is_the_largest_tried_time_under_the_goal() -> None:
 
     scanned = [predicted_seconds(profile, scale(spec, "dWr", 6 + i / 50)) for i in range(200)]
     assert max(t for t in scanned if t <= 0.016) <= solution.seconds <= 0.016
+
+
+def test_a_time_solution_carries_its_models_error_bar() -> None:
+    """solve_time's answer carries the region error stored in the profile file for the chosen
+    model's family and flops (read from the JSON, not through the profile's lookup)."""
+    solution = solve_time(load("regnety_4gf").spec, "dWr", 0.016, load_profile("rtx4090"))
+    flops = count(solution.spec, "fvcore").flops
+    error, region = stored_error("rtx4090", "regnet", flops)
+    assert (solution.prediction.error_pct, solution.prediction.error_region) == (error, region)
+    assert solution.prediction.seconds_per_image == solution.seconds
 
 
 def test_extrapolation_is_marked_in_the_equal_time_ranking_too() -> None:
