@@ -77,3 +77,30 @@ def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
         index = stop
     out += [value + shift for value in timeline[index:end]]
     return out
+
+
+# A storage's weight on a CountingTape beyond its bytes: more than any step's bytes, so that
+# bytes and storages alive part by divmod.
+COUNT = 2**80
+
+
+class CountingTape(Tape):
+    """A tape, unrounded, on which every storage weighs its bytes plus COUNT: every sum the
+    tape and `unrolled` make (the bytes alive, the marks' levels, the copies left out) then
+    carries the storages alive beside the bytes, for `counted` to part."""
+
+    __slots__ = ()
+
+    def rounded(self, nbytes: int) -> int:
+        """`nbytes` and one storage."""
+        return nbytes + COUNT
+
+    def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
+        """A new storage of `nbytes`, weighing one storage more."""
+        return super().alloc(nbytes + COUNT, kind)
+
+
+def counted(values: list[int]) -> tuple[list[int], list[int]]:
+    """The storages alive and the bytes alive in each of a CountingTape's `values`."""
+    parted = [divmod(value, COUNT) for value in values]
+    return [storages for storages, _ in parted], [nbytes for _, nbytes in parted]
