@@ -79,28 +79,40 @@ def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
     return out
 
 
-# A storage's weight on a CountingTape beyond its bytes: more than any step's bytes, so that
-# bytes and storages alive part by divmod.
+# The radix of a CountingTape's weights: more than any step's bytes or storages.
 COUNT = 2**80
 
 
 class CountingTape(Tape):
-    """A tape, unrounded, on which every storage weighs its bytes plus COUNT: every sum the
-    tape and `unrolled` make (the bytes alive, the marks' levels, the copies left out) then
-    carries the storages alive beside the bytes, for `counted` to part."""
+    """A tape on which every storage weighs its bytes, plus COUNT, plus COUNT² times its bytes
+    rounded up to a multiple of `unit`: every sum the tape and `unrolled` make (the bytes alive,
+    the marks' levels, the copies left out) then carries the storages alive and the rounded
+    bytes beside the bytes, for `counted` to part."""
 
-    __slots__ = ()
+    __slots__ = ("unit",)
+
+    def __init__(self, unit: int, record: bool = False, cut: bool = False) -> None:
+        super().__init__(1, record, cut)
+        self.unit = unit
 
     def rounded(self, nbytes: int) -> int:
-        """`nbytes` and one storage."""
-        return nbytes + COUNT
+        """The weight of a storage of `nbytes`."""
+        return nbytes + COUNT * (1 + COUNT * (-(-nbytes // self.unit) * self.unit))
 
     def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
-        """A new storage of `nbytes`, weighing one storage more."""
-        return super().alloc(nbytes + COUNT, kind)
+        """A new storage of `nbytes`, weighed as `rounded` says (a weight already, as another
+        storage's `nbytes` the engine allocates again, is kept: rounding is idempotent too)."""
+        return super().alloc(nbytes if nbytes >= COUNT else self.rounded(nbytes), kind)
 
 
-def counted(values: list[int]) -> tuple[list[int], list[int]]:
-    """The storages alive and the bytes alive in each of a CountingTape's `values`."""
-    parted = [divmod(value, COUNT) for value in values]
-    return [storages for storages, _ in parted], [nbytes for _, nbytes in parted]
+def counted(values: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """The rounded bytes, the storages and the bytes alive in each of a CountingTape's
+    `values`."""
+    rounded, alive, nbytes = [], [], []
+    for value in values:
+        rest, unrounded = divmod(value, COUNT)
+        blocks, storages = divmod(rest, COUNT)
+        rounded.append(blocks)
+        alive.append(storages)
+        nbytes.append(unrounded)
+    return rounded, alive, nbytes

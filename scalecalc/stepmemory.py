@@ -87,13 +87,13 @@ def replay(
     model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
     it is). With `cut`, runs of identical blocks are played as three, their middles marked in
     `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes). With `count`, the
-    bytes are unrounded and each storage weighs one COUNT more (scalecalc.repeats.CountingTape:
-    bytes and storages alive from one replay)."""
+    tape is a scalecalc.repeats.CountingTape: the rounded bytes, the storages and the unrounded
+    bytes alive from one replay."""
     low = DTYPE_BYTES[dtype] if amp else 0
     itemsize = DTYPE_BYTES["float32" if amp else dtype]
     scaler = amp and train and dtype == "float16"
     if count:
-        tape: Tape = CountingTape(1, record, cut)
+        tape: Tape = CountingTape(_block(device), record, cut)
     else:
         tape = Tape(_block(device), record, cut)
     sizes, weights = _weights(spec, itemsize)
@@ -164,16 +164,32 @@ def estimate_peak(
     )
 
 
+def _last_within(base: list[int], rise: list[int], extras: list[int], budget_bytes: int) -> int:
+    """The largest batch up to MAX_BATCH_SIZE at which every line (`base` at LINE_BATCHES[0],
+    `rise` per image) raised by its extra bytes is within `budget_bytes`; LINE_BATCHES[0] - 1
+    if not even at LINE_BATCHES[0]."""
+    first = LINE_BATCHES[0]
+    last = MAX_BATCH_SIZE
+    for start, slope, extra in zip(base, rise, extras, strict=True):
+        room = budget_bytes - start - extra
+        if room < 0:
+            return first - 1
+        if slope > 0:
+            last = min(last, first + room // slope)
+    return last
+
+
 class Peaks:
     """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
     or none, so the unrounded bytes after each allocation are a_t + b_t·batch from batch 2 on
-    (batch 1 takes other paths in places), exact from the lines of batches 2 and 3. On CPU and
-    MPS these are the peak's lines. On CUDA each storage is rounded up to 512 B, which is not
-    affine in the batch: the rounded bytes after allocation t lie between the line's and the
-    line's plus 511·n_t, n_t the storages then alive (counted by the same two replays), so the
-    lines bracket the max batch within a batch or two and only those are replayed, rounded.
-    Each replay plays a run of identical blocks as three (`cut`; scalecalc.repeats), the bytes
-    of the others added arithmetically: a deep model costs about what a shallow one does."""
+    (batch 1 takes other paths in places), exact from the replays of any two batches from 2 on.
+    On CPU and MPS these lines give the peak at every batch. On CUDA each storage is rounded up
+    to 512 B, which is not affine in the batch: a batch's peak is its replay's, and the rounded
+    bytes after allocation t lie between the line's and the line's plus 511·n_t, n_t the
+    storages then alive (the same replays count them), so the lines bracket the max batch,
+    mostly to one batch, and only batches inside the bracket are replayed. Each replay plays a
+    run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others added
+    arithmetically: a deep model costs about what a shallow one does."""
 
     def __init__(
         self,
@@ -192,50 +208,53 @@ class Peaks:
         self.step = (spec, dtype, train, optimizer, device)
         self.options = {"amp": amp, "channels_last": channels_last, "ema": ema, "cut": cut}
         self.affine = device != "cuda"
-        lines = []
-        for batch in LINE_BATCHES:
-            count = not self.affine
-            tape = replay(spec, batch, *self.step[1:], record=True, count=count, **self.options)
-            lines.append(unrolled(tape, tape.marks or []))
-        if self.affine:
-            self.lines = lines
-            self.slack = [0] * len(lines[0])
-        else:
-            (alive, low), (alive_later, high) = map(counted, lines)
-            self.lines = [low, high]
-            # what rounding adds at most after each allocation (the storages alive do not
-            # change with the batch; the larger count is taken all the same)
-            self.slack = [(CUDA_BLOCK - 1) * max(pair) for pair in zip(alive, alive_later)]
+        self.peaks: dict[int, int] = {}
+        # the unrounded bytes after each allocation, by batch replayed (from batch 2 on)
+        self.points: dict[int, list[int]] = {}
+        # on CUDA, the storages alive after each allocation (the same at every batch from 2 on;
+        # the most any replay counted is taken all the same)
+        self.alive: list[int] = []
         itemsize = DTYPE_BYTES["float32" if amp else dtype]
         # the weights and buffers, in the allocator's blocks
         self.weights = sum(map(Tape(_block(device)).rounded, _weights(spec, itemsize)[1]))
-        self.peaks: dict[int, int] = {}
+
+    def _replay(self, batch: int) -> None:
+        """Replay the step at `batch`: its peak and, from batch 2 on, a point of the lines."""
+        spec, *step = self.step
+        tape = replay(spec, batch, *step, record=True, count=not self.affine, **self.options)
+        values = unrolled(tape, tape.marks or [])
+        if self.affine:
+            self.peaks[batch] = max(values)
+        else:
+            rounded, alive, values = counted(values)
+            self.peaks[batch] = max(rounded)
+            if batch >= LINE_BATCHES[0]:
+                self.alive = list(map(max, self.alive, alive)) if self.alive else alive
+        if batch >= LINE_BATCHES[0]:
+            self.points[batch] = values
+
+    def _lines(self) -> tuple[list[int], list[int]]:
+        """The unrounded bytes after each allocation at LINE_BATCHES[0] and their rise per
+        image, from two batches replayed (LINE_BATCHES where fewer were)."""
+        for batch in LINE_BATCHES:
+            if len(self.points) < 2 and batch not in self.points:
+                self._replay(batch)
+        first, second = sorted(self.points)[:2]
+        low, high = self.points[first], self.points[second]
+        rise = [(b - a) // (second - first) for a, b in zip(low, high, strict=True)]
+        shift = LINE_BATCHES[0] - first
+        return [a + r * shift for a, r in zip(low, rise)], rise
 
     def peak(self, batch: int) -> int:
         """The peak bytes of one step at `batch`."""
         if batch not in self.peaks:
             if self.affine and batch >= LINE_BATCHES[0]:
+                base, rise = self._lines()
                 steps = batch - LINE_BATCHES[0]
-                low, high = self.lines
-                self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
+                self.peaks[batch] = max(a + r * steps for a, r in zip(base, rise))
             else:
-                tape = replay(self.step[0], batch, *self.step[1:], record=True, **self.options)
-                self.peaks[batch] = max(unrolled(tape, tape.marks or []))
+                self._replay(batch)
         return self.peaks[batch]
-
-    def _last_within(self, budget_bytes: int, extras: list[int]) -> int:
-        """The largest batch up to MAX_BATCH_SIZE at which every line raised by its extra bytes
-        is within `budget_bytes`; LINE_BATCHES[0] - 1 if not even at that batch."""
-        first = LINE_BATCHES[0]
-        last = MAX_BATCH_SIZE
-        low, high = self.lines
-        for start, stop, extra in zip(low, high, extras, strict=True):
-            room = budget_bytes - start - extra
-            if room < 0:
-                return first - 1
-            if stop > start:
-                last = min(last, first + room // (stop - start))
-        return last
 
     def max_batch(self, budget_bytes: int) -> int:
         """The largest batch whose peak fits in `budget_bytes` (0 if none);
@@ -244,9 +263,11 @@ class Peaks:
         def fits(batch: int) -> bool:
             return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
 
-        # the peak is at least the lines' and at most the lines' plus the slack
-        high = self._last_within(budget_bytes, [0] * len(self.slack))
-        low = self._last_within(budget_bytes, self.slack)
+        base, rise = self._lines()
+        # the peak is at least the lines' and, rounded, at most the lines' plus the slack
+        high = _last_within(base, rise, [0] * len(base), budget_bytes)
+        slack = [(CUDA_BLOCK - 1) * alive for alive in self.alive] or [0] * len(base)
+        low = _last_within(base, rise, slack, budget_bytes)
         if low < LINE_BATCHES[0]:  # batch 1 is off the lines
             largest = largest_fitting(fits, high)
         else:

@@ -119,16 +119,27 @@ def test_at_least_the_largest_batch_is_refused() -> None:
 
 
 def test_the_bracket_needs_no_replay_of_the_sweeps_models(monkeypatch) -> None:
-    # ResNet-50's lines bracket its max batch to one batch: no batch is replayed for it
+    # compare asks the peak at its batch (one replay, a point of the lines), then the max batch:
+    # batch 2's replay draws the lines, which bracket ResNet-50's max batch to one batch
     spec = load("resnet50").spec
-    for dtype, train, optimizer, amp in STEPS:
+    real = stepmemory.replay
+    replayed: list[int] = []
+
+    def counting(spec: BaseSpec, batch: int, *args, **options):
+        replayed.append(batch)
+        return real(spec, batch, *args, **options)
+
+    monkeypatch.setattr(stepmemory, "replay", counting)
+    for step in STEPS:
+        dtype, train, optimizer, amp = step
+        replayed.clear()
         peaks = stepmemory.Peaks(spec, dtype, train, optimizer, "cuda", amp=amp)
-        calls = []
-        monkeypatch.setattr(stepmemory, "replay", lambda *a, **k: calls.append(a))
+        peaks.peak(64)
         largest = peaks.max_batch(24 * GIB)
-        monkeypatch.undo()
-        assert not calls
-        assert peaks.peak(largest) <= 24 * GIB < peaks.peak(largest + 1)
+        assert replayed == [64, 2]
+        full = Replayed(spec, step)
+        assert full.peak(largest) <= 24 * GIB < full.peak(largest + 1)
+        assert full.peak(64) == peaks.peak(64)
 
 
 FAMILIES = [resnet_specs, regnet_specs, efficientnet_specs, vit_specs, convnext_specs]
