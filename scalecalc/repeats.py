@@ -8,11 +8,19 @@ middles left out by shifting the bytes after each allocation: those after the mi
 (L - 3)·R, those after its backward by (L - 3)·(R + B), and, for the copies left out, the middle's
 own bytes by the extremes of i·R (forward) and (L - 3)·R + i·B (backward), i from 0 to L - 3, a
 maximum of lines taken at their ends.
+
+A CountingTape carries the storages alive and the bytes rounded to the allocator's block beside
+the bytes in every such sum, so one replay gives all three.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scalecalc.tape import Storage, Tape
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PLAYED = 3  # a run this long or shorter is replayed whole
 
@@ -96,23 +104,28 @@ class CountingTape(Tape):
         self.unit = unit
 
     def rounded(self, nbytes: int) -> int:
-        """The weight of a storage of `nbytes`."""
+        """The weight of a storage of `nbytes` (a weight already, as another storage's `nbytes`
+        the engine allocates again, is kept: rounding is idempotent too)."""
+        if nbytes >= COUNT:
+            return nbytes
         return nbytes + COUNT * (1 + COUNT * (-(-nbytes // self.unit) * self.unit))
 
+    def hold(self, sizes: Sequence[int], kind: str) -> None:
+        """Tensors of these bytes alive for the whole step, weighed together."""
+        blocks = sum(-(-size // self.unit) for size in sizes) * self.unit
+        super().hold([sum(sizes) + COUNT * (len(sizes) + COUNT * blocks)], kind)
+
     def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
-        """A new storage of `nbytes`, weighed as `rounded` says (a weight already, as another
-        storage's `nbytes` the engine allocates again, is kept: rounding is idempotent too)."""
-        return super().alloc(nbytes if nbytes >= COUNT else self.rounded(nbytes), kind)
+        """A new storage of `nbytes`, weighed as `rounded` says."""
+        return super().alloc(self.rounded(nbytes), kind)
 
 
-def counted(values: list[int]) -> tuple[list[int], list[int], list[int]]:
-    """The rounded bytes, the storages and the bytes alive in each of a CountingTape's
-    `values`."""
-    rounded, alive, nbytes = [], [], []
-    for value in values:
-        rest, unrounded = divmod(value, COUNT)
-        blocks, storages = divmod(rest, COUNT)
-        rounded.append(blocks)
-        alive.append(storages)
-        nbytes.append(unrounded)
-    return rounded, alive, nbytes
+def counted(values: list[int]) -> tuple[list[int], list[int]]:
+    """The storages and the bytes alive in each of a CountingTape's `values`."""
+    return [value // COUNT % COUNT for value in values], [value % COUNT for value in values]
+
+
+def rounded_peak(values: list[int]) -> int:
+    """The most rounded bytes alive in any of a CountingTape's `values` (the rounded bytes
+    weigh the most, so the largest value holds them)."""
+    return max(values) // COUNT**2

@@ -19,7 +19,7 @@ from scalecalc.families.opmemory import Ops
 from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
-from scalecalc.repeats import CountingTape, counted, unrolled
+from scalecalc.repeats import CountingTape, counted, rounded_peak, unrolled
 from scalecalc.step_options import DTYPE_BYTES
 from scalecalc.tape import Tape
 
@@ -212,35 +212,34 @@ class Peaks:
         # the unrounded bytes after each allocation, by batch replayed (from batch 2 on)
         self.points: dict[int, list[int]] = {}
         # on CUDA, the storages alive after each allocation (the same at every batch from 2 on;
-        # the most any replay counted is taken all the same)
+        # the more the lines' two replays counted is taken all the same)
         self.alive: list[int] = []
         itemsize = DTYPE_BYTES["float32" if amp else dtype]
         # the weights and buffers, in the allocator's blocks
-        self.weights = sum(map(Tape(_block(device)).rounded, _weights(spec, itemsize)[1]))
+        block = _block(device)
+        self.weights = sum(-(-size // block) for size in _weights(spec, itemsize)[1]) * block
 
     def _replay(self, batch: int) -> None:
         """Replay the step at `batch`: its peak and, from batch 2 on, a point of the lines."""
         spec, *step = self.step
         tape = replay(spec, batch, *step, record=True, count=not self.affine, **self.options)
         values = unrolled(tape, tape.marks or [])
-        if self.affine:
-            self.peaks[batch] = max(values)
-        else:
-            rounded, alive, values = counted(values)
-            self.peaks[batch] = max(rounded)
-            if batch >= LINE_BATCHES[0]:
-                self.alive = list(map(max, self.alive, alive)) if self.alive else alive
+        self.peaks[batch] = max(values) if self.affine else rounded_peak(values)
         if batch >= LINE_BATCHES[0]:
             self.points[batch] = values
 
     def _lines(self) -> tuple[list[int], list[int]]:
         """The unrounded bytes after each allocation at LINE_BATCHES[0] and their rise per
-        image, from two batches replayed (LINE_BATCHES where fewer were)."""
+        image, from two batches replayed (LINE_BATCHES where fewer were). On CUDA, the
+        storages alive after each allocation too, in `alive`."""
         for batch in LINE_BATCHES:
             if len(self.points) < 2 and batch not in self.points:
                 self._replay(batch)
         first, second = sorted(self.points)[:2]
         low, high = self.points[first], self.points[second]
+        if not self.affine:
+            (alive, low), (alive_later, high) = counted(low), counted(high)
+            self.alive = list(map(max, alive, alive_later))
         rise = [(b - a) // (second - first) for a, b in zip(low, high, strict=True)]
         shift = LINE_BATCHES[0] - first
         return [a + r * shift for a, r in zip(low, rise)], rise
