@@ -8,11 +8,19 @@ middles left out by shifting the bytes after each allocation: those after the mi
 (L - 3)·R, those after its backward by (L - 3)·(R + B), and, for the copies left out, the middle's
 own bytes by the extremes of i·R (forward) and (L - 3)·R + i·B (backward), i from 0 to L - 3, a
 maximum of lines taken at their ends.
+
+A CountingTape carries the storages alive and the bytes rounded to the allocator's block beside
+the bytes in every such sum, so one replay gives all three.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scalecalc.tape import Storage, Tape
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PLAYED = 3  # a run this long or shorter is replayed whole
 
@@ -77,3 +85,47 @@ def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
         index = stop
     out += [value + shift for value in timeline[index:end]]
     return out
+
+
+# The radix of a CountingTape's weights: more than any step's bytes or storages.
+COUNT = 2**80
+
+
+class CountingTape(Tape):
+    """A tape on which every storage weighs its bytes, plus COUNT, plus COUNT² times its bytes
+    rounded up to a multiple of `unit`: every sum the tape and `unrolled` make (the bytes alive,
+    the marks' levels, the copies left out) then carries the storages alive and the rounded
+    bytes beside the bytes, for `counted` to part."""
+
+    __slots__ = ("unit",)
+
+    def __init__(self, unit: int, record: bool = False, cut: bool = False) -> None:
+        super().__init__(1, record, cut)
+        self.unit = unit
+
+    def rounded(self, nbytes: int) -> int:
+        """The weight of a storage of `nbytes` (a weight already, as another storage's `nbytes`
+        the engine allocates again, is kept: rounding is idempotent too)."""
+        if nbytes >= COUNT:
+            return nbytes
+        return nbytes + COUNT * (1 + COUNT * (-(-nbytes // self.unit) * self.unit))
+
+    def hold(self, sizes: Sequence[int], kind: str) -> None:
+        """Tensors of these bytes alive for the whole step, weighed together."""
+        blocks = sum(-(-size // self.unit) for size in sizes) * self.unit
+        super().hold([sum(sizes) + COUNT * (len(sizes) + COUNT * blocks)], kind)
+
+    def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
+        """A new storage of `nbytes`, weighed as `rounded` says."""
+        return super().alloc(self.rounded(nbytes), kind)
+
+
+def counted(values: list[int]) -> tuple[list[int], list[int]]:
+    """The storages and the bytes alive in each of a CountingTape's `values`."""
+    return [value // COUNT % COUNT for value in values], [value % COUNT for value in values]
+
+
+def rounded_peak(values: list[int]) -> int:
+    """The most rounded bytes alive in any of a CountingTape's `values` (the rounded bytes
+    weigh the most, so the largest value holds them)."""
+    return max(values) // COUNT**2

@@ -12,14 +12,14 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING
 
-from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
+from scalecalc.batch_search import LINE_BATCHES, largest_fitting
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.families.netmemory import forward, parameters
 from scalecalc.families.opmemory import Ops
 from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
-from scalecalc.repeats import unrolled
+from scalecalc.repeats import CountingTape, counted, rounded_peak, unrolled
 from scalecalc.step_options import DTYPE_BYTES
 from scalecalc.tape import Tape
 
@@ -51,6 +51,20 @@ def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -
     tape.drop(denom)
 
 
+def _block(device: str) -> int:
+    """The bytes `device`'s allocator rounds each storage up to a multiple of."""
+    return CUDA_BLOCK if device == "cuda" else 1
+
+
+def _weights(spec: BaseSpec, itemsize: int) -> tuple[list[int], list[int]]:
+    """The bytes of each parameter, and of each tensor of the model's state (the parameters,
+    batch norms' running statistics and their step counts)."""
+    params, norms = parameters(spec)
+    sizes = [count * itemsize for count in params]
+    buffers = [channels * itemsize for channels in norms] * 2
+    return sizes, sizes + buffers + [STEP_COUNT_BYTES] * len(norms)
+
+
 def replay(
     spec: BaseSpec,
     batch_size: int,
@@ -63,6 +77,7 @@ def replay(
     amp: bool = False,
     channels_last: bool = False,
     cut: bool = False,
+    count: bool = False,
 ) -> Tape:
     """The tape of one step of `spec` at `batch_size`: every storage's bytes over the step
     (with `record`, the bytes alive after each allocation too). An EMA is a copy of every
@@ -71,15 +86,17 @@ def replay(
     scaler's scale (float32) and growth tracker (int32). `channels_last` puts the input and the
     model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
     it is). With `cut`, runs of identical blocks are played as three, their middles marked in
-    `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes)."""
+    `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes). With `count`, the
+    tape is a scalecalc.repeats.CountingTape: the rounded bytes, the storages and the unrounded
+    bytes alive from one replay."""
     low = DTYPE_BYTES[dtype] if amp else 0
     itemsize = DTYPE_BYTES["float32" if amp else dtype]
     scaler = amp and train and dtype == "float16"
-    tape = Tape(CUDA_BLOCK if device == "cuda" else 1, record, cut)
-    params, norms = parameters(spec)
-    sizes = [count * itemsize for count in params]
-    buffers = [channels * itemsize for channels in norms] * 2
-    weights = sizes + buffers + [STEP_COUNT_BYTES] * len(norms)
+    if count:
+        tape: Tape = CountingTape(_block(device), record, cut)
+    else:
+        tape = Tape(_block(device), record, cut)
+    sizes, weights = _weights(spec, itemsize)
     tape.hold(weights, "weights")
     if ema:
         tape.hold(weights, "ema_weights")
@@ -147,13 +164,32 @@ def estimate_peak(
     )
 
 
+def _last_within(base: list[int], rise: list[int], extras: list[int], budget_bytes: int) -> int:
+    """The largest batch up to MAX_BATCH_SIZE at which every line (`base` at LINE_BATCHES[0],
+    `rise` per image) raised by its extra bytes is within `budget_bytes`; LINE_BATCHES[0] - 1
+    if not even at LINE_BATCHES[0]."""
+    first = LINE_BATCHES[0]
+    last = MAX_BATCH_SIZE
+    for start, slope, extra in zip(base, rise, extras, strict=True):
+        room = budget_bytes - start - extra
+        if room < 0:
+            return first - 1
+        if slope > 0:
+            last = min(last, first + room // slope)
+    return last
+
+
 class Peaks:
     """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
-    or none, so without allocator rounding (CPU, MPS) the bytes after each allocation are
-    a_t + b_t·batch from batch 2 on (batch 1 takes other paths in places), exact from the lines
-    of batches 2 and 3; on CUDA, rounded to 512 B, each batch is replayed. Each replay plays
-    a run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others
-    added arithmetically: a deep model costs about what a shallow one does."""
+    or none, so the unrounded bytes after each allocation are a_t + b_t·batch from batch 2 on
+    (batch 1 takes other paths in places), exact from the replays of any two batches from 2 on.
+    On CPU and MPS these lines give the peak at every batch. On CUDA each storage is rounded up
+    to 512 B, which is not affine in the batch: a batch's peak is its replay's, and the rounded
+    bytes after allocation t lie between the line's and the line's plus 511·n_t, n_t the
+    storages then alive (the same replays count them), so the lines bracket the max batch,
+    mostly to one batch, and only batches inside the bracket are replayed. Each replay plays a
+    run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others added
+    arithmetically: a deep model costs about what a shallow one does."""
 
     def __init__(
         self,
@@ -171,39 +207,76 @@ class Peaks:
         check_options(dtype, train, optimizer, device, amp, ema)
         self.step = (spec, dtype, train, optimizer, device)
         self.options = {"amp": amp, "channels_last": channels_last, "ema": ema, "cut": cut}
-        self.lines = []
-        for batch in LINE_BATCHES:
-            tape = replay(spec, batch, *self.step[1:], record=True, **self.options)
-            self.lines.append(unrolled(tape, tape.marks or []))
-            # the weights and buffers, in the allocator's blocks
-            self.weights = tape.by_kind["weights"]
-        self.peaks = {batch: max(line) for batch, line in zip(LINE_BATCHES, self.lines)}
         self.affine = device != "cuda"
+        self.peaks: dict[int, int] = {}
+        # the unrounded bytes after each allocation, by batch replayed (from batch 2 on)
+        self.points: dict[int, list[int]] = {}
+        # on CUDA, the storages alive after each allocation (the same at every batch from 2 on;
+        # the more the lines' two replays counted is taken all the same)
+        self.alive: list[int] = []
+        itemsize = DTYPE_BYTES["float32" if amp else dtype]
+        # the weights and buffers, in the allocator's blocks
+        block = _block(device)
+        self.weights = sum(-(-size // block) for size in _weights(spec, itemsize)[1]) * block
+
+    def _replay(self, batch: int) -> None:
+        """Replay the step at `batch`: its peak and, from batch 2 on, a point of the lines."""
+        spec, *step = self.step
+        tape = replay(spec, batch, *step, record=True, count=not self.affine, **self.options)
+        values = unrolled(tape, tape.marks or [])
+        self.peaks[batch] = max(values) if self.affine else rounded_peak(values)
+        if batch >= LINE_BATCHES[0]:
+            self.points[batch] = values
+
+    def _lines(self) -> tuple[list[int], list[int]]:
+        """The unrounded bytes after each allocation at LINE_BATCHES[0] and their rise per
+        image, from two batches replayed (LINE_BATCHES where fewer were). On CUDA, the
+        storages alive after each allocation too, in `alive`."""
+        for batch in LINE_BATCHES:
+            if len(self.points) < 2 and batch not in self.points:
+                self._replay(batch)
+        first, second = sorted(self.points)[:2]
+        low, high = self.points[first], self.points[second]
+        if not self.affine:
+            (alive, low), (alive_later, high) = counted(low), counted(high)
+            self.alive = list(map(max, alive, alive_later))
+        rise = [(b - a) // (second - first) for a, b in zip(low, high, strict=True)]
+        shift = LINE_BATCHES[0] - first
+        return [a + r * shift for a, r in zip(low, rise)], rise
 
     def peak(self, batch: int) -> int:
         """The peak bytes of one step at `batch`."""
         if batch not in self.peaks:
             if self.affine and batch >= LINE_BATCHES[0]:
+                base, rise = self._lines()
                 steps = batch - LINE_BATCHES[0]
-                low, high = self.lines
-                self.peaks[batch] = max(a + (b - a) * steps for a, b in zip(low, high))
+                self.peaks[batch] = max(a + r * steps for a, r in zip(base, rise))
             else:
-                tape = replay(self.step[0], batch, *self.step[1:], record=True, **self.options)
-                self.peaks[batch] = max(unrolled(tape, tape.marks or []))
+                self._replay(batch)
         return self.peaks[batch]
 
     def max_batch(self, budget_bytes: int) -> int:
         """The largest batch whose peak fits in `budget_bytes` (0 if none);
         ModelTooLargeError if even MAX_BATCH_SIZE fits."""
-        guess = linear_guess(*self.lines, budget_bytes)
-        if self.affine and guess >= LINE_BATCHES[0]:
-            largest = min(guess, MAX_BATCH_SIZE)
+
+        def fits(batch: int) -> bool:
+            return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
+
+        base, rise = self._lines()
+        # the peak is at least the lines' and, rounded, at most the lines' plus the slack
+        high = _last_within(base, rise, [0] * len(base), budget_bytes)
+        slack = [(CUDA_BLOCK - 1) * alive for alive in self.alive] or [0] * len(base)
+        low = _last_within(base, rise, slack, budget_bytes)
+        if low < LINE_BATCHES[0]:  # batch 1 is off the lines
+            largest = largest_fitting(fits, high)
         else:
-
-            def fits(batch: int) -> bool:
-                return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
-
-            largest = largest_fitting(fits, min(guess, MAX_BATCH_SIZE))
+            largest = low  # fits, and high + 1 does not: bisect between
+            while largest < high:
+                middle = (largest + high + 1) // 2
+                if fits(middle):
+                    largest = middle
+                else:
+                    high = middle - 1
         if largest == MAX_BATCH_SIZE:
             raise ModelTooLargeError(
                 f"at least {largest} images of this model fit in {gib(budget_bytes)}; "
