@@ -237,7 +237,14 @@ def test_the_stated_error_covers_the_rtx3090_calibrated_onto_the_4090_file() -> 
     [
         ("resnet50", "--measured: expected MODEL=IMAGES_PER_S"),
         ("=5", "--measured: expected MODEL=IMAGES_PER_S"),
-        ("resnet50=abc", "IMAGES_PER_S must be a number above 0 and at most 1e+09, got 'abc'"),
+        (
+            "resnet50=abc",
+            "IMAGES_PER_S must be a number from 0.000278 to 1e+09 (1 image an hour to 1 per "
+            "nanosecond), got 'abc'",
+        ),
+        # 1/3600 images/s is one image an hour, the slowest time a fit accepts; below, a level
+        # shift would leave the bounds of a profile (e^666 s per flop) rather than a device
+        ("resnet50=1e-300", "IMAGES_PER_S must be a number from 0.000278 to 1e+09"),
         ("resnet50=nan", "got 'nan'"),
         ("resnet50=-3", "got '-3'"),
         ("resnet50=0", "got '0'"),

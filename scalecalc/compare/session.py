@@ -224,7 +224,7 @@ def _memory(
         if vits:
             hooks.warn(
                 f"--channels-last: no effect on ViT models ({len(vits)} of {len(rows)}, first "
-                f"{vits[0]}): their one convolution is the patch embedding; traced as they are"
+                f"{vits[0]}): their one convolution is the patch embedding; counted as they are"
             )
     memory = predicted_memory(rows, setting)
     over = None if predictor is None else over_device_memory(memory, predictor)

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 
 from scalecalc.errors import ProfileError, ScalecalcError, shown
 from scalecalc.profile.calibrate import Measured
+from scalecalc.profile.fit import SECONDS
 
-# Throughput no device reaches (a billion images a second) is a typing mistake.
-MAX_IMAGES_PER_SECOND = 1e9
+# The throughputs of the times per image a fit accepts (1 ns to 1 hour): anything outside is a
+# unit mistake, and would move a profile's level beyond what a profile may hold.
+MIN_IMAGES_PER_SECOND, MAX_IMAGES_PER_SECOND = 1 / SECONDS[1], 1 / SECONDS[0]
 USAGE = "--measured: expected MODEL=IMAGES_PER_S (a preset or model file, then images/s)"
 
 
@@ -22,10 +24,11 @@ def parse_measured(text: str) -> tuple[str, float]:
         value = float(number)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= MAX_IMAGES_PER_SECOND):
+    if not (math.isfinite(value) and MIN_IMAGES_PER_SECOND <= value <= MAX_IMAGES_PER_SECOND):
         raise ProfileError(
-            f"--measured {shown(text)}: IMAGES_PER_S must be a number above 0 and at most "
-            f"{MAX_IMAGES_PER_SECOND:g}, got {shown(number)}"
+            f"--measured {shown(text)}: IMAGES_PER_S must be a number from "
+            f"{MIN_IMAGES_PER_SECOND:.3g} to {MAX_IMAGES_PER_SECOND:g} (1 image an hour to 1 "
+            f"per nanosecond), got {shown(number)}"
         )
     return model, value
 
