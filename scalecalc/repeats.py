@@ -10,7 +10,9 @@ own bytes by the extremes of i·R (forward) and (L - 3)·R + i·B (backward), i 
 maximum of lines taken at their ends.
 
 A CountingTape carries the storages alive and the bytes rounded to the allocator's block beside
-the bytes in every such sum, so one replay gives all three.
+the bytes in every such sum and, replayed at a symbolic batch, the rise of the bytes per image:
+so one replay gives the peak at its batch and the line through it of the bytes after every
+allocation.
 """
 
 from __future__ import annotations
@@ -87,45 +89,82 @@ def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
     return out
 
 
-# The radix of a CountingTape's weights: more than any step's bytes or storages.
-COUNT = 2**80
+# The radix of a CountingTape's weights: more than any step's bytes, rise per image or storages.
+# A power of two, so that the parts are read by shifts and masks.
+BITS = 80
+COUNT = 1 << BITS
+MASK = COUNT - 1
+ONE = 1 << 2 * BITS  # the weight of one storage
+ROUNDED = 3 * BITS  # the shift of the rounded bytes
+
+
+def symbolic(batch: int) -> int:
+    """A batch that replays as `batch` with every size's rise per image carried beside it:
+    an op's output of p elements per image holds p·batch + p·COUNT, read back by `parts`.
+    Ops that choose a path by the batch choose as at any batch from 2 on
+    (scalecalc.families.castops.CastOps.by_batch)."""
+    return batch + COUNT
 
 
 class CountingTape(Tape):
-    """A tape on which every storage weighs its bytes, plus COUNT, plus COUNT² times its bytes
-    rounded up to a multiple of `unit`: every sum the tape and `unrolled` make (the bytes alive,
-    the marks' levels, the copies left out) then carries the storages alive and the rounded
-    bytes beside the bytes, for `counted` to part."""
+    """A tape on which every storage weighs its bytes, plus COUNT² times one storage, plus COUNT³
+    times its bytes rounded up to a multiple of `unit`; at a `symbolic` batch the bytes carry
+    their rise per image times COUNT too. Every sum the tape and `unrolled` make (the bytes
+    alive, the marks' levels, the copies left out) then carries the rise, the storages alive and
+    the rounded bytes beside the bytes, for `parts` to read. It records the weighed bytes alive
+    after each allocation (`timeline`) and keeps nothing else: no peak, no parts by kind."""
 
     __slots__ = ("unit",)
 
-    def __init__(self, unit: int, record: bool = False, cut: bool = False) -> None:
-        super().__init__(1, record, cut)
+    def __init__(self, unit: int, cut: bool = False) -> None:
+        super().__init__(1, True, cut)
         self.unit = unit
-
-    def rounded(self, nbytes: int) -> int:
-        """The weight of a storage of `nbytes` (a weight already, as another storage's `nbytes`
-        the engine allocates again, is kept: rounding is idempotent too)."""
-        if nbytes >= COUNT:
-            return nbytes
-        return nbytes + COUNT * (1 + COUNT * (-(-nbytes // self.unit) * self.unit))
 
     def hold(self, sizes: Sequence[int], kind: str) -> None:
         """Tensors of these bytes alive for the whole step, weighed together."""
-        blocks = sum(-(-size // self.unit) for size in sizes) * self.unit
-        super().hold([sum(sizes) + COUNT * (len(sizes) + COUNT * blocks)], kind)
+        unit = self.unit
+        blocks = sum(-(-size // unit) for size in sizes) * unit if unit > 1 else sum(sizes)
+        self.total += sum(sizes) + ONE * len(sizes) + (blocks << ROUNDED)
+        self._record()
 
     def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
-        """A new storage of `nbytes`, weighed as `rounded` says."""
-        return super().alloc(self.rounded(nbytes), kind)
+        """A new storage of `nbytes`, weighed (a weight already, as another storage's `nbytes`
+        the engine allocates again, is kept)."""
+        if nbytes < ONE:
+            unit = self.unit
+            nbytes += ONE + ((-(-(nbytes & MASK) // unit) * unit) << ROUNDED)
+        storage = Storage(nbytes, kind, self.allocs)
+        self.total += nbytes
+        self._record()
+        return storage
+
+    def retag(self, storage: Storage, kind: str) -> None:
+        """Name the storage's kind (the weights count no kinds)."""
+        storage.kind = kind
+
+    def drop(self, *storages: Storage | None) -> None:
+        """Release one reference to each storage; the last one frees it."""
+        for storage in storages:
+            if storage is not None:
+                storage.refs -= 1
+                if not storage.refs:
+                    self.total -= storage.nbytes
+
+    def _record(self) -> None:
+        self.allocs += 1
+        self.timeline.append(self.total)  # type: ignore[union-attr]
 
 
-def counted(values: list[int]) -> tuple[list[int], list[int]]:
-    """The storages and the bytes alive in each of a CountingTape's `values`."""
-    return [value // COUNT % COUNT for value in values], [value % COUNT for value in values]
+def parts(values: list[int]) -> tuple[list[int], list[int], list[int]]:
+    """The bytes, their rise per image and the storages alive in each of a CountingTape's
+    `values`."""
+    now = [value & MASK for value in values]
+    rise = [value >> BITS & MASK for value in values]
+    alive = [value >> 2 * BITS & MASK for value in values]
+    return now, rise, alive
 
 
 def rounded_peak(values: list[int]) -> int:
     """The most rounded bytes alive in any of a CountingTape's `values` (the rounded bytes
     weigh the most, so the largest value holds them)."""
-    return max(values) // COUNT**2
+    return max(values) >> ROUNDED

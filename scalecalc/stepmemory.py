@@ -9,6 +9,7 @@ equal to the trace, byte for byte.
 
 from __future__ import annotations
 
+import functools
 import gc
 from typing import TYPE_CHECKING
 
@@ -19,11 +20,13 @@ from scalecalc.families.opmemory import Ops
 from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.machine import gib
 from scalecalc.memoryestimate import CUDA_BLOCK, MemoryEstimate, check_options
-from scalecalc.repeats import CountingTape, counted, rounded_peak, unrolled
+from scalecalc.repeats import CountingTape, parts, rounded_peak, symbolic, unrolled
 from scalecalc.step_options import DTYPE_BYTES
 from scalecalc.tape import Tape
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from scalecalc.families.spec import BaseSpec
 
 # Optimizer state per parameter: SGD's momentum buffer; Adam's two moments.
@@ -32,7 +35,7 @@ STEP_COUNT_BYTES = 8  # each batch norm's num_batches_tracked, an int64 buffer
 SCALER_BYTES = [4, 4]  # GradScaler's scale (float32) and growth tracker (int32), 0-dim
 
 
-def _optimizer_step(tape: Tape, sizes: list[int], optimizer: str, device: str) -> None:
+def _optimizer_step(tape: Tape, sizes: Sequence[int], optimizer: str, device: str) -> None:
     """The temporaries of one step; SGD updates in place. Adam's `denom` is sqrt(v) / c: on
     CUDA the foreach kernels make it for every parameter at once; elsewhere one parameter at a
     time, sqrt(v) and the quotient made while the previous parameter's `denom` is still bound."""
@@ -56,13 +59,15 @@ def _block(device: str) -> int:
     return CUDA_BLOCK if device == "cuda" else 1
 
 
-def _weights(spec: BaseSpec, itemsize: int) -> tuple[list[int], list[int]]:
+@functools.lru_cache(maxsize=8)
+def _weights(spec: BaseSpec, itemsize: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The bytes of each parameter, and of each tensor of the model's state (the parameters,
-    batch norms' running statistics and their step counts)."""
+    batch norms' running statistics and their step counts). Cached: a model's peaks and its
+    replays ask the same."""
     params, norms = parameters(spec)
-    sizes = [count * itemsize for count in params]
-    buffers = [channels * itemsize for channels in norms] * 2
-    return sizes, sizes + buffers + [STEP_COUNT_BYTES] * len(norms)
+    sizes = tuple(count * itemsize for count in params)
+    buffers = tuple(channels * itemsize for channels in norms) * 2
+    return sizes, sizes + buffers + (STEP_COUNT_BYTES,) * len(norms)
 
 
 def replay(
@@ -87,13 +92,14 @@ def replay(
     model in that memory format (a ViT, whose one convolution is its patch embedding, stays as
     it is). With `cut`, runs of identical blocks are played as three, their middles marked in
     `tape.marks` (scalecalc.repeats.unrolled gives the full depth's bytes). With `count`, the
-    tape is a scalecalc.repeats.CountingTape: the rounded bytes, the storages and the unrounded
-    bytes alive from one replay."""
+    tape is a scalecalc.repeats.CountingTape, which records: the rounded bytes, the storages
+    and the unrounded bytes alive from one replay, and their rise per image where `batch_size`
+    is symbolic (scalecalc.repeats.symbolic)."""
     low = DTYPE_BYTES[dtype] if amp else 0
     itemsize = DTYPE_BYTES["float32" if amp else dtype]
     scaler = amp and train and dtype == "float16"
     if count:
-        tape: Tape = CountingTape(_block(device), record, cut)
+        tape: Tape = CountingTape(_block(device), cut)
     else:
         tape = Tape(_block(device), record, cut)
     sizes, weights = _weights(spec, itemsize)
@@ -164,32 +170,59 @@ def estimate_peak(
     )
 
 
-def _last_within(base: list[int], rise: list[int], extras: list[int], budget_bytes: int) -> int:
-    """The largest batch up to MAX_BATCH_SIZE at which every line (`base` at LINE_BATCHES[0],
-    `rise` per image) raised by its extra bytes is within `budget_bytes`; LINE_BATCHES[0] - 1
-    if not even at LINE_BATCHES[0]."""
-    first = LINE_BATCHES[0]
-    last = MAX_BATCH_SIZE
-    for start, slope, extra in zip(base, rise, extras, strict=True):
-        room = budget_bytes - start - extra
-        if room < 0:
-            return first - 1
+def _bracket(line: Lines, slack: int, budget_bytes: int) -> tuple[int, int]:
+    """The largest batches from the lines' first up to MAX_BATCH_SIZE at which every line,
+    raised by `slack` bytes per storage then alive (low) or not (high), is within
+    `budget_bytes`; the lines' first batch - 1 where none is."""
+    none = line.first - 1
+    origin = line.origin
+    low = high = MAX_BATCH_SIZE
+    for start, slope, alive in zip(line.base, line.rise, line.alive, strict=True):
+        room = budget_bytes - start
         if slope > 0:
-            last = min(last, first + room // slope)
-    return last
+            # (min() costs a call per line, and there are thousands)
+            last = origin + room // slope
+            if last < high:
+                high = last
+            last = origin + (room - slack * alive) // slope
+            if last < low:
+                low = last
+        elif room < 0:
+            return none, none
+        elif room < slack * alive:
+            low = none
+    return max(low, none), max(high, none)
+
+
+class Lines:
+    """The bytes after each allocation as lines in the batch: `base` at batch `origin`, `rise`
+    per image, exact from batch `first` (1, or 2 where batch 1 takes other paths) on; `alive`,
+    the storages then alive (the same at every batch from `first` on)."""
+
+    __slots__ = ("alive", "base", "first", "origin", "rise")
+
+    def __init__(self, values: list[int], origin: int, first: int) -> None:
+        self.base, self.rise, self.alive = parts(values)
+        self.origin, self.first = origin, first
+
+    def peak(self, batch: int) -> int:
+        """The highest line at `batch`."""
+        steps = batch - self.origin
+        return max(a + r * steps for a, r in zip(self.base, self.rise))
 
 
 class Peaks:
     """The peak of one step setting of `spec` at any batch. Every tensor holds a slice per image
     or none, so the unrounded bytes after each allocation are a_t + b_t·batch from batch 2 on
-    (batch 1 takes other paths in places), exact from the replays of any two batches from 2 on.
-    On CPU and MPS these lines give the peak at every batch. On CUDA each storage is rounded up
-    to 512 B, which is not affine in the batch: a batch's peak is its replay's, and the rounded
-    bytes after allocation t lie between the line's and the line's plus 511·n_t, n_t the
-    storages then alive (the same replays count them), so the lines bracket the max batch,
-    mostly to one batch, and only batches inside the bracket are replayed. Each replay plays a
-    run of identical blocks as three (`cut`; scalecalc.repeats), the bytes of the others added
-    arithmetically: a deep model costs about what a shallow one does."""
+    (from batch 1 on where no op takes another path there), and one replay at a symbolic batch
+    (scalecalc.repeats) gives them with its own peak. On CPU and MPS these lines give the peak
+    at every batch. On CUDA each storage is rounded up to 512 B, which is not affine in the
+    batch: a batch's peak is its replay's, and the rounded bytes after allocation t lie between
+    the line's and the line's plus 511·n_t, n_t the storages then alive (the same replay counts
+    them), so the lines bracket the max batch, mostly to one batch, and only batches inside the
+    bracket are replayed. Each replay plays a run of identical blocks as three (`cut`;
+    scalecalc.repeats), the bytes of the others added arithmetically: a deep model costs about
+    what a shallow one does."""
 
     def __init__(
         self,
@@ -209,48 +242,38 @@ class Peaks:
         self.options = {"amp": amp, "channels_last": channels_last, "ema": ema, "cut": cut}
         self.affine = device != "cuda"
         self.peaks: dict[int, int] = {}
-        # the unrounded bytes after each allocation, by batch replayed (from batch 2 on)
-        self.points: dict[int, list[int]] = {}
-        # on CUDA, the storages alive after each allocation (the same at every batch from 2 on;
-        # the more the lines' two replays counted is taken all the same)
-        self.alive: list[int] = []
+        self._lines: Lines | None = None
         itemsize = DTYPE_BYTES["float32" if amp else dtype]
         # the weights and buffers, in the allocator's blocks
         block = _block(device)
         self.weights = sum(-(-size // block) for size in _weights(spec, itemsize)[1]) * block
 
     def _replay(self, batch: int) -> None:
-        """Replay the step at `batch`: its peak and, from batch 2 on, a point of the lines."""
+        """Replay the step at `batch` for its peak."""
         spec, *step = self.step
-        tape = replay(spec, batch, *step, record=True, count=not self.affine, **self.options)
-        values = unrolled(tape, tape.marks or [])
-        self.peaks[batch] = max(values) if self.affine else rounded_peak(values)
-        if batch >= LINE_BATCHES[0]:
-            self.points[batch] = values
+        tape = replay(spec, batch, *step, count=True, **self.options)
+        self.peaks[batch] = rounded_peak(unrolled(tape, tape.marks or []))
 
-    def _lines(self) -> tuple[list[int], list[int]]:
-        """The unrounded bytes after each allocation at LINE_BATCHES[0] and their rise per
-        image, from two batches replayed (LINE_BATCHES where fewer were). On CUDA, the
-        storages alive after each allocation too, in `alive`."""
-        for batch in LINE_BATCHES:
-            if len(self.points) < 2 and batch not in self.points:
-                self._replay(batch)
-        first, second = sorted(self.points)[:2]
-        low, high = self.points[first], self.points[second]
-        if not self.affine:
-            (alive, low), (alive_later, high) = counted(low), counted(high)
-            self.alive = list(map(max, alive, alive_later))
-        rise = [(b - a) // (second - first) for a, b in zip(low, high, strict=True)]
-        shift = LINE_BATCHES[0] - first
-        return [a + r * shift for a, r in zip(low, rise)], rise
+    def lines(self, origin: int = LINE_BATCHES[0]) -> Lines:
+        """The lines of the bytes after each allocation, from one replay at the symbolic batch
+        of `origin` (which gives the peak at `origin` too) unless they were drawn before."""
+        if self._lines is None:
+            spec, *step = self.step
+            tape = replay(spec, symbolic(origin), *step, count=True, **self.options)
+            values = unrolled(tape, tape.marks or [])
+            first = LINE_BATCHES[0] if tape.one_differs else 1
+            if origin >= first:
+                self.peaks[origin] = rounded_peak(values)
+            self._lines = Lines(values, origin, first)
+        return self._lines
 
     def peak(self, batch: int) -> int:
-        """The peak bytes of one step at `batch`."""
+        """The peak bytes of one step at `batch`: from the lines on CPU and MPS where they
+        were drawn, else replayed."""
         if batch not in self.peaks:
-            if self.affine and batch >= LINE_BATCHES[0]:
-                base, rise = self._lines()
-                steps = batch - LINE_BATCHES[0]
-                self.peaks[batch] = max(a + r * steps for a, r in zip(base, rise))
+            line = self._lines
+            if self.affine and line is not None and batch >= line.first:
+                self.peaks[batch] = line.peak(batch)
             else:
                 self._replay(batch)
         return self.peaks[batch]
@@ -262,12 +285,10 @@ class Peaks:
         def fits(batch: int) -> bool:
             return batch <= MAX_BATCH_SIZE and self.peak(batch) <= budget_bytes
 
-        base, rise = self._lines()
+        line = self.lines()
         # the peak is at least the lines' and, rounded, at most the lines' plus the slack
-        high = _last_within(base, rise, [0] * len(base), budget_bytes)
-        slack = [(CUDA_BLOCK - 1) * alive for alive in self.alive] or [0] * len(base)
-        low = _last_within(base, rise, slack, budget_bytes)
-        if low < LINE_BATCHES[0]:  # batch 1 is off the lines
+        low, high = _bracket(line, 0 if self.affine else CUDA_BLOCK - 1, budget_bytes)
+        if low < line.first:  # below the lines
             largest = largest_fitting(fits, high)
         else:
             largest = low  # fits, and high + 1 does not: bisect between

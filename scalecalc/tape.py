@@ -63,8 +63,8 @@ class Tape:
     """Bytes alive over one step, by kind, and their peak (taken after each op, as the trace)."""
 
     __slots__ = (
-        "allocs", "block", "by_kind", "marks", "peak", "peak_at", "peak_parts", "seq", "timeline",
-        "total",
+        "allocs", "block", "by_kind", "marks", "one_differs", "peak", "peak_at", "peak_parts", "seq",
+        "timeline", "total",
     )  # fmt: skip
 
     def __init__(self, block: int = 1, record: bool = False, cut: bool = False) -> None:
@@ -82,6 +82,9 @@ class Tape:
         # with `cut`, runs of identical blocks are played as three (scalecalc.repeats), whose
         # middles' marks are kept here
         self.marks: list[Repeat] | None = [] if cut else None
+        # replayed at a symbolic batch (scalecalc.repeats.symbolic): whether an op would have
+        # chosen another path at batch 1, whose bytes are then off the replay's lines
+        self.one_differs = False
 
     def rounded(self, nbytes: int) -> int:
         """`nbytes` as the allocator hands it out (a multiple of its block)."""

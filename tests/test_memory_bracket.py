@@ -23,7 +23,7 @@ from scalecalc.batch_search import LINE_BATCHES, largest_fitting, linear_guess
 from scalecalc.errors import ModelTooLargeError
 from scalecalc.families.spec import BaseSpec
 from scalecalc.limits import MAX_BATCH_SIZE
-from scalecalc.repeats import unrolled
+from scalecalc.repeats import symbolic, unrolled
 
 GIB = 2**30
 # (dtype, train, optimizer, amp), all on CUDA
@@ -119,8 +119,8 @@ def test_at_least_the_largest_batch_is_refused() -> None:
 
 
 def test_the_bracket_needs_no_replay_of_the_sweeps_models(monkeypatch) -> None:
-    # compare asks the peak at its batch (one replay, a point of the lines), then the max batch:
-    # batch 2's replay draws the lines, which bracket ResNet-50's max batch to one batch
+    # compare asks the peak at its batch, then the max batch: one replay at the symbolic batch
+    # gives the peak and the lines, which bracket ResNet-50's max batch to one batch
     spec = load("resnet50").spec
     real = stepmemory.replay
     replayed: list[int] = []
@@ -134,9 +134,9 @@ def test_the_bracket_needs_no_replay_of_the_sweeps_models(monkeypatch) -> None:
         dtype, train, optimizer, amp = step
         replayed.clear()
         peaks = stepmemory.Peaks(spec, dtype, train, optimizer, "cuda", amp=amp)
-        peaks.peak(64)
+        peaks.lines(64)
         largest = peaks.max_batch(24 * GIB)
-        assert replayed == [64, 2]
+        assert replayed == [symbolic(64)]
         full = Replayed(spec, step)
         assert full.peak(largest) <= 24 * GIB < full.peak(largest + 1)
         assert full.peak(64) == peaks.peak(64)

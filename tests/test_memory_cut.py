@@ -33,14 +33,18 @@ SETTINGS = [
 
 
 def assert_cut_equals_replay(spec: BaseSpec, setting: tuple, budget: int = 0) -> None:
-    """Peaks from cut replays equal full replays' peaks at each batch, and their max batch."""
+    """Peaks from cut replays equal full replays' peaks at each batch, replayed or read from
+    the lines (drawn through batch 3), and their max batch."""
     dtype, train, optimizer, device, amp, channels_last, ema = setting
     options = {"amp": amp, "channels_last": channels_last, "ema": ema}
     step = (dtype, train, optimizer, device)
     cut = stepmemory.Peaks(spec, *step, **options)
+    lined = stepmemory.Peaks(spec, *step, **options)
+    lined.lines(3)
     for batch in BATCHES:
         full = stepmemory.replay(spec, batch, *step, **options).peak
         assert cut.peak(batch) == full, (spec, setting, batch)
+        assert lined.peak(batch) == full, (spec, setting, batch)
     if budget:
         whole = stepmemory.Peaks(spec, *step, **options, cut=False)
         assert cut.max_batch(budget) == whole.max_batch(budget)

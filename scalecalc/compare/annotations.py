@@ -261,10 +261,11 @@ def _peak_and_largest(row: CompareRow, setting: MemorySetting) -> tuple[int, int
         from scalecalc.stepmemory import Peaks
 
         peaks = Peaks(row.spec, *step_options, **setting.trace_options())
+        if budget is None:
+            return peaks.peak(setting.batch_size), None
+        peaks.lines(setting.batch_size)  # the replay that draws them gives this peak too
         peak = peaks.peak(setting.batch_size)
         option = "--max-batch"
-        if budget is None:
-            return peak, None
         return peak, fitting_batch(peaks.weights, peaks.max_batch, budget)
     except ModelTooLargeError as error:
         raise ModelTooLargeError(f"{option}: {row.key}: {error}") from None

@@ -13,6 +13,9 @@ dtype differs from its input's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from scalecalc.repeats import COUNT
 from scalecalc.tape import Backward, Edge, Storage, Tape
 
 FLOAT32 = 4  # norm statistics stay float32 whatever the step's dtype
@@ -64,6 +67,18 @@ class CastOps:
         """A storage of `elements` of `itemsize` bytes."""
         return self.tape.alloc(elements * itemsize)
 
+    def by_batch(self, n: int, choice: Callable[[int], bool]) -> bool:
+        """What an op chooses at batch `n`, `choice(b)` being its choice at batch b (torch's
+        choices depend on the batch only through whether it is 1). A symbolic batch
+        (scalecalc.repeats.symbolic) chooses as batch 2, and notes on the tape where batch 1
+        would choose otherwise."""
+        if n < COUNT:
+            return choice(n)
+        chosen = choice(2)
+        if choice(1) != chosen:
+            self.tape.one_differs = True
+        return chosen
+
     def grads(self, *elements: int) -> None:
         """Parameter gradients made by a backward, kept as the parameters' .grad."""
         for count in elements:
@@ -72,7 +87,9 @@ class CastOps:
 
     def drop(self, *acts: Act) -> None:
         """Release one reference to each act's storage."""
-        self.tape.drop(*(act.storage for act in acts))
+        drop = self.tape.drop
+        for act in acts:
+            drop(act.storage)
 
     def keep(self, act: Act) -> Act:
         """A second reference to the same tensor."""

@@ -276,7 +276,7 @@ class Ops(CastOps):
             return Act(self.new(out, itemsize), out, None, itemsize)
 
         def expand_backward(tape: Tape, grads: list[Storage]) -> list[Storage | None]:
-            if n == 1:
+            if self.by_batch(n, lambda batch: batch == 1):
                 tape.retag(tape.keep(grads[0]), "grads")
             else:
                 self.grads(token)

@@ -8,11 +8,15 @@ strides allow no view; `viewable` decides that as torch does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scalecalc.families.block_costs import out_size
 from scalecalc.families.blockmemory import staged
 from scalecalc.families.opmemory import Act, Ops
+
+
+Shape = tuple[int, ...]
 
 
 def viewable(sizes: tuple[int, ...], strides: tuple[int, ...], target: tuple[int, ...]) -> bool:
@@ -50,33 +54,58 @@ def _matmul(ops: Ops, a: Act, b: Act, out: int, a_copies: bool, b_copies: bool) 
     return product
 
 
+def _copies(
+    ops: Ops, n: int, shapes: Callable[[int], tuple[Shape, Shape, Shape]], training: bool = False
+) -> bool:
+    """Whether a reshape at batch `n` copies: `shapes(b)` gives the tensor's sizes, strides
+    and the target shape at batch b. `training`: the answer matters in training only (a
+    gradient's reshape, a matmul's operands), and is not asked in inference."""
+    if training and not ops.train:
+        return False
+    return ops.by_batch(n, lambda batch: not viewable(*shapes(batch)))
+
+
 def attention(ops: Ops, x: Act, n: int, tokens: int, size: int, heads: int) -> Act:
     """`SelfAttention` on n x tokens x size."""
     ntok, e = n * tokens, size // heads
     qkv = ops.linear(x, ntok, size, 3 * size)
     # the gradient reaching this reshape comes from stacking q, k, v: (3, N, H, L, E) permuted
-    back = (tokens * size, e, n * tokens * size, tokens * e, 1)
-    five = ops.regrad(qkv, not viewable((n, tokens, 3, heads, e), back, (n, tokens, 3 * size)))
+    five = ops.regrad(
+        qkv,
+        _copies(ops, n, lambda b: (
+            (b, tokens, 3, heads, e), (tokens * size, e, b * tokens * size, tokens * e, 1),
+            (b, tokens, 3 * size),
+        ), training=True),
+    )  # fmt: skip
     ops.drop(qkv)
     q, k, v = ops.unbind(five, 3)
     scaled = ops.scale(q)
-    q_copies = not viewable(
-        (n, heads, tokens, e), (tokens * size, e, size, 1), (n * heads, tokens, e)
-    )
+    q_copies = _copies(ops, n, lambda b: (
+        (b, heads, tokens, e), (tokens * size, e, size, 1), (b * heads, tokens, e)
+    ), training=True)  # fmt: skip
     k_strides = (3 * tokens * size, e, 1, 3 * size)
-    k_copies = not viewable((n, heads, e, tokens), k_strides, (n * heads, e, tokens))
+    k_copies = _copies(
+        ops, n, lambda b: ((b, heads, e, tokens), k_strides, (b * heads, e, tokens)), True
+    )
     scores = _matmul(ops, scaled, k, n * heads * tokens * tokens, q_copies, k_copies)
     ops.drop(scaled)
     attn = ops.softmax(scores)
     ops.drop(scores)
     v_strides = (3 * tokens * size, e, 3 * size, 1)
-    v_copies = not viewable((n, heads, tokens, e), v_strides, (n * heads, tokens, e))
+    v_copies = _copies(
+        ops, n, lambda b: ((b, heads, tokens, e), v_strides, (b * heads, tokens, e)), True
+    )
     mixed = _matmul(ops, attn, v, ntok * size, False, v_copies)
     back = (tokens * size, e, size, 1)  # the gradient, transposed back to N, H, L, E
-    unfolded = ops.regrad(mixed, not viewable((n, heads, tokens, e), back, (n * heads, tokens, e)))
+    unfolded = ops.regrad(
+        mixed,
+        _copies(ops, n, lambda b: ((b, heads, tokens, e), back, (b * heads, tokens, e)), True),
+    )
     ops.drop(mixed)
     forward = (heads * tokens * e, e, tokens * e, 1)  # N, L, H, E after the transpose
-    merged = ops.reshape(unfolded, not viewable((n, tokens, heads, e), forward, (n, tokens, size)))
+    merged = ops.reshape(
+        unfolded, _copies(ops, n, lambda b: ((b, tokens, heads, e), forward, (b, tokens, size)))
+    )
     ops.drop(unfolded)
     out = ops.linear(merged, ntok, size, size)
     ops.drop(merged, q, k, v, five, attn)
@@ -191,10 +220,11 @@ def convnext(spec: Any, ops: Ops, n: int, image: Act) -> Act:
                 )
             )
         # the head's gradient, N, C, H, W, seen N, H, W, C by the last stage's MLP views
-        nchw = (n, side, side, width)
         strides = (width * side * side, side, 1, side * side)
         last = index == len(spec.depths) - 1
-        last = last and not viewable(nchw, strides, (n * side * side, width))
+        last = last and _copies(
+            ops, n, lambda b, s=side, w=width, t=strides: ((b, s, s, w), t, (b * s * s, w)), True
+        )
         layers += [
             lambda y, w=width, s=side, nchw=last: convnext_block(ops, y, n, w, s, spec, nchw)
         ] * depth
