@@ -3,8 +3,8 @@ default sweep, in the step settings users ask for; torch is never imported.
 
 Each model's peak (and, with a budget, its largest batch in the CUDA device view) is worked out
 as `compare` does (scalecalc.compare.annotations), timed alone: the best of --repeat calls per
-model, each on a fresh stepmemory.Peaks. The table gives the median, the slowest and the sum over
-the sweep's distinct models, and the replays a model took on average (one draws the lines and
+model, each on a fresh stepmemory.Peaks. The table gives the median, the mean, the slowest and
+the sum over the sweep's distinct models, and the replays a model took on average (one draws the lines and
 gives the peak; more where batch 1 is off the lines or a CUDA bracket is wider than one batch).
 Run: python benchmarks/memory_speed.py [--repeat N]
 """
@@ -69,12 +69,13 @@ def main() -> int:
     rows = compare.run(expand(DEFAULT_SWEEP), DEFAULT_SWEEP.convention)
     distinct = list({row.spec: row for row in rows}.values())
     print(f"# compare's default sweep: {len(distinct)} distinct models; best of {args.repeat}")
-    print("| compare option | median ms | max ms | total ms | replays per model |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| compare option | median ms | mean ms | max ms | total ms | replays per model |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for label, setting in SETTINGS:
         times, replays = time_setting(distinct, setting, args.repeat)
         print(
-            f"| {label} | {statistics.median(times):.2f} | {max(times):.2f} | "
+            f"| {label} | {statistics.median(times):.2f} | {statistics.mean(times):.2f} | "
+            f"{max(times):.2f} | "
             f"{sum(times):.0f} | {replays:.2f} |",
             flush=True,
         )
