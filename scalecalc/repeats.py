@@ -122,10 +122,22 @@ class CountingTape(Tape):
 
     def hold(self, sizes: Sequence[int], kind: str) -> None:
         """Tensors of these bytes alive for the whole step, weighed together."""
+        self.total += self._weighed(sizes)
+        self._record()
+
+    def _weighed(self, sizes: Sequence[int]) -> int:
+        """The weight of storages of these (batch-independent) bytes together."""
         unit = self.unit
         blocks = sum(-(-size // unit) for size in sizes) * unit if unit > 1 else sum(sizes)
-        self.total += sum(sizes) + ONE * len(sizes) + (blocks << ROUNDED)
+        return sum(sizes) + ONE * len(sizes) + (blocks << ROUNDED)
+
+    def temporaries(self, sizes: Sequence[int]) -> None:
+        """Storages of these bytes made one after another and freed together, weighed together
+        at the moment all are alive."""
+        held = self._weighed(sizes)
+        self.total += held
         self._record()
+        self.total -= held
 
     def alloc(self, nbytes: int, kind: str = "activations") -> Storage:
         """A new storage of `nbytes`, weighed (a weight already, as another storage's `nbytes`
@@ -134,8 +146,9 @@ class CountingTape(Tape):
             unit = self.unit
             nbytes += ONE + ((-(-(nbytes & MASK) // unit) * unit) << ROUNDED)
         storage = Storage(nbytes, kind, self.allocs)
+        self.allocs += 1
         self.total += nbytes
-        self._record()
+        self.timeline.append(self.total)  # type: ignore[union-attr]
         return storage
 
     def retag(self, storage: Storage, kind: str) -> None:

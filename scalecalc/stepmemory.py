@@ -38,20 +38,17 @@ SCALER_BYTES = [4, 4]  # GradScaler's scale (float32) and growth tracker (int32)
 def _optimizer_step(tape: Tape, sizes: Sequence[int], optimizer: str, device: str) -> None:
     """The temporaries of one step; SGD updates in place. Adam's `denom` is sqrt(v) / c: on
     CUDA the foreach kernels make it for every parameter at once; elsewhere one parameter at a
-    time, sqrt(v) and the quotient made while the previous parameter's `denom` is still bound."""
+    time, sqrt(v) and the quotient made while the previous parameter's `denom` is still bound.
+    Their sizes do not depend on the batch, so only the moment with the most alive is counted:
+    every other moment of the step is below it at any batch."""
     if optimizer == "sgd":
         return
     if device == "cuda":
-        made = [tape.alloc(size) for size in sizes]
-        tape.drop(*made)
+        tape.temporaries(sizes)
         return
-    denom = None
-    for size in sizes:
-        root = tape.alloc(size)
-        quotient = tape.alloc(size)
-        tape.drop(root, denom)
-        denom = quotient
-    tape.drop(denom)
+    # parameter i's quotient, with its sqrt(v) and parameter i - 1's denom alive
+    alive = [[size, size, *sizes[i - 1 : i]] for i, size in enumerate(sizes)]
+    tape.temporaries(max(alive, key=sum))
 
 
 def _block(device: str) -> int:

@@ -107,6 +107,16 @@ class Tape:
         self._check()
         return storage
 
+    def temporaries(self, sizes: Sequence[int]) -> None:
+        """Storages of these bytes made one after another and freed together: only the moment
+        all are alive is counted, the one the others never exceed."""
+        made = sum(map(self.rounded, sizes))
+        self.total += made
+        self.by_kind["activations"] += made
+        self._check()
+        self.total -= made
+        self.by_kind["activations"] -= made
+
     def keep(self, storage: Storage) -> Storage:
         """One more reference to `storage` (a view, a saved tensor, a second name)."""
         storage.refs += 1
@@ -175,7 +185,8 @@ class Tape:
             while bounds and node.seq < bounds[0][0]:
                 bounds.pop(0)[1].backward.append((self.allocs, self.total))
             incoming = buffers.pop(node)
-            outgoing = node.backward(self, [g for g in incoming if g is not None])
+            present = incoming if None not in incoming else [g for g in incoming if g is not None]
+            outgoing = node.backward(self, present)
             self.drop(*incoming, *node.saved)
             for edge, out in zip(node.edges, outgoing):
                 if out is None:
@@ -184,7 +195,9 @@ class Tape:
                     self.drop(out)
                     continue
                 target, index = edge
-                slots = buffers.setdefault(target, [None] * target.outputs)
+                slots = buffers.get(target)
+                if slots is None:
+                    slots = buffers[target] = [None] * target.outputs
                 old = slots[index]
                 if old is None:
                     slots[index] = out
