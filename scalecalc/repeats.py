@@ -90,8 +90,11 @@ def unrolled(tape: Tape, repeats: list[Repeat]) -> list[int]:
 
 
 # The radix of a CountingTape's weights: more than any step's bytes, rise per image or storages.
-# A power of two, so that the parts are read by shifts and masks.
-BITS = 80
+# Within the spec limits the largest storage is a ViT's attention scores, at most 2^69 elements
+# (2^17 heads × 2^52 tokens²) of 4 bytes per image, 2^102 bytes at batch 2^31; a replay makes
+# fewer than 2^16 storages, so the bytes alive stay below 2^118. A power of two, so that the
+# parts are read by shifts and masks.
+BITS = 128
 COUNT = 1 << BITS
 MASK = COUNT - 1
 ONE = 1 << 2 * BITS  # the weight of one storage

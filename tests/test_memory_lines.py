@@ -20,6 +20,7 @@ from spec_strategies import (
 from scalecalc import stepmemory
 from scalecalc.api import load
 from scalecalc.families.spec import BaseSpec
+from scalecalc.limits import MAX_BATCH_SIZE
 from scalecalc.repeats import parts, unrolled
 
 BATCHES = (1, 2, 3, 7, 64)
@@ -88,3 +89,30 @@ def test_random_specs(family) -> None:
         assert_lines_are_replays(spec, setting, origin)
 
     check()
+
+
+def largest_vit() -> BaseSpec:
+    """A ViT at the spec limits: 8192 px in 1-pixel patches (2^26 tokens), 2^17 heads."""
+    fields = {"resolution": 8192, "patch_size": 1, "hidden_size": 2**17, "num_layers": 3}
+    fields |= {"num_heads": 2**17, "mlp_size": 2**17}
+    return load("vit_s16").spec.replace(**fields)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("train", [False, True])
+def test_the_largest_step_is_read_back_exactly(device: str, train: bool) -> None:
+    # its attention scores hold 2^102 bytes at batch 2^31: far past 2^80, still within the
+    # radix; the independent values are replays on a plain tape (plain integers)
+    spec = largest_vit()
+    batch = MAX_BATCH_SIZE
+    step = ("float32", train, "adamw" if train else None, device)
+    peaks = stepmemory.Peaks(spec, *step)
+    line = peaks.lines(batch)
+    plain = stepmemory.replay(spec, batch, *step)
+    assert plain.peak.bit_length() > 100
+    assert peaks.peak(batch) == plain.peak
+    if device == "cpu":  # unrounded: the lines are the plain tape's bytes, allocation by allocation
+        for at in (batch, batch - 1):
+            tape = stepmemory.replay(spec, at, *step, True, cut=True)
+            expected = [a + r * (at - batch) for a, r in zip(line.base, line.rise)]
+            assert unrolled(tape, tape.marks or []) == expected
